@@ -1,0 +1,56 @@
+/**
+ * The verdict seam: a judge turns one analysis window's measurements into Pass, Fail or
+ * Inconclusive, carrying its own accumulators from window to window. The lifecycle only
+ * sees the verdict; which judge produced it is the caller's choice.
+ */
+import type { AnalysisPlan } from '../plan.ts';
+
+/** Latency histogram in milliseconds: `counts[i]` covers [bounds[i-1], bounds[i]); first and last are open. */
+export interface LatencyHistogram {
+  readonly bounds: readonly number[];
+  readonly counts: readonly number[];
+}
+
+export type BackendReading =
+  | {
+      readonly kind: 'data';
+      readonly requests: number;
+      readonly errors: number;
+      readonly latency: LatencyHistogram | null;
+    }
+  | { readonly kind: 'noData'; readonly reason: string };
+
+export interface AnalysisWindow {
+  /** Index of the last window of the step this measurement covers (1-based). */
+  readonly index: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface Measurement {
+  readonly window: AnalysisWindow;
+  readonly stable: BackendReading;
+  readonly canary: BackendReading;
+}
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/** JSON-safe accumulators a judge carries between windows (stored on the rollout). */
+export type JudgeState = { readonly [key: string]: number | readonly number[] | string | boolean | null };
+
+export type EvidenceValue = number | string | boolean | null;
+
+export interface Judgement {
+  readonly verdict: Verdict;
+  /** One line a person can read: why this verdict. */
+  readonly summary: string;
+  readonly evidence: { readonly [key: string]: EvidenceValue };
+  /** Canary requests this window contributed as evidence (0 when it had no data). */
+  readonly canaryRequests: number;
+  readonly state: JudgeState;
+}
+
+export interface Judge {
+  readonly name: string;
+  judge(measurement: Measurement, prior: JudgeState | null, config: AnalysisPlan): Judgement;
+}

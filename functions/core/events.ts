@@ -1,0 +1,50 @@
+/**
+ * Lifecycle events published to `rollout-events`, one per change (see docs/events.md).
+ */
+import { authoredStepCount } from './plan.ts';
+import type { HistoryEntry, Rollout } from './state.ts';
+
+export const EVENT_SCHEMA_VERSION = 1;
+
+export interface LifecycleEvent {
+  readonly schemaVersion: typeof EVENT_SCHEMA_VERSION;
+  readonly type: HistoryEntry['event'];
+  readonly rolloutId: string;
+  readonly version: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly route: string;
+  readonly stable: string;
+  readonly canary: string;
+  readonly phase: HistoryEntry['to']['phase'];
+  readonly previousPhase: HistoryEntry['from']['phase'];
+  /** 1-based step number among the authored steps, or null outside a step. */
+  readonly step: number | null;
+  readonly totalSteps: number;
+  readonly weights: HistoryEntry['to']['weights'];
+  readonly intent: HistoryEntry['intent'];
+  readonly verdict: HistoryEntry['verdict'];
+}
+
+export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEvent {
+  return {
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    type: entry.event,
+    rolloutId: r.id,
+    version: entry.version,
+    at: new Date(entry.at).toISOString(),
+    actor: entry.actor,
+    reason: entry.reason,
+    route: r.spec.route,
+    stable: r.spec.stable,
+    canary: r.spec.canary,
+    phase: entry.to.phase,
+    previousPhase: entry.from.phase,
+    step: entry.to.step === null ? null : entry.to.step + 1,
+    totalSteps: authoredStepCount(r.plan),
+    weights: entry.to.weights,
+    intent: entry.intent,
+    verdict: entry.verdict,
+  };
+}

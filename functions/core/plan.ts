@@ -1,0 +1,107 @@
+/**
+ * Plan normalisation: a request's steps and analysis settings become an explicit, ordered
+ * list of steps with effective durations in milliseconds, stored on the rollout so every
+ * later decision is a function of the stored document alone.
+ */
+import { parseDurationSeconds } from './duration.ts';
+import type { MetricSource, RolloutRequest } from './request.ts';
+import { ALL_CANARY, canaryAt, type Weights } from './weights.ts';
+
+export type PlanStep =
+  | { readonly kind: 'weight'; readonly weights: Weights; readonly holdMs: number }
+  | { readonly kind: 'gate'; readonly note: string | null }
+  | { readonly kind: 'promote'; readonly weights: Weights };
+
+export interface AnalysisPlan {
+  readonly intervalMs: number;
+  readonly settleMs: number;
+  readonly ingestionDelayMs: number;
+  readonly maxErrorRatio: number;
+  readonly maxP99LatencyMs: number | null;
+  readonly maxP99LatencyRatio: number | null;
+  readonly failureLimit: number;
+  readonly minRequests: number;
+  readonly inconclusiveLimit: number;
+  readonly sequential: { readonly enabled: boolean; readonly alpha: number };
+  readonly metrics: { readonly stable: MetricSource; readonly canary: MetricSource };
+}
+
+/** Controller-wide timing for route changes, fixed on the rollout when it is created. */
+export interface RouteTiming {
+  /** How long a driver owns an in-flight route change before another may take it over. */
+  readonly leaseMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** Failed attempts at a forward route change before the rollout rolls back instead. */
+  readonly maxRouteAttempts: number;
+  /** How often a driver looks at a paused rollout that has nothing else due. */
+  readonly pausedPollMs: number;
+}
+
+export interface Plan {
+  readonly steps: readonly PlanStep[];
+  readonly analysis: AnalysisPlan;
+  readonly timing: RouteTiming;
+  /** Durations written in the request are divided by this (local runs only; 1 in production). */
+  readonly timeScale: number;
+}
+
+export interface PlanContext {
+  readonly metrics: { readonly stable: MetricSource; readonly canary: MetricSource };
+  readonly timing: RouteTiming;
+  readonly timeScale: number;
+}
+
+/** Default ingestion delay by metric source, from how late each one is documented to arrive. */
+export function defaultIngestionDelaySeconds(source: MetricSource): number {
+  switch (source.preset) {
+    case 'cloudRun':
+      return 180;
+    case 'internalLb':
+      return 90;
+    case 'filter':
+      return 120;
+  }
+}
+
+export function normalisePlan(request: RolloutRequest, context: PlanContext): Plan {
+  const scaled = (text: string): number =>
+    Math.round(((parseDurationSeconds(text) ?? 0) * 1000) / context.timeScale);
+  const steps: PlanStep[] = request.steps.map((step) =>
+    'weight' in step
+      ? { kind: 'weight', weights: canaryAt(step.weight), holdMs: scaled(step.hold) }
+      : { kind: 'gate', note: step.note ?? null },
+  );
+  if (request.onSuccess === 'promote') steps.push({ kind: 'promote', weights: ALL_CANARY });
+  const a = request.analysis;
+  const delaySeconds =
+    a.ingestionDelay !== undefined
+      ? (parseDurationSeconds(a.ingestionDelay) ?? 0)
+      : Math.max(
+          defaultIngestionDelaySeconds(context.metrics.stable),
+          defaultIngestionDelaySeconds(context.metrics.canary),
+        );
+  return {
+    steps,
+    analysis: {
+      intervalMs: scaled(a.interval),
+      settleMs: scaled(a.settle),
+      ingestionDelayMs: Math.round((delaySeconds * 1000) / context.timeScale),
+      maxErrorRatio: a.maxErrorRatio,
+      maxP99LatencyMs: a.maxP99LatencyMs ?? null,
+      maxP99LatencyRatio: a.maxP99LatencyRatio ?? null,
+      failureLimit: a.failureLimit,
+      minRequests: a.minRequests,
+      inconclusiveLimit: a.inconclusiveLimit,
+      sequential: { enabled: a.sequential.enabled, alpha: a.sequential.alpha },
+      metrics: context.metrics,
+    },
+    timing: context.timing,
+    timeScale: context.timeScale,
+  };
+}
+
+/** Number of weight and gate steps a person wrote (the final promotion is not counted). */
+export function authoredStepCount(plan: Plan): number {
+  return plan.steps.filter((s) => s.kind !== 'promote').length;
+}

@@ -1,0 +1,324 @@
+/**
+ * The rollout request: what a team publishes to `rollout-requests` to start a canary.
+ * One schema is the source of the TypeScript types, the validation and the published JSON Schema.
+ */
+import { z } from 'zod';
+import { parseDurationSeconds } from './duration.ts';
+
+export const MAX_REQUEST_BYTES = 32 * 1024;
+export const MAX_STEPS = 30;
+const MAX_TOTAL_HOLD_SECONDS = 7 * 24 * 3600;
+
+const RESOURCE_ID = '[a-z]([-a-z0-9]{0,61}[a-z0-9])?';
+const PROJECT = '[a-z0-9]([-a-z0-9.:]{0,61}[a-z0-9])?';
+const LOCATION = '[a-z0-9][-a-z0-9]{0,61}';
+const ROUTE_NAME = new RegExp(`^projects/${PROJECT}/locations/${LOCATION}/httpRoutes/${RESOURCE_ID}$`);
+const BACKEND_NAME = new RegExp(`^projects/${PROJECT}/locations/${LOCATION}/backendServices/${RESOURCE_ID}$`);
+
+function duration(minSeconds: number, maxSeconds: number) {
+  return z
+    .string({ error: 'must be a duration string such as "30s", "5m" or "2h"' })
+    .refine((text) => parseDurationSeconds(text) !== undefined, {
+      error: 'must be a whole number followed by s, m or h (e.g. "30s", "5m", "2h")',
+    })
+    .refine(
+      (text) => {
+        const seconds = parseDurationSeconds(text) ?? -1;
+        return seconds < 0 || (seconds >= minSeconds && seconds <= maxSeconds);
+      },
+      { error: `must be between ${minSeconds}s and ${maxSeconds}s` },
+    )
+    .describe(`Duration: a whole number followed by s, m or h; between ${minSeconds}s and ${maxSeconds}s.`);
+}
+
+function int(min: number, max: number) {
+  return z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+}
+
+const labelValue = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(200, { error: 'must be at most 200 characters' });
+
+const cloudRunSource = z.strictObject({
+  preset: z.literal('cloudRun'),
+  service: z
+    .string({ error: 'must be the Cloud Run service name' })
+    .regex(/^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/, { error: 'must be a Cloud Run service name' }),
+  location: z
+    .string()
+    .regex(/^[a-z]+-[a-z]+\d+$/, { error: 'must be a Cloud Run region such as europe-west1' })
+    .optional(),
+  project: z
+    .string()
+    .regex(new RegExp(`^${PROJECT}$`), { error: 'must be a project id' })
+    .optional(),
+});
+
+const internalLbSource = z.strictObject({
+  preset: z.literal('internalLb'),
+  backend: z
+    .string({ error: 'must be the backend service name as Monitoring labels it (backend_name)' })
+    .regex(new RegExp(`^${RESOURCE_ID}$`), { error: 'must be a backend service name' }),
+  project: z
+    .string()
+    .regex(new RegExp(`^${PROJECT}$`), { error: 'must be a project id' })
+    .optional(),
+});
+
+const filterText = z
+  .string({ error: 'must be a Cloud Monitoring filter' })
+  .min(1, { error: 'must not be empty' })
+  .max(2048, { error: 'must be at most 2048 characters' })
+  .refine((f) => (f.match(/metric\.type\s*=/g) ?? []).length === 1, {
+    error: 'must contain exactly one metric.type = "…" clause',
+  });
+
+const filterSource = z.strictObject({
+  preset: z.literal('filter'),
+  requests: filterText.describe(
+    'Filter selecting every request of the backend (a DELTA or CUMULATIVE count).',
+  ),
+  errors: filterText.describe('Filter selecting the failed (5xx) requests of the backend.'),
+  latency: filterText.describe('Filter selecting a latency DISTRIBUTION metric in milliseconds.').optional(),
+});
+
+export const metricSourceSchema = z.discriminatedUnion(
+  'preset',
+  [cloudRunSource, internalLbSource, filterSource],
+  {
+    error: 'preset must be one of "cloudRun", "internalLb", "filter"',
+  },
+);
+
+const weightStep = z.strictObject({
+  weight: int(1, 100).describe('Canary share of the route in percent.'),
+  hold: duration(0, 24 * 3600).describe('How long the step lasts once its weights are live and healthy.'),
+});
+
+const gateStep = z.strictObject({
+  gate: z.literal('manual', { error: 'gate must be "manual"' }),
+  note: labelValue.optional().describe('Shown to the operator who must resume or promote the rollout.'),
+});
+
+const step = z.union([weightStep, gateStep], {
+  error: 'each step is either {"weight": 1-100, "hold": "5m"} or {"gate": "manual"}',
+});
+
+const sequential = z.strictObject({
+  enabled: z.boolean({ error: 'must be true or false' }).default(true),
+  alpha: z
+    .number({ error: 'must be a number' })
+    .min(0.0001, { error: 'must be at least 0.0001' })
+    .max(0.2, { error: 'must be at most 0.2' })
+    .default(0.01)
+    .describe('Chance of rolling back a canary that is no worse than stable; 0.01 by default.'),
+});
+
+const analysis = z.strictObject({
+  interval: duration(60, 3600)
+    .default('60s')
+    .describe('Length of each analysis window (Monitoring alignment is at least 60s).'),
+  ingestionDelay: duration(0, 900)
+    .optional()
+    .describe(
+      'How far behind now each window ends; default by metric preset (Cloud Run 180s, load balancer 90s).',
+    ),
+  settle: duration(0, 900)
+    .default('30s')
+    .describe('Time after a weight change before traffic counts for analysis.'),
+  maxErrorRatio: z
+    .number({ error: 'must be a number' })
+    .min(0, { error: 'must be at least 0' })
+    .max(1, { error: 'must be at most 1' })
+    .default(0.05)
+    .describe('Largest acceptable 5xx share of canary requests in one window.'),
+  maxP99LatencyMs: z
+    .number({ error: 'must be a number' })
+    .positive({ error: 'must be greater than 0' })
+    .max(600_000, { error: 'must be at most 600000' })
+    .optional(),
+  maxP99LatencyRatio: z
+    .number({ error: 'must be a number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(100, { error: 'must be at most 100' })
+    .optional()
+    .describe('Canary p99 may be at most this multiple of stable p99.'),
+  failureLimit: int(1, 20).default(3).describe('Failed absolute checks before rolling back.'),
+  minRequests: int(1, 10_000_000)
+    .default(50)
+    .describe('Canary requests a window needs to count as evidence; fewer is inconclusive.'),
+  inconclusiveLimit: int(1, 100)
+    .default(10)
+    .describe('Inconclusive windows in a row before the rollout pauses and notifies.'),
+  sequential: sequential.prefault({}),
+  metrics: z
+    .strictObject({ stable: metricSourceSchema.optional(), canary: metricSourceSchema.optional() })
+    .optional()
+    .describe('Where to read each backend from; defaults come from the controller configuration.'),
+});
+
+export const rolloutRequestSchema = z
+  .strictObject(
+    {
+      rolloutId: z
+        .string({ error: 'must be a string' })
+        .regex(/^[a-z0-9][-a-z0-9]{0,62}$/, {
+          error: 'must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit',
+        })
+        .optional()
+        .describe(
+          'Idempotency key; publishing the same request twice with one rolloutId starts one rollout.',
+        ),
+      route: z.string({ error: 'must be a string' }).regex(ROUTE_NAME, {
+        error: 'must be a full HTTPRoute name: projects/P/locations/L/httpRoutes/NAME',
+      }),
+      rule: int(0, 99)
+        .optional()
+        .describe(
+          'Index of the route rule to shift; default: the one rule whose destinations include stable.',
+        ),
+      stable: z.string({ error: 'must be a string' }).regex(BACKEND_NAME, {
+        error: 'must be a full backend service name: projects/P/locations/L/backendServices/NAME',
+      }),
+      canary: z.string({ error: 'must be a string' }).regex(BACKEND_NAME, {
+        error: 'must be a full backend service name: projects/P/locations/L/backendServices/NAME',
+      }),
+      steps: z
+        .array(step, { error: 'must be a list of steps' })
+        .min(1, { error: 'must contain at least one step' })
+        .max(MAX_STEPS, { error: `must contain at most ${MAX_STEPS} steps` }),
+      analysis: analysis.prefault({}),
+      onSuccess: z
+        .enum(['promote', 'keepBoth'], { error: 'must be "promote" or "keepBoth"' })
+        .default('promote')
+        .describe(
+          'promote: canary at 100% and the stable destination removed; keepBoth: stay at the last step.',
+        ),
+      driver: z
+        .enum(['workflow', 'scheduler'], { error: 'must be "workflow" or "scheduler"' })
+        .default('workflow')
+        .describe('workflow: a Cloud Workflows execution runs the stages; scheduler: the minute tick does.'),
+      requestedBy: labelValue.optional().describe('Who or what asked for the rollout (CI job URL, person).'),
+    },
+    { error: 'must be a JSON object describing the rollout' },
+  )
+  .superRefine((request, ctx) => {
+    if (request.stable === request.canary) {
+      ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from stable' });
+    }
+    let previous = 0;
+    let totalHold = 0;
+    let weightSteps = 0;
+    request.steps.forEach((s, index) => {
+      if (!('weight' in s)) return;
+      weightSteps += 1;
+      if (s.weight <= previous) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', index, 'weight'],
+          message: `must be greater than the previous weight step (${previous})`,
+        });
+      }
+      previous = Math.max(previous, s.weight);
+      totalHold += parseDurationSeconds(s.hold) ?? 0;
+    });
+    if (weightSteps === 0) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'must contain at least one weight step' });
+    }
+    if (totalHold > MAX_TOTAL_HOLD_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'hold times must add up to at most 7 days' });
+    }
+  });
+
+/** A validated request with every default filled in. */
+export type RolloutRequest = z.output<typeof rolloutRequestSchema>;
+/** What a person may write (defaults optional). */
+export type RolloutRequestInput = z.input<typeof rolloutRequestSchema>;
+export type MetricSource = z.output<typeof metricSourceSchema>;
+export type RequestStep = RolloutRequest['steps'][number];
+export type AnalysisSpec = RolloutRequest['analysis'];
+
+export interface FieldIssue {
+  /** Where the problem is, e.g. `steps[2].weight`; `$` for the whole message. */
+  readonly field: string;
+  readonly rule: string;
+}
+
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly issues: FieldIssue[] };
+
+type ZodIssue = z.core.$ZodIssue;
+
+/**
+ * A step is one of two shapes; when neither fits, report the problems of the shape the
+ * author evidently meant (the one with fewer problems) instead of a generic union error.
+ */
+function flattenIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[], out: FieldIssue[]): void {
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        out.push({ field: fieldPath([...path, key]), rule: 'is not a known field' });
+    } else if (
+      issue.code === 'invalid_union' &&
+      issue.errors.length > 0 &&
+      prefix.length + issue.path.length > 0
+    ) {
+      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      const branchIssues: FieldIssue[] = [];
+      flattenIssues(closest, path, branchIssues);
+      const onlyShape = branchIssues.every((i) => i.field === fieldPath(path));
+      if (onlyShape) out.push({ field: fieldPath(path), rule: issue.message });
+      else out.push(...branchIssues);
+    } else {
+      out.push({ field: fieldPath(path), rule: issue.message });
+    }
+  }
+}
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '$' : out;
+}
+
+/** Validates an already-decoded value. */
+export function validateRolloutRequest(value: unknown): Parsed<RolloutRequest> {
+  const result = rolloutRequestSchema.safeParse(value);
+  if (result.success) return { ok: true, value: result.data };
+  const issues: FieldIssue[] = [];
+  flattenIssues(result.error.issues, [], issues);
+  return { ok: false, issues };
+}
+
+/** Decodes and validates raw message bytes (size first, then JSON, then schema). */
+export function parseRolloutRequest(raw: string | Uint8Array): Parsed<RolloutRequest> {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > MAX_REQUEST_BYTES) {
+    return {
+      ok: false,
+      issues: [{ field: '$', rule: `must be at most ${MAX_REQUEST_BYTES} bytes (got ${size})` }],
+    };
+  }
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, issues: [{ field: '$', rule: `must be valid JSON (${(error as Error).message})` }] };
+  }
+  return validateRolloutRequest(value);
+}
+
+export function describeIssues(issues: readonly FieldIssue[]): string {
+  return issues.map((i) => `${i.field} ${i.rule}`).join('; ');
+}

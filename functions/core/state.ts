@@ -1,0 +1,175 @@
+/**
+ * The rollout document: everything the controller knows about one rollout. Times are epoch
+ * milliseconds; absent values are `null` so the document stores as-is.
+ */
+
+import type { AnalysisWindow, EvidenceValue, JudgeState, Verdict } from './analysis/verdict.ts';
+import type { Plan } from './plan.ts';
+import type { RolloutRequest } from './request.ts';
+import type { Weights } from './weights.ts';
+
+export type PauseReason =
+  | { readonly kind: 'operator'; readonly actor: string; readonly note: string }
+  | { readonly kind: 'gate'; readonly note: string | null }
+  | { readonly kind: 'inconclusive'; readonly windows: number }
+  | { readonly kind: 'drift'; readonly detail: string };
+
+/** What `resume` does: keep holding the current weights, apply the current step again, or move on. */
+export type ResumeMode = 'continue' | 'applyStep' | 'nextStep';
+
+export type RollbackCause =
+  | { readonly kind: 'verdict'; readonly summary: string }
+  | { readonly kind: 'alert'; readonly incidentId: string; readonly policy: string; readonly summary: string }
+  | { readonly kind: 'abort'; readonly actor: string; readonly note: string }
+  | { readonly kind: 'routeError'; readonly message: string };
+
+export type Status =
+  | { readonly phase: 'Pending' }
+  | { readonly phase: 'Progressing'; readonly step: number }
+  | {
+      readonly phase: 'Paused';
+      readonly step: number;
+      readonly reason: PauseReason;
+      readonly resume: ResumeMode;
+    }
+  | { readonly phase: 'Promoting' }
+  | { readonly phase: 'Succeeded' }
+  | { readonly phase: 'RollingBack'; readonly cause: RollbackCause }
+  | { readonly phase: 'RolledBack'; readonly cause: RollbackCause }
+  | { readonly phase: 'Aborted'; readonly actor: string; readonly note: string }
+  | { readonly phase: 'Failed'; readonly error: string };
+
+export type Phase = Status['phase'];
+
+export const TERMINAL_PHASES: readonly Phase[] = ['Succeeded', 'RolledBack', 'Aborted', 'Failed'];
+/** Phases a driver may have work to do in (the due-rollouts query lists these). */
+export const ACTIVE_PHASES: readonly Phase[] = [
+  'Pending',
+  'Progressing',
+  'Paused',
+  'Promoting',
+  'RollingBack',
+];
+
+export function isTerminal(phase: Phase): boolean {
+  return TERMINAL_PHASES.includes(phase);
+}
+
+export type IntentPurpose = 'step' | 'promote' | 'rollback';
+
+/** A route change recorded before it is made ("write intent, act, confirm"). */
+export interface RouteIntent {
+  /** Version of the rollout that recorded this intent; observations name it. */
+  readonly id: number;
+  readonly purpose: IntentPurpose;
+  readonly weights: Weights;
+  /** Weights believed live when the intent was recorded. */
+  readonly previous: Weights;
+  /** Until then, the driver that recorded (or took over) the intent owns it. */
+  readonly leaseUntil: number;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+export interface VerdictRecord {
+  readonly verdict: Verdict;
+  readonly summary: string;
+  readonly window: AnalysisWindow;
+  readonly at: number;
+}
+
+export interface AnalysisState {
+  /** Windows of the current step already judged. */
+  readonly windowsJudged: number;
+  readonly stepPasses: number;
+  readonly stepCanaryRequests: number;
+  readonly inconclusiveStreak: number;
+  /** The judge's accumulators, kept for the whole rollout. */
+  readonly judge: JudgeState | null;
+  readonly last: VerdictRecord | null;
+}
+
+export type Driver =
+  | { readonly kind: 'workflow'; readonly execution: string | null }
+  | { readonly kind: 'scheduler' };
+
+export interface AlertRecord {
+  readonly incidentId: string;
+  readonly policy: string;
+  readonly state: 'open' | 'closed';
+  readonly at: number;
+}
+
+export interface Rollout {
+  readonly id: string;
+  readonly spec: RolloutRequest;
+  readonly plan: Plan;
+  /** Index of the route rule being shifted (resolved when the rollout was created). */
+  readonly ruleIndex: number;
+  readonly status: Status;
+  /** Weights confirmed live on the route. */
+  readonly weights: Weights;
+  readonly intent: RouteIntent | null;
+  readonly analysis: AnalysisState;
+  readonly driver: Driver;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** When the current step's weights were confirmed live. */
+  readonly stepStartedAt: number | null;
+  /** When a driver next has something to do; null when only an operator or alert can move it. */
+  readonly nextActionAt: number | null;
+  readonly attempt: number;
+  readonly retryOf: string | null;
+  readonly lastAlert: AlertRecord | null;
+}
+
+export interface Snapshot {
+  readonly phase: Phase;
+  readonly step: number | null;
+  readonly weights: Weights;
+}
+
+export type EventType =
+  | 'rollout.created'
+  | 'rollout.driver_attached'
+  | 'rollout.weights_applying'
+  | 'rollout.weights_retrying'
+  | 'rollout.weights_live'
+  | 'rollout.analysis'
+  | 'rollout.paused'
+  | 'rollout.resumed'
+  | 'rollout.promoting'
+  | 'rollout.succeeded'
+  | 'rollout.rolling_back'
+  | 'rollout.rolled_back'
+  | 'rollout.aborted'
+  | 'rollout.failed'
+  | 'rollout.alert_closed';
+
+/** One entry per change, in version order: what happened, who caused it, before and after. */
+export interface HistoryEntry {
+  readonly version: number;
+  readonly at: number;
+  readonly event: EventType;
+  readonly actor: string;
+  readonly input: string;
+  readonly reason: string;
+  readonly from: Snapshot;
+  readonly to: Snapshot;
+  readonly intent: { readonly purpose: IntentPurpose; readonly weights: Weights } | null;
+  readonly verdict: {
+    readonly verdict: Verdict;
+    readonly summary: string;
+    readonly window: AnalysisWindow;
+    readonly evidence: { readonly [key: string]: EvidenceValue };
+  } | null;
+}
+
+export function stepOf(status: Status): number | null {
+  return status.phase === 'Progressing' || status.phase === 'Paused' ? status.step : null;
+}
+
+export function snapshot(r: Rollout): Snapshot {
+  return { phase: r.status.phase, step: stepOf(r.status), weights: r.weights };
+}

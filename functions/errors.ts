@@ -1,0 +1,68 @@
+/**
+ * Typed errors. Each says what went wrong and what to do about it, and whether trying
+ * again can help (`retryable`): transient faults are retried, bad input never is.
+ */
+export interface ErrorDetails {
+  readonly code: string;
+  /** What the caller or operator should do. */
+  readonly hint: string;
+  readonly cause?: unknown;
+}
+
+export class ControllerError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  readonly retryable: boolean;
+
+  constructor(message: string, retryable: boolean, details: ErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = details.code;
+    this.hint = details.hint;
+    this.retryable = retryable;
+  }
+}
+
+export interface FieldProblem {
+  readonly field: string;
+  readonly rule: string;
+}
+
+/** Input that can never succeed as sent (malformed message, route outside the allowlist, …). */
+export class InvalidInputError extends ControllerError {
+  readonly problems: readonly FieldProblem[];
+
+  constructor(message: string, problems: readonly FieldProblem[] = [], details?: Partial<ErrorDetails>) {
+    super(message, false, {
+      code: details?.code ?? 'INVALID_INPUT',
+      hint: details?.hint ?? 'fix the input and send it again',
+      cause: details?.cause,
+    });
+    this.problems = problems;
+  }
+}
+
+/** Another writer changed the same thing first; reload and decide again. */
+export class ConflictError extends ControllerError {
+  constructor(message: string, details: ErrorDetails) {
+    super(message, true, details);
+  }
+}
+
+/** A dependency failed in a way that may pass (503, timeout, contention). */
+export class TransientError extends ControllerError {
+  constructor(message: string, details: ErrorDetails) {
+    super(message, true, details);
+  }
+}
+
+/** Refused for a reason trying again will not fix without a person (permissions, a locked route, …). */
+export class RefusedError extends ControllerError {
+  constructor(message: string, details: ErrorDetails) {
+    super(message, false, details);
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  return error instanceof ControllerError ? error.retryable : false;
+}

@@ -1,0 +1,7 @@
+/**
+ * Port: publishing JSON messages to a Pub/Sub topic (production adapter: @google-cloud/pubsub).
+ */
+export interface EventPublisher {
+  /** Publishes one message; returns its message id. */
+  publish(topic: string, data: unknown, attributes?: Readonly<Record<string, string>>): Promise<string>;
+}

@@ -1,0 +1,20 @@
+/**
+ * Port: request counts, 5xx counts and latency of one backend over a time window
+ * (production adapter: Cloud Monitoring v3).
+ */
+import type { BackendReading } from '../core/analysis/verdict.ts';
+import type { MetricSource } from '../core/request.ts';
+
+export interface TimeWindow {
+  /** Epoch milliseconds, inclusive start and exclusive end. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface MetricsReader {
+  /**
+   * Totals of the window. No time series at all is `{kind: 'noData'}` — never zero errors.
+   * Throws ControllerError (TransientError when trying again may help).
+   */
+  read(source: MetricSource, window: TimeWindow): Promise<BackendReading>;
+}

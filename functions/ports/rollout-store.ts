@@ -1,0 +1,101 @@
+/**
+ * Port: where rollouts, their history, route locks and processed message ids live
+ * (production adapter: Firestore).
+ */
+import type { HistoryEntry, Rollout } from '../core/state.ts';
+import { ConflictError, RefusedError } from '../errors.ts';
+
+export type CreateOutcome =
+  | { readonly kind: 'created'; readonly rollout: Rollout }
+  /** Same id, same request: nothing was written; here is the stored rollout. */
+  | { readonly kind: 'exists'; readonly rollout: Rollout };
+
+export interface ActiveRollout {
+  readonly rolloutId: string;
+  readonly route: string;
+  /** Last segments of the route, stable and canary backend names, for mapping alert labels. */
+  readonly routeName: string;
+  readonly stableName: string;
+  readonly canaryName: string;
+  /** Cloud Run service the canary's metrics come from, when it has one. */
+  readonly canaryService: string | null;
+}
+
+export interface DueRollout {
+  readonly id: string;
+  readonly nextActionAt: number;
+  readonly driver: Rollout['driver']['kind'];
+}
+
+export interface WriteOptions {
+  /** Records this key as processed in the same commit; a second commit with it fails with DuplicateMessageError. */
+  readonly dedupeKey?: string;
+}
+
+export interface RolloutStore {
+  /**
+   * Creates the rollout (version 1) and claims its route in one commit.
+   * Throws SpecConflictError (same id, different request) or RouteLockedError.
+   */
+  create(rollout: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<CreateOutcome>;
+  get(id: string): Promise<Rollout | null>;
+  /**
+   * Stores `next` and appends `entry` only if the stored version is still `next.version - 1`;
+   * releases the route lock in the same commit when `next` is terminal.
+   * Throws VersionConflictError or DuplicateMessageError.
+   */
+  commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<void>;
+  /** History in version order. */
+  history(id: string): Promise<HistoryEntry[]>;
+  /** Active rollouts whose next action is due at or before `now`, soonest first. */
+  due(now: number, limit: number): Promise<DueRollout[]>;
+  /** Active rollouts (one per locked route) matching every given field. */
+  findActive(
+    match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
+  ): Promise<ActiveRollout[]>;
+  /** Records a processed message key; false when it was already recorded. */
+  rememberMessage(key: string, now: number): Promise<boolean>;
+  hasProcessed(key: string): Promise<boolean>;
+}
+
+export class VersionConflictError extends ConflictError {
+  constructor(id: string, attempted: number) {
+    super(`rollout ${id} changed since version ${attempted - 1} was read`, {
+      code: 'VERSION_CONFLICT',
+      hint: 'reload the rollout and decide again; another driver already moved it',
+    });
+  }
+}
+
+export class DuplicateMessageError extends ConflictError {
+  readonly key: string;
+  constructor(key: string) {
+    super(`message ${key} was already processed`, {
+      code: 'DUPLICATE_MESSAGE',
+      hint: 'nothing to do: this is a redelivery',
+    });
+    this.key = key;
+  }
+}
+
+export class SpecConflictError extends RefusedError {
+  readonly stored: Rollout;
+  constructor(id: string, stored: Rollout) {
+    super(`rollout ${id} already exists with a different request`, {
+      code: 'SPEC_CONFLICT',
+      hint: 'use a new rolloutId for a different rollout, or retry the existing one',
+    });
+    this.stored = stored;
+  }
+}
+
+export class RouteLockedError extends RefusedError {
+  readonly holder: string;
+  constructor(route: string, holder: string) {
+    super(`route ${route} already has an active rollout (${holder})`, {
+      code: 'ROUTE_LOCKED',
+      hint: `wait for ${holder} to finish, or abort it, before starting another rollout on this route`,
+    });
+    this.holder = holder;
+  }
+}

@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+const env = {
+  // The Google clients otherwise probe the GCE metadata server before every first call.
+  METADATA_SERVER_DETECTION: 'none',
+  GOOGLE_CLOUD_PROJECT: 'unit-test',
+};
+
+export default defineConfig({
+  test: {
+    env,
+    reporters: process.env['CI'] ? ['default'] : ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          env,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/contract/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/infra/**/*.test.ts'],
+          globalSetup: ['test/support/emulators.global.ts'],
+          env,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});

@@ -215,9 +215,9 @@ export const rolloutRequestSchema = z
     let totalHold = 0;
     let weightSteps = 0;
     request.steps.forEach((s, index) => {
-      if (!('weight' in s)) return;
+      if (!('weight' in s) || typeof s.weight !== 'number') return;
       weightSteps += 1;
-      if (s.weight <= previous) {
+      if (weightSteps > 1 && s.weight <= previous) {
         ctx.addIssue({
           code: 'custom',
           path: ['steps', index, 'weight'],

@@ -1,0 +1,286 @@
+/**
+ * RolloutStore on Firestore.
+ *
+ * Collections:
+ *   rollouts/{id}                      the rollout document (core state as stored)
+ *   rollouts/{id}/history/{version}    one entry per change, id = zero-padded version
+ *   routeLocks/{route with / → ~}      the one active rollout of a route
+ *   processedMessages/{key}            message ids already handled; `expireAt` is the TTL field
+ *
+ * Every change is one atomic commit that *creates* the history document of the new version.
+ * History documents are never rewritten, so that create is the optimistic-concurrency fence:
+ * of several writers that computed version v+1 from version v, exactly one commit succeeds and
+ * the others fail with ALREADY_EXISTS, without holding locks (Firestore's server SDK
+ * transactions are pessimistic and make concurrent drivers wait on each other). The route
+ * lock is claimed in the commit that creates the rollout and deleted in the commit that makes
+ * it terminal.
+ *
+ * Due-rollouts query: status.phase IN [...] AND nextActionAt <= now ORDER BY nextActionAt
+ * needs the composite index (status.phase ASC, nextActionAt ASC) — see infra/.
+ */
+import { type DocumentReference, type Firestore, type Query, Timestamp } from '@google-cloud/firestore';
+import { ACTIVE_PHASES, type HistoryEntry, isTerminal, type Rollout } from '../core/state.ts';
+import { RefusedError, TransientError } from '../errors.ts';
+import {
+  type ActiveRollout,
+  type CreateOutcome,
+  type DueRollout,
+  DuplicateMessageError,
+  type RolloutStore,
+  RouteLockedError,
+  SpecConflictError,
+  VersionConflictError,
+  type WriteOptions,
+} from '../ports/rollout-store.ts';
+
+const ALREADY_EXISTS = 6;
+const PERMISSION_DENIED = 7;
+const TRANSIENT_CODES = new Set([1, 4, 8, 10, 13, 14]);
+
+export interface FirestoreStoreOptions {
+  /** How long processed message ids are kept (Firestore TTL deletes them after `expireAt`). */
+  readonly messageTtlMs?: number;
+}
+
+export function lastSegment(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
+function lockId(route: string): string {
+  return route.replaceAll('/', '~');
+}
+
+function messageId(key: string): string {
+  return key.replaceAll('/', '~');
+}
+
+function historyId(version: number): string {
+  return String(version).padStart(10, '0');
+}
+
+/** Key order does not matter when comparing two requests. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}
+
+function grpcCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function translate(error: unknown, doing: string): Error {
+  const code = grpcCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && TRANSIENT_CODES.has(code)) {
+    return new TransientError(`Firestore failed while ${doing}: ${message}`, {
+      code: 'STORE_UNAVAILABLE',
+      hint: 'retried automatically; check Firestore status if it persists',
+      cause: error,
+    });
+  }
+  if (code === PERMISSION_DENIED) {
+    return new RefusedError(`Firestore refused ${doing}: ${message}`, {
+      code: 'STORE_PERMISSION_DENIED',
+      hint: "grant the function's service account roles/datastore.user",
+      cause: error,
+    });
+  }
+  return error instanceof Error ? error : new Error(message);
+}
+
+function asRollout(id: string, data: unknown): Rollout {
+  const candidate = data as Partial<Rollout> | undefined;
+  if (typeof candidate?.version !== 'number' || typeof candidate.status?.phase !== 'string') {
+    throw new RefusedError(`rollout document ${id} is not in the expected shape`, {
+      code: 'STORE_CORRUPT',
+      hint: 'the document was edited outside the controller; restore it from its history or delete it',
+    });
+  }
+  return data as Rollout;
+}
+
+function activeRecord(r: Rollout): ActiveRollout {
+  const canarySource = r.plan.analysis.metrics.canary;
+  return {
+    rolloutId: r.id,
+    route: r.spec.route,
+    routeName: lastSegment(r.spec.route),
+    stableName: lastSegment(r.spec.stable),
+    canaryName: lastSegment(r.spec.canary),
+    canaryService: canarySource.preset === 'cloudRun' ? canarySource.service : null,
+  };
+}
+
+export class FirestoreRolloutStore implements RolloutStore {
+  readonly #db: Firestore;
+  readonly #messageTtlMs: number;
+
+  constructor(db: Firestore, options: FirestoreStoreOptions = {}) {
+    this.#db = db;
+    this.#messageTtlMs = options.messageTtlMs ?? 7 * 24 * 3600 * 1000;
+  }
+
+  #rollout(id: string): DocumentReference {
+    return this.#db.collection('rollouts').doc(id);
+  }
+
+  #history(id: string, version: number): DocumentReference {
+    return this.#rollout(id).collection('history').doc(historyId(version));
+  }
+
+  #lock(route: string): DocumentReference {
+    return this.#db.collection('routeLocks').doc(lockId(route));
+  }
+
+  #processed(key: string): DocumentReference {
+    return this.#db.collection('processedMessages').doc(messageId(key));
+  }
+
+  #processedRecord(key: string, now: number) {
+    return {
+      key,
+      processedAt: Timestamp.fromMillis(now),
+      expireAt: Timestamp.fromMillis(now + this.#messageTtlMs),
+    };
+  }
+
+  async create(rollout: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CreateOutcome> {
+    const batch = this.#db.batch();
+    batch.create(this.#rollout(rollout.id), rollout);
+    batch.create(this.#history(rollout.id, rollout.version), entry);
+    batch.create(this.#lock(rollout.spec.route), {
+      ...activeRecord(rollout),
+      claimedAt: Timestamp.fromMillis(entry.at),
+    });
+    if (options.dedupeKey !== undefined) {
+      batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));
+    }
+    try {
+      await batch.commit();
+      return { kind: 'created', rollout };
+    } catch (error) {
+      if (grpcCode(error) !== ALREADY_EXISTS) throw translate(error, `creating rollout ${rollout.id}`);
+    }
+    const stored = await this.get(rollout.id);
+    if (stored !== null) {
+      if (canonical(stored.spec) === canonical(rollout.spec)) return { kind: 'exists', rollout: stored };
+      throw new SpecConflictError(rollout.id, stored);
+    }
+    const lock = await this.#lock(rollout.spec.route).get();
+    if (lock.exists) throw new RouteLockedError(rollout.spec.route, String(lock.get('rolloutId')));
+    if (options.dedupeKey !== undefined && (await this.hasProcessed(options.dedupeKey))) {
+      throw new DuplicateMessageError(options.dedupeKey);
+    }
+    throw new TransientError(`creating rollout ${rollout.id} raced with another writer`, {
+      code: 'STORE_RACE',
+      hint: 'retried automatically',
+    });
+  }
+
+  async get(id: string): Promise<Rollout | null> {
+    try {
+      const snapshot = await this.#rollout(id).get();
+      return snapshot.exists ? asRollout(id, snapshot.data()) : null;
+    } catch (error) {
+      throw translate(error, `reading rollout ${id}`);
+    }
+  }
+
+  async commit(next: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<void> {
+    if (entry.version !== next.version)
+      throw new Error('history entry version must equal the rollout version');
+    const batch = this.#db.batch();
+    batch.set(this.#rollout(next.id), next);
+    batch.create(this.#history(next.id, next.version), entry);
+    if (isTerminal(next.status.phase)) batch.delete(this.#lock(next.spec.route));
+    if (options.dedupeKey !== undefined) {
+      batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));
+    }
+    try {
+      await batch.commit();
+    } catch (error) {
+      if (grpcCode(error) !== ALREADY_EXISTS)
+        throw translate(error, `storing version ${next.version} of ${next.id}`);
+      const versionTaken = (await this.#history(next.id, next.version).get()).exists;
+      if (!versionTaken && options.dedupeKey !== undefined)
+        throw new DuplicateMessageError(options.dedupeKey);
+      throw new VersionConflictError(next.id, next.version);
+    }
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    try {
+      const snapshot = await this.#rollout(id).collection('history').orderBy('version').get();
+      return snapshot.docs.map((doc) => doc.data() as HistoryEntry);
+    } catch (error) {
+      throw translate(error, `reading the history of ${id}`);
+    }
+  }
+
+  async due(now: number, limit: number): Promise<DueRollout[]> {
+    try {
+      const snapshot = await this.#db
+        .collection('rollouts')
+        .where('status.phase', 'in', [...ACTIVE_PHASES])
+        .where('nextActionAt', '<=', now)
+        .orderBy('nextActionAt')
+        .limit(limit)
+        .get();
+      return snapshot.docs.map((doc) => {
+        const r = asRollout(doc.id, doc.data());
+        return { id: r.id, nextActionAt: r.nextActionAt ?? now, driver: r.driver.kind };
+      });
+    } catch (error) {
+      throw translate(error, 'listing due rollouts');
+    }
+  }
+
+  async findActive(
+    match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
+  ): Promise<ActiveRollout[]> {
+    let query: Query = this.#db.collection('routeLocks');
+    for (const [field, value] of Object.entries(match)) {
+      if (value !== undefined) query = query.where(field, '==', value);
+    }
+    try {
+      const snapshot = await query.get();
+      return snapshot.docs.map((doc) => {
+        const d = doc.data();
+        return {
+          rolloutId: String(d['rolloutId']),
+          route: String(d['route']),
+          routeName: String(d['routeName']),
+          stableName: String(d['stableName']),
+          canaryName: String(d['canaryName']),
+          canaryService: typeof d['canaryService'] === 'string' ? d['canaryService'] : null,
+        };
+      });
+    } catch (error) {
+      throw translate(error, 'finding active rollouts');
+    }
+  }
+
+  async rememberMessage(key: string, now: number): Promise<boolean> {
+    try {
+      await this.#processed(key).create(this.#processedRecord(key, now));
+      return true;
+    } catch (error) {
+      if (grpcCode(error) === ALREADY_EXISTS) return false;
+      throw translate(error, `recording message ${key}`);
+    }
+  }
+
+  async hasProcessed(key: string): Promise<boolean> {
+    try {
+      return (await this.#processed(key).get()).exists;
+    } catch (error) {
+      throw translate(error, `looking up message ${key}`);
+    }
+  }
+}

@@ -1,0 +1,228 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.ts';
+import type { Input } from '../../functions/core/inputs.ts';
+import type { Rollout } from '../../functions/core/state.ts';
+import { transition } from '../../functions/core/transition.ts';
+import {
+  DuplicateMessageError,
+  RouteLockedError,
+  SpecConflictError,
+  VersionConflictError,
+} from '../../functions/ports/rollout-store.ts';
+import { testFirestore } from '../support/firestore.ts';
+import { newRollout, routeName } from '../support/fixtures.ts';
+
+const fs = testFirestore('store-contract');
+const store = new FirestoreRolloutStore(fs.db);
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+beforeEach(() => fs.clear());
+afterAll(() => fs.close());
+
+/** Applies one input through the core and stores the result, as a driver does. */
+async function step(r: Rollout, input: Input, now: number): Promise<Rollout> {
+  const decision = transition(r, input, now);
+  if (decision.kind !== 'changed') throw new Error(`expected a change, got: ${decision.reason}`);
+  await store.commit(decision.rollout, decision.entry);
+  return decision.rollout;
+}
+
+describe('FirestoreRolloutStore against the Firestore emulator', () => {
+  it('creates a rollout once: the same id and request twice yields one document and "exists"', async () => {
+    const { rollout, entry } = newRollout('r-idem');
+    const first = await store.create(rollout, entry);
+    const second = await store.create(rollout, entry);
+    expect(first.kind).toBe('created');
+    expect(second.kind).toBe('exists');
+    expect(second.rollout.spec).toEqual(rollout.spec);
+    const docs = await fs.db.collection('rollouts').get();
+    expect(docs.size).toBe(1);
+    expect(await store.history('r-idem')).toHaveLength(1);
+  });
+
+  it('refuses the same id with a different request, naming the conflict', async () => {
+    const { rollout, entry } = newRollout('r-conflict');
+    await store.create(rollout, entry);
+    const other = newRollout('r-conflict', { steps: [{ weight: 20, hold: '1m' }] });
+    await expect(store.create(other.rollout, other.entry)).rejects.toBeInstanceOf(SpecConflictError);
+    const stored = await store.get('r-conflict');
+    expect(stored?.spec).toEqual(rollout.spec);
+  });
+
+  it('keeps one active rollout per route and releases the lock when the rollout ends', async () => {
+    const a = newRollout('r-a');
+    await store.create(a.rollout, a.entry);
+    const b = newRollout('r-b', {
+      canary: 'projects/demo-project/locations/global/backendServices/other-canary',
+    });
+    const refused = store.create(b.rollout, b.entry);
+    await expect(refused).rejects.toBeInstanceOf(RouteLockedError);
+    await expect(refused).rejects.toThrow(/already has an active rollout \(r-a\)/);
+    expect(await store.get('r-b')).toBeNull();
+
+    let r = await step(
+      a.rollout,
+      { type: 'control', command: 'abort', actor: 'operator:test', note: 'stop' },
+      T0 + 1000,
+    );
+    expect(r.status.phase).toBe('RollingBack');
+    expect(await store.findActive({ routeName: 'checkout' })).toHaveLength(1);
+    const intentId = r.intent?.id ?? -1;
+    r = await step(
+      r,
+      {
+        type: 'routeObserved',
+        actor: 'test',
+        intentId,
+        observation: { kind: 'matchesIntent', updateTime: 'x' },
+      },
+      T0 + 2000,
+    );
+    expect(r.status.phase).toBe('Aborted');
+    expect(await store.findActive({ routeName: 'checkout' })).toHaveLength(0);
+    expect((await store.create(b.rollout, b.entry)).kind).toBe('created');
+  });
+
+  it('applies exactly one of 10 concurrent transitions computed from the same version', async () => {
+    const { rollout, entry } = newRollout('r-race');
+    await store.create(rollout, entry);
+    const attempts = Array.from({ length: 10 }, (_, i) =>
+      transition(
+        rollout,
+        { type: 'control', command: 'pause', actor: `operator:${i}`, note: `n${i}` },
+        T0 + i,
+      ),
+    );
+    const results = await Promise.allSettled(
+      attempts.map((d) =>
+        d.kind === 'changed' ? store.commit(d.rollout, d.entry) : Promise.reject(new Error('no change')),
+      ),
+    );
+    const won = results.filter((x) => x.status === 'fulfilled');
+    const lost = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(9);
+    for (const l of lost) expect(l.reason).toBeInstanceOf(VersionConflictError);
+    const winner = results.findIndex((x) => x.status === 'fulfilled');
+    const stored = await store.get('r-race');
+    const history = await store.history('r-race');
+    expect(stored?.version).toBe(2);
+    expect(history.map((h) => h.version)).toEqual([1, 2]);
+    expect(history[1]?.actor).toBe(`operator:${winner}`);
+    const winning = attempts[winner];
+    expect(stored).toEqual(winning?.kind === 'changed' ? winning.rollout : null);
+  });
+
+  it('refuses a transition computed from an older version', async () => {
+    const { rollout, entry } = newRollout('r-stale');
+    await store.create(rollout, entry);
+    await step(rollout, { type: 'control', command: 'pause', actor: 'operator:a', note: 'x' }, T0 + 1);
+    await expect(
+      step(rollout, { type: 'control', command: 'abort', actor: 'operator:b', note: 'y' }, T0 + 2),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await store.get('r-stale'))?.status.phase).toBe('Paused');
+  });
+
+  it('keeps history in transition order with before/after of each change', async () => {
+    const { rollout, entry } = newRollout('r-history');
+    await store.create(rollout, entry);
+    let r = await step(rollout, { type: 'start', actor: 'workflow:e1' }, T0 + 1000);
+    r = await step(
+      r,
+      {
+        type: 'routeObserved',
+        actor: 'workflow:e1',
+        intentId: r.intent?.id ?? -1,
+        observation: { kind: 'matchesIntent', updateTime: 'u1' },
+      },
+      T0 + 2000,
+    );
+    r = await step(r, { type: 'control', command: 'pause', actor: 'operator:ann', note: 'lunch' }, T0 + 3000);
+    r = await step(r, { type: 'control', command: 'resume', actor: 'operator:ann', note: 'back' }, T0 + 4000);
+    const history = await store.history('r-history');
+    expect(history.map((h) => [h.version, h.event])).toEqual([
+      [1, 'rollout.created'],
+      [2, 'rollout.weights_applying'],
+      [3, 'rollout.weights_live'],
+      [4, 'rollout.paused'],
+      [5, 'rollout.resumed'],
+    ]);
+    expect(history[2]?.from.weights).toEqual({ stable: 100, canary: 0 });
+    expect(history[2]?.to.weights).toEqual({ stable: 90, canary: 10 });
+    expect(history[3]?.actor).toBe('operator:ann');
+    expect(r.version).toBe(5);
+  });
+
+  it('recognises a redelivered message, alone and inside a commit', async () => {
+    expect(await store.rememberMessage('rollout-control:42', T0)).toBe(true);
+    expect(await store.rememberMessage('rollout-control:42', T0 + 5)).toBe(false);
+    expect(await store.hasProcessed('rollout-control:42')).toBe(true);
+    const record = await fs.db.collection('processedMessages').doc('rollout-control:42').get();
+    expect(record.get('expireAt').toMillis()).toBeGreaterThan(T0);
+
+    const { rollout, entry } = newRollout('r-dedupe');
+    await store.create(rollout, entry);
+    const first = transition(
+      rollout,
+      { type: 'control', command: 'pause', actor: 'operator:a', note: 'x' },
+      T0 + 1,
+    );
+    if (first.kind !== 'changed') throw new Error('expected change');
+    await store.commit(first.rollout, first.entry, { dedupeKey: 'rollout-control:7' });
+    const again = transition(
+      first.rollout,
+      { type: 'control', command: 'abort', actor: 'operator:a', note: 'x' },
+      T0 + 2,
+    );
+    if (again.kind !== 'changed') throw new Error('expected change');
+    await expect(
+      store.commit(again.rollout, again.entry, { dedupeKey: 'rollout-control:7' }),
+    ).rejects.toBeInstanceOf(DuplicateMessageError);
+    expect((await store.get('r-dedupe'))?.version).toBe(2);
+  });
+
+  it('lists due rollouts: active phases whose next action time has come, soonest first', async () => {
+    const later = newRollout('r-later', { route: routeName('later') }, T0 + 60_000);
+    const soon = newRollout('r-soon', { route: routeName('soon') }, T0);
+    const paused = newRollout('r-paused', { route: routeName('paused') }, T0);
+    const done = newRollout('r-done', { route: routeName('done') }, T0);
+    for (const x of [later, soon, paused, done]) await store.create(x.rollout, x.entry);
+    await step(paused.rollout, { type: 'control', command: 'pause', actor: 'operator:a', note: 'x' }, T0 + 1);
+    let d = await step(
+      done.rollout,
+      { type: 'control', command: 'abort', actor: 'operator:a', note: 'x' },
+      T0 + 1,
+    );
+    d = await step(
+      d,
+      {
+        type: 'routeObserved',
+        actor: 't',
+        intentId: d.intent?.id ?? -1,
+        observation: { kind: 'matchesIntent', updateTime: 'u' },
+      },
+      T0 + 2,
+    );
+    expect(d.status.phase).toBe('Aborted');
+
+    expect((await store.due(T0 + 30_000, 10)).map((x) => x.id)).toEqual(['r-soon']);
+    expect((await store.due(T0 + 120_000, 10)).map((x) => x.id)).toEqual(['r-soon', 'r-later']);
+    expect((await store.due(T0 + 120_000, 1)).map((x) => x.id)).toEqual(['r-soon']);
+  });
+
+  it('finds active rollouts by the labels an alert policy carries', async () => {
+    const a = newRollout('r-find', { route: routeName('cart') });
+    await store.create(a.rollout, a.entry);
+    const [found] = await store.findActive({ canaryService: 'checkout-canary' });
+    expect(found).toEqual({
+      rolloutId: 'r-find',
+      route: routeName('cart'),
+      routeName: 'cart',
+      stableName: 'checkout-stable',
+      canaryName: 'checkout-canary',
+      canaryService: 'checkout-canary',
+    });
+    expect(await store.findActive({ routeName: 'cart', canaryName: 'nope' })).toEqual([]);
+    expect(await store.findActive({ rolloutId: 'r-find' })).toHaveLength(1);
+  });
+});

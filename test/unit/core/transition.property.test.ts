@@ -1,0 +1,292 @@
+/**
+ * Invariants of the transition function over random sequences of what drivers, operators,
+ * alerts and the route can do — including stale and duplicate deliveries.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Verdict } from '../../../functions/core/analysis/verdict.ts';
+import type { ControlCommand, Effect, Input } from '../../../functions/core/inputs.ts';
+import type { RolloutRequestInput } from '../../../functions/core/request.ts';
+import { isAnalysing } from '../../../functions/core/schedule.ts';
+import { isTerminal, type Rollout, type RouteIntent } from '../../../functions/core/state.ts';
+import { type Decision, transition } from '../../../functions/core/transition.ts';
+import { judgement } from '../../support/drive.ts';
+import { newRollout } from '../../support/fixtures.ts';
+
+type Command =
+  | { readonly k: 'advance'; readonly ms: number }
+  | {
+      readonly k: 'route';
+      readonly outcome: 'ok' | 'previous' | 'drift' | 'transient' | 'denied' | 'notFound';
+    }
+  | { readonly k: 'judge'; readonly verdict: Verdict; readonly requests: number }
+  | { readonly k: 'alert'; readonly state: 'open' | 'closed' }
+  | { readonly k: 'control'; readonly command: ControlCommand }
+  | { readonly k: 'stale'; readonly intentId: number; readonly windowIndex: number };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({ k: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 400_000 }) }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant('route' as const),
+      outcome: fc.constantFrom('ok', 'ok', 'ok', 'previous', 'drift', 'transient', 'denied', 'notFound'),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      k: fc.constant('judge' as const),
+      verdict: fc.constantFrom<Verdict>('pass', 'pass', 'pass', 'inconclusive', 'fail'),
+      requests: fc.integer({ min: 0, max: 500 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ k: fc.constant('alert' as const), state: fc.constantFrom('open', 'closed') }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('control' as const),
+      command: fc.constantFrom<ControlCommand>('pause', 'resume', 'promote', 'abort', 'retry'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('stale' as const),
+      intentId: fc.integer({ min: 0, max: 40 }),
+      windowIndex: fc.integer({ min: 0, max: 5 }),
+    }),
+  },
+);
+
+const steps: fc.Arbitrary<RolloutRequestInput['steps']> = fc.constantFrom<RolloutRequestInput['steps']>(
+  [
+    { weight: 10, hold: '1m' },
+    { weight: 50, hold: '2m' },
+  ],
+  [
+    { gate: 'manual' as const },
+    { weight: 20, hold: '0s' },
+    { gate: 'manual' as const },
+    { weight: 100, hold: '1m' },
+  ],
+  [{ weight: 5, hold: '5m' }],
+);
+
+interface Sim {
+  r: Rollout;
+  now: number;
+  route: RouteIntent | null;
+  measure: Extract<Effect, { type: 'measure' }>['window'] | null;
+}
+
+function inputFor(sim: Sim, c: Command): Input {
+  const actor = 'property';
+  switch (c.k) {
+    case 'advance':
+      return { type: 'due', actor };
+    case 'route': {
+      const intent = sim.route ?? sim.r.intent;
+      const intentId = intent?.id ?? 0;
+      switch (c.outcome) {
+        case 'ok':
+          return {
+            type: 'routeObserved',
+            actor,
+            intentId,
+            observation: { kind: 'matchesIntent', updateTime: 'u' },
+          };
+        case 'previous':
+          return {
+            type: 'routeObserved',
+            actor,
+            intentId,
+            observation: { kind: 'matchesPrevious', updateTime: 'u' },
+          };
+        case 'drift':
+          return {
+            type: 'routeObserved',
+            actor,
+            intentId,
+            observation: {
+              kind: 'drifted',
+              weights: { stable: 33, canary: 67 },
+              detail: 'hand edit',
+              updateTime: 'u',
+            },
+          };
+        case 'transient':
+          return { type: 'routeFailed', actor, intentId, error: { kind: 'transient', message: '503' } };
+        case 'denied':
+          return {
+            type: 'routeFailed',
+            actor,
+            intentId,
+            error: { kind: 'permissionDenied', message: '403' },
+          };
+        case 'notFound':
+          return { type: 'routeFailed', actor, intentId, error: { kind: 'notFound', message: '404' } };
+      }
+      break;
+    }
+    case 'judge': {
+      const window = sim.measure ?? { index: 1, start: sim.now - 60_000, end: sim.now };
+      return { type: 'verdict', actor, window, judgement: judgement(c.verdict, c.requests) };
+    }
+    case 'alert':
+      return {
+        type: 'alert',
+        actor,
+        incident: { incidentId: 'i', state: c.state, policy: 'p', condition: 'c', summary: 's' },
+      };
+    case 'control':
+      return { type: 'control', actor, command: c.command, note: 'property' };
+    case 'stale':
+      return {
+        type: 'routeObserved',
+        actor,
+        intentId: c.intentId === sim.r.intent?.id ? c.intentId + 1000 : c.intentId,
+        observation: { kind: 'matchesIntent', updateTime: 'u' },
+      };
+  }
+  return { type: 'due', actor };
+}
+
+function checkStep(before: Rollout, decision: Decision, input: Input, now: number): void {
+  // Deterministic: the same input at the same time decides the same thing.
+  expect(transition(before, input, now)).toEqual(decision);
+  if (isTerminal(before.status.phase)) {
+    expect(decision.kind).toBe('unchanged');
+    expect(decision.effects).toEqual([{ type: 'finish' }]);
+  }
+  if (decision.kind === 'unchanged') {
+    expect(decision.reason.length).toBeGreaterThan(0);
+    return;
+  }
+  const after = decision.rollout;
+  expect(after.version).toBe(before.version + 1);
+  expect(decision.entry.version).toBe(after.version);
+  expect(decision.entry.from.phase).toBe(before.status.phase);
+  expect(decision.entry.to.phase).toBe(after.status.phase);
+  expect(decision.effects.filter((e) => e.type === 'notify')).toHaveLength(1);
+  // Weights only rise, except when a rollback or abort is confirmed.
+  if (after.weights.canary < before.weights.canary) {
+    expect(['RolledBack', 'Aborted']).toContain(after.status.phase);
+  }
+  const newIntent = after.intent !== null && after.intent.id === after.version ? after.intent : null;
+  if (newIntent !== null && newIntent.purpose !== 'rollback') {
+    expect(newIntent.weights.canary).toBeGreaterThanOrEqual(before.weights.canary);
+  }
+  // A rollout that can still act always says when; a terminal one never does.
+  if (isTerminal(after.status.phase)) expect(after.nextActionAt).toBeNull();
+  else if (after.status.phase !== 'Paused' || isAnalysing(after) || after.intent !== null) {
+    expect(after.nextActionAt).not.toBeNull();
+  }
+}
+
+function checkRollbackReachable(r: Rollout, now: number): void {
+  if (isTerminal(r.status.phase)) return;
+  const alert = transition(
+    r,
+    {
+      type: 'alert',
+      actor: 'x',
+      incident: { incidentId: 'z', state: 'open', policy: 'p', condition: 'c', summary: 's' },
+    },
+    now,
+  );
+  const abort = transition(r, { type: 'control', command: 'abort', actor: 'x', note: '' }, now);
+  for (const d of [alert, abort]) {
+    if (r.status.phase === 'RollingBack') expect(d.kind).toBe('unchanged');
+    else {
+      expect(d.kind).toBe('changed');
+      if (d.kind === 'changed') expect(d.rollout.status.phase).toBe('RollingBack');
+    }
+  }
+}
+
+describe('transition invariants (property-based)', () => {
+  it('hold for every sequence of driver, route, analysis, alert and operator inputs', () => {
+    fc.assert(
+      fc.property(steps, fc.array(command, { minLength: 1, maxLength: 80 }), (plan, commands) => {
+        const start = Date.UTC(2026, 10, 23);
+        const sim: Sim = {
+          r: newRollout('prop', { steps: plan }, start).rollout,
+          now: start,
+          route: null,
+          measure: null,
+        };
+        const seenVersions = [sim.r.version];
+        for (const c of commands) {
+          if (c.k === 'advance') sim.now += c.ms;
+          const input = inputFor(sim, c);
+          const before = sim.r;
+          checkRollbackReachable(before, sim.now);
+          const decision = transition(before, input, sim.now);
+          checkStep(before, decision, input, sim.now);
+          if (decision.kind === 'changed') {
+            sim.r = decision.rollout;
+            seenVersions.push(sim.r.version);
+          }
+          for (const e of decision.effects) {
+            if (e.type === 'applyRoute' || e.type === 'readRoute') sim.route = e.intent;
+            if (e.type === 'measure') sim.measure = e.window;
+          }
+        }
+        // Versions strictly increase along the whole run.
+        for (let i = 1; i < seenVersions.length; i += 1) {
+          expect(seenVersions[i]).toBe((seenVersions[i - 1] ?? 0) + 1);
+        }
+      }),
+      { numRuns: 400, seed: 20261123 },
+    );
+  });
+
+  it('reach a terminal phase from any state once the route cooperates and time passes', () => {
+    fc.assert(
+      fc.property(steps, fc.array(command, { maxLength: 40 }), (plan, commands) => {
+        const start = Date.UTC(2026, 10, 23);
+        const sim: Sim = {
+          r: newRollout('prop', { steps: plan }, start).rollout,
+          now: start,
+          route: null,
+          measure: null,
+        };
+        for (const c of commands) {
+          if (c.k === 'advance') sim.now += c.ms;
+          const d = transition(sim.r, inputFor(sim, c), sim.now);
+          if (d.kind === 'changed') sim.r = d.rollout;
+        }
+        // An abort, then a cooperative route, always ends the rollout.
+        const abort = transition(
+          sim.r,
+          { type: 'control', command: 'abort', actor: 'op', note: '' },
+          sim.now,
+        );
+        if (abort.kind === 'changed') sim.r = abort.rollout;
+        for (let i = 0; i < 5 && !isTerminal(sim.r.status.phase); i += 1) {
+          sim.now += 600_000;
+          const intent = sim.r.intent;
+          const input: Input = intent
+            ? {
+                type: 'routeObserved',
+                actor: 'op',
+                intentId: intent.id,
+                observation: { kind: 'matchesIntent', updateTime: 'u' },
+              }
+            : { type: 'due', actor: 'op' };
+          const d = transition(sim.r, input, sim.now);
+          if (d.kind === 'changed') sim.r = d.rollout;
+        }
+        expect(isTerminal(sim.r.status.phase)).toBe(true);
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});

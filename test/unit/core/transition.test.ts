@@ -1,0 +1,466 @@
+import { describe, expect, it } from 'vitest';
+import { createRollout, planRetry } from '../../../functions/core/create.ts';
+import type { Input } from '../../../functions/core/inputs.ts';
+import { nextWindowDueAt } from '../../../functions/core/schedule.ts';
+import type { Rollout } from '../../../functions/core/state.ts';
+import { transition } from '../../../functions/core/transition.ts';
+import { ALL_CANARY, ALL_STABLE } from '../../../functions/core/weights.ts';
+import {
+  applyAndConfirm,
+  changed,
+  due,
+  effect,
+  observed,
+  reasonOf,
+  verdictInput,
+} from '../../support/drive.ts';
+import { newRollout, request, TIMING } from '../../support/fixtures.ts';
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+const S = 1000;
+// Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows → first window readable 270 s after confirm.
+const FIRST_WINDOW_READY = 270 * S;
+
+function fresh(
+  steps = [{ weight: 10, hold: '2m' }, { gate: 'manual' as const }, { weight: 50, hold: '2m' }],
+): Rollout {
+  return newRollout('r1', { steps }, T0).rollout;
+}
+
+/** Drives a confirmed step through one passing window; returns the rollout and the time used. */
+function passWindow(r: Rollout, at: number, requests = 100): Rollout {
+  const d = transition(r, due(), at);
+  const window = effect(d, 'measure').window;
+  return changed(transition(r, verdictInput(window, 'pass', requests), at));
+}
+
+describe('transition: the happy path', () => {
+  it('walks weight steps, a manual gate and the final promotion to Succeeded', () => {
+    let r = fresh();
+    const started = transition(r, { type: 'start', actor: 'workflow:e1' }, T0);
+    r = changed(started);
+    expect(r.status).toEqual({ phase: 'Progressing', step: 0 });
+    expect(r.intent).toMatchObject({
+      purpose: 'step',
+      weights: { stable: 90, canary: 10 },
+      previous: ALL_STABLE,
+    });
+    expect(effect(started, 'applyRoute').intent).toBe(r.intent);
+    expect(effect(started, 'notify').entry.event).toBe('rollout.weights_applying');
+
+    r = changed(transition(r, observed(r), T0 + S));
+    expect(r.weights).toEqual({ stable: 90, canary: 10 });
+    expect(r.intent).toBeNull();
+    expect(r.stepStartedAt).toBe(T0 + S);
+    expect(r.nextActionAt).toBe(T0 + S + FIRST_WINDOW_READY);
+
+    const early = transition(r, due(), T0 + 60 * S);
+    expect(reasonOf(early)).toMatch(/hold ends .*needs a passing window and 50 canary requests/);
+    expect(effect(early, 'waitUntil').at).toBe(T0 + S + FIRST_WINDOW_READY);
+
+    const ready = transition(r, due(), T0 + S + FIRST_WINDOW_READY);
+    expect(effect(ready, 'measure').window).toEqual({
+      index: 1,
+      start: T0 + S + 30 * S,
+      end: T0 + S + 90 * S,
+    });
+    r = passWindow(r, T0 + S + FIRST_WINDOW_READY);
+    expect(r.analysis).toMatchObject({ windowsJudged: 1, stepPasses: 1, stepCanaryRequests: 100 });
+
+    // Hold (2 m) is over and the evidence is in: the gate pauses the rollout.
+    r = changed(transition(r, due(), T0 + S + FIRST_WINDOW_READY));
+    expect(r.status).toMatchObject({
+      phase: 'Paused',
+      step: 1,
+      reason: { kind: 'gate' },
+      resume: 'nextStep',
+    });
+    expect(reasonOf(transition(r, due(), T0 + 300 * S))).toMatch(/manual gate/);
+    // The canary still serves 10% while paused, so its analysis goes on.
+    expect(effect(transition(r, due(), T0 + 400 * S), 'measure').window.index).toBe(3);
+
+    const resumed = transition(
+      r,
+      { type: 'control', command: 'resume', actor: 'operator:ann', note: 'looks good' },
+      T0 + 500 * S,
+    );
+    r = changed(resumed);
+    expect(r.status).toEqual({ phase: 'Progressing', step: 2 });
+    expect(resumed.kind === 'changed' && resumed.entry.reason).toMatch(/resumed by operator:ann: looks good/);
+    r = changed(transition(r, observed(r), T0 + 501 * S));
+    r = passWindow(r, T0 + 501 * S + FIRST_WINDOW_READY);
+    const promoting = transition(r, due(), T0 + 501 * S + FIRST_WINDOW_READY);
+    r = changed(promoting);
+    expect(r.status).toEqual({ phase: 'Promoting' });
+    expect(r.intent).toMatchObject({ purpose: 'promote', weights: ALL_CANARY });
+
+    const done = transition(r, observed(r), T0 + 800 * S);
+    r = changed(done);
+    expect(r.status).toEqual({ phase: 'Succeeded' });
+    expect(r.weights).toEqual(ALL_CANARY);
+    expect(r.nextActionAt).toBeNull();
+    expect(done.effects.map((e) => e.type)).toEqual(['notify', 'finish']);
+    expect(r.version).toBe(10);
+  });
+
+  it('keeps both backends at the last step when onSuccess is keepBoth', () => {
+    let r = newRollout('keep', { steps: [{ weight: 30, hold: '0s' }], onSuccess: 'keepBoth' }, T0).rollout;
+    r = applyAndConfirm(r, { type: 'start', actor: 'scheduler' }, T0);
+    r = passWindow(r, T0 + FIRST_WINDOW_READY);
+    r = changed(transition(r, due(), T0 + FIRST_WINDOW_READY));
+    expect(r.status).toEqual({ phase: 'Succeeded' });
+    expect(r.weights).toEqual({ stable: 70, canary: 30 });
+  });
+
+  it('does not complete a step without evidence, however long it holds', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    r = passWindow(r, T0 + FIRST_WINDOW_READY, 20);
+    expect(reasonOf(transition(r, due(), T0 + FIRST_WINDOW_READY + S))).toMatch(/have 20/);
+    r = passWindow(r, T0 + FIRST_WINDOW_READY + 60 * S, 40);
+    expect(changed(transition(r, due(), T0 + FIRST_WINDOW_READY + 60 * S)).status.phase).toBe('Paused');
+  });
+
+  it('gives a late driver every overdue window as one measurement', () => {
+    const r = applyAndConfirm(fresh(), due(), T0);
+    const late = transition(r, due(), T0 + FIRST_WINDOW_READY + 185 * S);
+    expect(effect(late, 'measure').window).toEqual({ index: 4, start: T0 + 30 * S, end: T0 + 270 * S });
+  });
+
+  it('scales every request duration by the time scale', () => {
+    const { rollout } = createRollout({
+      id: 'fast',
+      request: request(),
+      context: {
+        metrics: {
+          stable: { preset: 'cloudRun', service: 's' },
+          canary: { preset: 'internalLb', backend: 'c' },
+        },
+        timing: TIMING,
+        timeScale: 20,
+      },
+      ruleIndex: 0,
+      weights: ALL_STABLE,
+      now: T0,
+      actor: 'test',
+    });
+    expect(rollout.plan.analysis).toMatchObject({ intervalMs: 3000, settleMs: 1500, ingestionDelayMs: 9000 });
+    expect(rollout.plan.steps[0]).toEqual({
+      kind: 'weight',
+      weights: { stable: 90, canary: 10 },
+      holdMs: 6000,
+    });
+    expect(rollout.plan.steps.at(-1)).toEqual({ kind: 'promote', weights: ALL_CANARY });
+  });
+});
+
+describe('transition: rollback wins', () => {
+  it('rolls back on a failed verdict and ends RolledBack once stable is confirmed', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    const window = effect(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
+    const failed = transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY);
+    r = changed(failed);
+    expect(r.status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'verdict' } });
+    expect(r.intent).toMatchObject({
+      purpose: 'rollback',
+      weights: ALL_STABLE,
+      previous: { stable: 90, canary: 10 },
+    });
+    expect(failed.kind === 'changed' && failed.entry.verdict?.verdict).toBe('fail');
+    r = changed(transition(r, observed(r), T0 + FIRST_WINDOW_READY + S));
+    expect(r.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'verdict' } });
+    expect(r.weights).toEqual(ALL_STABLE);
+  });
+
+  it('rolls back on an open alert from every non-terminal phase', () => {
+    const alert: Input = {
+      type: 'alert',
+      actor: 'alert:canary-5xx',
+      incident: {
+        incidentId: 'i1',
+        state: 'open',
+        policy: 'canary-5xx',
+        condition: 'c',
+        summary: '5xx high',
+      },
+    };
+    const progressing = applyAndConfirm(fresh(), due(), T0);
+    const inFlight = changed(transition(fresh(), due(), T0));
+    const paused = changed(
+      transition(progressing, { type: 'control', command: 'pause', actor: 'op', note: '' }, T0 + S),
+    );
+    const promoting = changed(
+      transition(progressing, { type: 'control', command: 'promote', actor: 'op', note: '' }, T0 + S),
+    );
+    for (const r of [fresh(), progressing, inFlight, paused, promoting]) {
+      const next = changed(transition(r, alert, T0 + 2 * S));
+      expect(next.status).toMatchObject({
+        phase: 'RollingBack',
+        cause: { kind: 'alert', policy: 'canary-5xx' },
+      });
+      expect(next.intent?.weights).toEqual(ALL_STABLE);
+      expect(reasonOf(transition(next, alert, T0 + 3 * S))).toMatch(/already rolling back/);
+    }
+  });
+
+  it('supersedes an in-flight step: the late observation of the old change is stale', () => {
+    const stepping = changed(transition(fresh(), due(), T0));
+    const rolling = changed(
+      transition(
+        stepping,
+        { type: 'control', command: 'abort', actor: 'operator:bo', note: 'bad deploy' },
+        T0 + S,
+      ),
+    );
+    expect(reasonOf(transition(rolling, observed(stepping), T0 + 2 * S))).toMatch(/stale/);
+    const aborted = changed(transition(rolling, observed(rolling), T0 + 3 * S));
+    expect(aborted.status).toEqual({ phase: 'Aborted', actor: 'operator:bo', note: 'bad deploy' });
+  });
+
+  it('keeps analysing a paused canary and rolls it back when it fails', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    r = changed(transition(r, { type: 'control', command: 'pause', actor: 'op', note: 'wait' }, T0 + S));
+    const window = effect(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
+    expect(changed(transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY)).status.phase).toBe(
+      'RollingBack',
+    );
+  });
+
+  it('re-applies stable when the route is edited during a rollback', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    r = changed(transition(r, { type: 'control', command: 'abort', actor: 'op', note: '' }, T0 + S));
+    const drift: Input = {
+      type: 'routeObserved',
+      actor: 'w',
+      intentId: r.intent?.id ?? -1,
+      observation: {
+        kind: 'drifted',
+        weights: { stable: 50, canary: 50 },
+        detail: 'canary 50%',
+        updateTime: 'u',
+      },
+    };
+    const again = transition(r, drift, T0 + 2 * S);
+    expect(effect(again, 'applyRoute').intent).toMatchObject({ purpose: 'rollback', attempts: 2 });
+  });
+});
+
+describe('transition: route changes that fail or drift', () => {
+  it('pauses without overwriting a hand edit, and re-applies the step on resume', () => {
+    const r = changed(transition(fresh(), due(), T0));
+    const drift: Input = {
+      type: 'routeObserved',
+      actor: 'scheduler',
+      intentId: r.intent?.id ?? -1,
+      observation: {
+        kind: 'drifted',
+        weights: { stable: 70, canary: 30 },
+        detail: 'canary at 30%',
+        updateTime: 'u',
+      },
+    };
+    const paused = changed(transition(r, drift, T0 + S));
+    expect(paused.status).toMatchObject({
+      phase: 'Paused',
+      reason: { kind: 'drift', detail: 'canary at 30%' },
+    });
+    expect(paused.intent).toBeNull();
+    expect(paused.nextActionAt).toBeNull();
+    const resumed = transition(
+      paused,
+      { type: 'control', command: 'resume', actor: 'op', note: 'fixed' },
+      T0 + 2 * S,
+    );
+    expect(effect(resumed, 'applyRoute').intent.weights).toEqual({ stable: 90, canary: 10 });
+  });
+
+  it('retries transient failures with backoff, takes over after the lease, then gives up and rolls back', () => {
+    let r = changed(transition(fresh(), due(), T0));
+    let now = T0;
+    for (let attempt = 1; attempt <= TIMING.maxRouteAttempts; attempt += 1) {
+      expect(r.intent?.attempts).toBe(attempt);
+      const failed = transition(
+        r,
+        {
+          type: 'routeFailed',
+          actor: 'w',
+          intentId: r.intent?.id ?? -1,
+          error: { kind: 'transient', message: '503' },
+        },
+        now,
+      );
+      r = changed(failed);
+      if (r.status.phase === 'RollingBack') break;
+      const backoff = Math.min(TIMING.retryMaxMs, TIMING.retryBaseMs * 2 ** (attempt - 1));
+      expect(r.intent?.leaseUntil).toBe(now + backoff);
+      expect(reasonOf(transition(r, due(), now + backoff - 1))).toMatch(/in progress/);
+      now += backoff;
+      const takeover = transition(r, due('scheduler'), now);
+      r = changed(takeover);
+      expect(effect(takeover, 'readRoute').intent.id).toBe(r.intent?.id);
+      const again = transition(r, observed(r, 'matchesPrevious'), now);
+      r = changed(again);
+      if (r.status.phase === 'RollingBack') break;
+      expect(effect(again, 'applyRoute').intent.attempts).toBe(attempt + 1);
+    }
+    expect(r.status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'routeError' } });
+    expect(
+      r.status.phase === 'RollingBack' && r.status.cause.kind === 'routeError' && r.status.cause.message,
+    ).toMatch(/after 5 attempts/);
+  });
+
+  it('rolls back on a refused change and fails when the route is gone', () => {
+    const r = changed(transition(fresh(), due(), T0));
+    const denied = changed(
+      transition(
+        r,
+        {
+          type: 'routeFailed',
+          actor: 'w',
+          intentId: r.intent?.id ?? -1,
+          error: { kind: 'permissionDenied', message: 'no' },
+        },
+        T0,
+      ),
+    );
+    expect(denied.status.phase).toBe('RollingBack');
+    const gone = changed(
+      transition(
+        denied,
+        {
+          type: 'routeFailed',
+          actor: 'w',
+          intentId: denied.intent?.id ?? -1,
+          error: { kind: 'notFound', message: 'gone' },
+        },
+        T0,
+      ),
+    );
+    expect(gone.status).toEqual({ phase: 'Failed', error: 'route not found: gone' });
+  });
+
+  it('keeps retrying a rollback that fails, however many times', () => {
+    let r = changed(transition(fresh(), { type: 'control', command: 'abort', actor: 'op', note: '' }, T0));
+    for (let i = 0; i < 20; i += 1) {
+      r = changed(
+        transition(
+          r,
+          {
+            type: 'routeFailed',
+            actor: 'w',
+            intentId: r.intent?.id ?? -1,
+            error: { kind: 'permissionDenied', message: 'x' },
+          },
+          T0 + i,
+        ),
+      );
+      expect(r.status.phase).toBe('RollingBack');
+    }
+    expect((r.intent?.leaseUntil ?? 0) - (T0 + 19)).toBe(TIMING.retryBaseMs);
+  });
+});
+
+describe('transition: analysis outcomes', () => {
+  it('pauses after the inconclusive limit and continues on resume', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    let now = T0 + FIRST_WINDOW_READY;
+    for (let i = 1; i <= 10; i += 1) {
+      const window = effect(transition(r, due(), now), 'measure').window;
+      r = changed(transition(r, verdictInput(window, 'inconclusive', 0), now));
+      now += 60 * S;
+    }
+    expect(r.status).toMatchObject({
+      phase: 'Paused',
+      reason: { kind: 'inconclusive', windows: 10 },
+      resume: 'continue',
+    });
+    r = changed(
+      transition(r, { type: 'control', command: 'resume', actor: 'op', note: 'metrics fixed' }, now),
+    );
+    expect(r.status).toEqual({ phase: 'Progressing', step: 0 });
+    expect(r.analysis.inconclusiveStreak).toBe(0);
+  });
+
+  it('ignores stale and duplicate verdicts with a reason', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    const window = effect(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
+    r = changed(transition(r, verdictInput(window, 'pass'), T0 + FIRST_WINDOW_READY));
+    expect(reasonOf(transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY))).toMatch(/stale/);
+    const elsewhere = { ...window, index: 2, start: window.start + 1 };
+    expect(reasonOf(transition(r, verdictInput(elsewhere, 'fail'), T0 + FIRST_WINDOW_READY))).toMatch(
+      /stale/,
+    );
+    expect(nextWindowDueAt(r)).toBe(T0 + FIRST_WINDOW_READY + 60 * S);
+  });
+});
+
+describe('transition: operator controls and terminal phases', () => {
+  it('promotes at once from a gate, pauses only what can pause, aborts from anywhere not terminal', () => {
+    const at = changed(transition(fresh([{ gate: 'manual' }, { weight: 10, hold: '1m' }]), due(), T0));
+    expect(at.status.phase).toBe('Paused');
+    const promoted = transition(
+      at,
+      { type: 'control', command: 'promote', actor: 'op', note: 'ship it' },
+      T0 + S,
+    );
+    expect(effect(promoted, 'applyRoute').intent).toMatchObject({ purpose: 'promote', weights: ALL_CANARY });
+    const promoting = changed(promoted);
+    expect(
+      reasonOf(
+        transition(promoting, { type: 'control', command: 'pause', actor: 'op', note: '' }, T0 + 2 * S),
+      ),
+    ).toMatch(/cannot pause while Promoting/);
+    expect(
+      reasonOf(transition(at, { type: 'control', command: 'pause', actor: 'op', note: '' }, T0 + 2 * S)),
+    ).toBe('already paused');
+    expect(
+      reasonOf(transition(at, { type: 'control', command: 'retry', actor: 'op', note: '' }, T0)),
+    ).toMatch(/only a finished rollout/);
+  });
+
+  it('never changes a terminal rollout and plans a retry as a new rollout', () => {
+    let r = changed(transition(fresh(), { type: 'control', command: 'abort', actor: 'op', note: 'x' }, T0));
+    r = changed(transition(r, observed(r), T0 + S));
+    const inputs: Input[] = [
+      due(),
+      { type: 'start', actor: 'a' },
+      { type: 'control', command: 'resume', actor: 'op', note: '' },
+      { type: 'control', command: 'retry', actor: 'op', note: '' },
+      {
+        type: 'alert',
+        actor: 'a',
+        incident: { incidentId: 'i', state: 'open', policy: 'p', condition: 'c', summary: 's' },
+      },
+      { type: 'driverAttached', actor: 'a', execution: 'e' },
+    ];
+    for (const input of inputs) {
+      const d = transition(r, input, T0 + 2 * S);
+      expect(reasonOf(d)).toMatch(/terminal phases never change/);
+      expect(d.effects).toEqual([{ type: 'finish' }]);
+    }
+    const retry = planRetry(r);
+    expect(retry).toMatchObject({ ok: true, id: 'r1-retry2', attempt: 2 });
+    const again = retry.ok ? planRetry({ ...r, id: retry.id, attempt: 2, retryOf: 'r1' }) : retry;
+    expect(again).toMatchObject({ ok: true, id: 'r1-retry3', attempt: 3 });
+    expect(planRetry(fresh())).toMatchObject({ ok: false });
+  });
+
+  it('records the workflow execution once and refuses it for scheduler-driven rollouts', () => {
+    const r = fresh();
+    const attached = changed(
+      transition(r, { type: 'driverAttached', actor: 'start', execution: 'ex/1' }, T0),
+    );
+    expect(attached.driver).toEqual({ kind: 'workflow', execution: 'ex/1' });
+    expect(
+      reasonOf(transition(attached, { type: 'driverAttached', actor: 'start', execution: 'ex/1' }, T0)),
+    ).toMatch(/already attached/);
+    const scheduled = newRollout('s', { driver: 'scheduler' }, T0).rollout;
+    expect(
+      reasonOf(transition(scheduled, { type: 'driverAttached', actor: 'x', execution: 'e' }, T0)),
+    ).toMatch(/scheduler/);
+  });
+
+  it('answers an unknown input with an explicit no-op', () => {
+    const bogus = { type: 'teleport', actor: 'x' } as unknown as Input;
+    expect(reasonOf(transition(fresh(), bogus, T0))).toBe('unknown input "teleport"');
+  });
+});

@@ -69,6 +69,11 @@ export interface RouteIntent {
   readonly leaseUntil: number;
   readonly attempts: number;
   readonly lastError: string | null;
+  /**
+   * Apply even if the route shows something other than `previous`. True for rollbacks (rollback
+   * wins) and for an operator's resume after a hand edit; otherwise a hand edit is never overwritten.
+   */
+  readonly overwrite: boolean;
 }
 
 export interface VerdictRecord {

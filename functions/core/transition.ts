@@ -93,7 +93,13 @@ function commit(r: Rollout, input: Input, now: number, change: Change): Decision
   return { kind: 'changed', rollout: next, entry, effects };
 }
 
-function newIntent(r: Rollout, now: number, purpose: RouteIntent['purpose'], weights: Weights): RouteIntent {
+function newIntent(
+  r: Rollout,
+  now: number,
+  purpose: RouteIntent['purpose'],
+  weights: Weights,
+  overwrite = purpose === 'rollback',
+): RouteIntent {
   return {
     id: r.version + 1,
     purpose,
@@ -102,6 +108,7 @@ function newIntent(r: Rollout, now: number, purpose: RouteIntent['purpose'], wei
     leaseUntil: now + r.plan.timing.leaseMs,
     attempts: 1,
     lastError: null,
+    overwrite,
   };
 }
 
@@ -114,7 +121,14 @@ function stepLabel(r: Rollout, index: number): string {
 }
 
 /** Enter plan step `index`: apply its weights, stop at a gate, promote, or finish. */
-function enterStep(r: Rollout, input: Input, now: number, index: number, why: string): Decision {
+function enterStep(
+  r: Rollout,
+  input: Input,
+  now: number,
+  index: number,
+  why: string,
+  overwrite = false,
+): Decision {
   const step: PlanStep | undefined = r.plan.steps[index];
   if (step === undefined) {
     return commit(r, input, now, {
@@ -136,7 +150,7 @@ function enterStep(r: Rollout, input: Input, now: number, index: number, why: st
         },
       });
     case 'weight': {
-      const intent = newIntent(r, now, 'step', step.weights);
+      const intent = newIntent(r, now, 'step', step.weights, overwrite);
       return commit(r, input, now, {
         event: 'rollout.weights_applying',
         reason: `${why}; applying ${stepLabel(r, index)}: ${describeWeights(step.weights)}`,
@@ -375,14 +389,9 @@ function onRouteObserved(
     case 'matchesPrevious':
       return applyAgain(r, input, now, intent, `route still shows ${describeWeights(intent.previous)}`);
     case 'drifted':
-      if (intent.purpose === 'rollback') {
-        return applyAgain(
-          r,
-          input,
-          now,
-          intent,
-          `route was edited during rollback (${obs.detail}); rollback wins`,
-        );
+      if (intent.overwrite) {
+        const why = intent.purpose === 'rollback' ? 'rollback wins' : 'the operator asked to replace it';
+        return applyAgain(r, input, now, intent, `route shows something else (${obs.detail}); ${why}`);
       }
       return commit(r, input, now, {
         event: 'rollout.paused',
@@ -556,7 +565,8 @@ function onControl(r: Rollout, input: Input & { type: 'control' }, now: number):
         case 'nextStep':
           return enterStep(r, input, now, s.step + 1, `resumed by ${who}: ${note}`);
         case 'applyStep':
-          return enterStep(r, input, now, s.step, `resumed by ${who}: ${note}`);
+          // After a hand edit the operator has looked at the route: the step's weights replace it.
+          return enterStep(r, input, now, s.step, `resumed by ${who}: ${note}`, s.reason.kind === 'drift');
         case 'continue':
           return commit(r, input, now, {
             event: 'rollout.resumed',

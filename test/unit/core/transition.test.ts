@@ -270,7 +270,11 @@ describe('transition: route changes that fail or drift', () => {
       { type: 'control', command: 'resume', actor: 'op', note: 'fixed' },
       T0 + 2 * S,
     );
-    expect(effect(resumed, 'applyRoute').intent.weights).toEqual({ stable: 90, canary: 10 });
+    expect(effect(resumed, 'applyRoute').intent).toMatchObject({
+      weights: { stable: 90, canary: 10 },
+      overwrite: true,
+    });
+    expect(r.intent?.overwrite).toBe(false);
   });
 
   it('retries transient failures with backoff, takes over after the lease, then gives up and rolls back', () => {

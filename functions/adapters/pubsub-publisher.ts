@@ -1,0 +1,53 @@
+/** EventPublisher on Pub/Sub (official client; honours PUBSUB_EMULATOR_HOST locally). */
+import { PubSub, type Topic } from '@google-cloud/pubsub';
+import { RefusedError, TransientError } from '../errors.ts';
+import type { EventPublisher } from '../ports/event-publisher.ts';
+
+const TRANSIENT_CODES = new Set([1, 4, 8, 10, 13, 14]);
+
+export class PubSubPublisher implements EventPublisher {
+  readonly #client: PubSub;
+  readonly #topics = new Map<string, Topic>();
+
+  constructor(projectId: string) {
+    this.#client = new PubSub({ projectId });
+  }
+
+  #topic(name: string): Topic {
+    let topic = this.#topics.get(name);
+    if (topic === undefined) {
+      topic = this.#client.topic(name, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
+      this.#topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  async publish(
+    topic: string,
+    data: unknown,
+    attributes: Readonly<Record<string, string>> = {},
+  ): Promise<string> {
+    try {
+      return await this.#topic(topic).publishMessage({ json: data, attributes: { ...attributes } });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const message = `publishing to ${topic} failed: ${(error as Error).message}`;
+      if (typeof code === 'number' && TRANSIENT_CODES.has(code)) {
+        throw new TransientError(message, {
+          code: 'PUBLISH_UNAVAILABLE',
+          hint: 'retried automatically',
+          cause: error,
+        });
+      }
+      throw new RefusedError(message, {
+        code: 'PUBLISH_REFUSED',
+        hint: `check that topic ${topic} exists and the function's service account may publish to it`,
+        cause: error,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * advanceRollout: one driver call. Runs whatever is due and answers how long to wait before
+ * the next call. An early or repeated call changes nothing and returns the remaining wait.
+ */
+import { isTerminal, type Phase, type Rollout } from '../core/state.ts';
+import type { Config } from './config.ts';
+import type { RolloutDriver } from './rollout-driver.ts';
+
+export interface AdvanceAnswer {
+  readonly rolloutId: string;
+  readonly done: boolean;
+  readonly phase: Phase;
+  readonly version: number;
+  /** Seconds until something is due again (fractional in scaled local runs). */
+  readonly waitSeconds: number;
+  readonly reason: string | null;
+}
+
+export function answerFor(r: Rollout, now: number, config: Config, reason: string | null): AdvanceAnswer {
+  const done = isTerminal(r.status.phase);
+  const until = r.nextActionAt === null ? config.pausedPollMs : r.nextActionAt - now;
+  const waitMs = done ? 0 : Math.min(config.maxWaitMs, Math.max(config.minWaitMs, until));
+  return {
+    rolloutId: r.id,
+    done,
+    phase: r.status.phase,
+    version: r.version,
+    waitSeconds: Math.round(waitMs) / 1000,
+    reason,
+  };
+}
+
+export async function advance(
+  driver: RolloutDriver,
+  rolloutId: string,
+  actor: string,
+  config: Config,
+  clock: () => number,
+): Promise<AdvanceAnswer | null> {
+  const result = await driver.drive(rolloutId, { type: 'due', actor });
+  return result === null ? null : answerFor(result.rollout, clock(), config, result.reason);
+}

@@ -1,0 +1,209 @@
+/**
+ * Controller configuration: read from the environment once at start-up, validated into a typed
+ * object. A bad value stops the function from starting with every problem listed.
+ */
+import { z } from 'zod';
+import { type MetricSource, metricSourceSchema } from '../core/request.ts';
+import { InvalidInputError } from '../errors.ts';
+
+const seconds = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` })
+    .default(fallback);
+
+const topicId = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z][-\w.~+%]{2,254}$/, { error: 'must be a Pub/Sub topic id' })
+    .default(fallback);
+
+const routePattern = z.string().regex(/^projects\/[^/\s]+\/locations\/[^/\s]+\/httpRoutes\/[-a-z0-9]*\*?$/, {
+  error:
+    'each entry must be a full HTTPRoute name, optionally ending in * (e.g. projects/p/locations/global/httpRoutes/shop-*)',
+});
+
+const envSchema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string({ error: 'is required: the project the controller runs in' }).min(1),
+  ALLOWED_ROUTES: z
+    .string({
+      error:
+        'is required: comma-separated HTTPRoute names (or prefixes ending in *) this controller may manage',
+    })
+    .transform((text) =>
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
+    .pipe(z.array(routePattern).min(1, { error: 'must name at least one route' })),
+  WORKFLOW_NAME: z
+    .string()
+    .regex(/^projects\/[^/]+\/locations\/[^/]+\/workflows\/[-\w]+$/, {
+      error: 'must be a full workflow name: projects/P/locations/L/workflows/W',
+    })
+    .optional(),
+  ADVANCE_URL: z.url({ error: 'must be the URL of the advanceRollout function' }).optional(),
+  EVENTS_TOPIC: topicId('rollout-events'),
+  FIRESTORE_DATABASE: z.string().min(1).default('(default)'),
+  DEFAULT_METRICS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return {};
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: {"<backend service name>": {"preset": …}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), metricSourceSchema)),
+  METRICS_PRESET: z.enum(['cloudRun', 'internalLb']).default('cloudRun'),
+  ROUTE_LEASE_SECONDS: seconds(120, 1, 3600),
+  ROUTE_RETRY_BASE_SECONDS: seconds(5, 0.01, 600),
+  ROUTE_RETRY_MAX_SECONDS: seconds(300, 0.01, 3600),
+  ROUTE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  ROUTE_POLL_INITIAL_MS: z.coerce.number().int().min(1).max(60_000).default(500),
+  ROUTE_POLL_MAX_MS: z.coerce.number().int().min(1).max(60_000).default(5_000),
+  ROUTE_OPERATION_TIMEOUT_SECONDS: seconds(120, 1, 1800),
+  PAUSED_POLL_SECONDS: seconds(60, 0.05, 3600),
+  MIN_WAIT_SECONDS: seconds(1, 0.01, 60),
+  MAX_WAIT_SECONDS: seconds(3600, 1, 86_400),
+  TICK_BATCH: z.coerce.number().int().min(1).max(500).default(100),
+  TICK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(8),
+  WORKFLOW_GRACE_SECONDS: seconds(120, 0, 86_400),
+  START_GRACE_SECONDS: seconds(30, 0, 3600),
+  TIME_SCALE: z.coerce.number().min(1).max(1000).default(1),
+  NETWORK_SERVICES_ENDPOINT: z.url().optional(),
+  MONITORING_ENDPOINT: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, { error: 'must be host:port of a local Monitoring API' })
+    .optional(),
+  WORKFLOWS_ENDPOINT: z.url().optional(),
+  FIRESTORE_EMULATOR_HOST: z.string().optional(),
+});
+
+export interface Config {
+  readonly project: string;
+  readonly allowedRoutes: readonly string[];
+  readonly workflow: { readonly name: string; readonly advanceUrl: string } | null;
+  readonly eventsTopic: string;
+  readonly firestoreDatabase: string;
+  readonly defaultMetrics: Readonly<Record<string, MetricSource>>;
+  readonly metricsPreset: 'cloudRun' | 'internalLb';
+  readonly route: {
+    readonly leaseMs: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    readonly maxAttempts: number;
+    readonly pollInitialMs: number;
+    readonly pollMaxMs: number;
+    readonly operationTimeoutMs: number;
+  };
+  readonly pausedPollMs: number;
+  readonly minWaitMs: number;
+  readonly maxWaitMs: number;
+  readonly tick: { readonly batch: number; readonly concurrency: number; readonly workflowGraceMs: number };
+  readonly startGraceMs: number;
+  /** Request durations are divided by this; only for local runs. */
+  readonly timeScale: number;
+  /** Local stand-ins; unset in production. */
+  readonly endpoints: {
+    readonly networkServices: string | null;
+    readonly monitoring: string | null;
+    readonly workflows: string | null;
+    readonly firestoreEmulator: string | null;
+  };
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '$', rule: i.message }));
+    throw new InvalidInputError(
+      `invalid controller configuration: ${problems.map((p) => `${p.field} ${p.rule}`).join('; ')}`,
+      problems,
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'fix the environment variables of the function (see docs/configuration.md)',
+      },
+    );
+  }
+  const e = parsed.data;
+  if ((e.WORKFLOW_NAME === undefined) !== (e.ADVANCE_URL === undefined)) {
+    throw new InvalidInputError(
+      'invalid controller configuration: set WORKFLOW_NAME and ADVANCE_URL together',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'both are needed to start workflow executions; leave both unset to allow only scheduler-driven rollouts',
+      },
+    );
+  }
+  if (e.TIME_SCALE !== 1 && e.NETWORK_SERVICES_ENDPOINT === undefined) {
+    throw new InvalidInputError(
+      'invalid controller configuration: TIME_SCALE is only for the local cloud',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'unset TIME_SCALE in production',
+      },
+    );
+  }
+  return {
+    project: e.GOOGLE_CLOUD_PROJECT,
+    allowedRoutes: e.ALLOWED_ROUTES,
+    workflow: e.WORKFLOW_NAME && e.ADVANCE_URL ? { name: e.WORKFLOW_NAME, advanceUrl: e.ADVANCE_URL } : null,
+    eventsTopic: e.EVENTS_TOPIC,
+    firestoreDatabase: e.FIRESTORE_DATABASE,
+    defaultMetrics: e.DEFAULT_METRICS,
+    metricsPreset: e.METRICS_PRESET,
+    route: {
+      leaseMs: e.ROUTE_LEASE_SECONDS * 1000,
+      retryBaseMs: e.ROUTE_RETRY_BASE_SECONDS * 1000,
+      retryMaxMs: e.ROUTE_RETRY_MAX_SECONDS * 1000,
+      maxAttempts: e.ROUTE_MAX_ATTEMPTS,
+      pollInitialMs: e.ROUTE_POLL_INITIAL_MS,
+      pollMaxMs: e.ROUTE_POLL_MAX_MS,
+      operationTimeoutMs: e.ROUTE_OPERATION_TIMEOUT_SECONDS * 1000,
+    },
+    pausedPollMs: e.PAUSED_POLL_SECONDS * 1000,
+    minWaitMs: e.MIN_WAIT_SECONDS * 1000,
+    maxWaitMs: e.MAX_WAIT_SECONDS * 1000,
+    tick: {
+      batch: e.TICK_BATCH,
+      concurrency: e.TICK_CONCURRENCY,
+      workflowGraceMs: e.WORKFLOW_GRACE_SECONDS * 1000,
+    },
+    startGraceMs: e.START_GRACE_SECONDS * 1000,
+    timeScale: e.TIME_SCALE,
+    endpoints: {
+      networkServices: e.NETWORK_SERVICES_ENDPOINT ?? null,
+      monitoring: e.MONITORING_ENDPOINT ?? null,
+      workflows: e.WORKFLOWS_ENDPOINT ?? null,
+      firestoreEmulator: e.FIRESTORE_EMULATOR_HOST ?? null,
+    },
+  };
+}
+
+/** Whether the controller may manage this route (exact name, or a pattern ending in `*`). */
+export function routeAllowed(config: Config, route: string): boolean {
+  return config.allowedRoutes.some((pattern) =>
+    pattern.endsWith('*') ? route.startsWith(pattern.slice(0, -1)) : route === pattern,
+  );
+}
+
+function lastSegment(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
+/** Where a backend's metrics come from when the request does not say: configured, else the preset named like the backend. */
+export function defaultMetricSource(config: Config, backend: string): MetricSource {
+  const configured = config.defaultMetrics[backend] ?? config.defaultMetrics[lastSegment(backend)];
+  if (configured) return configured;
+  return config.metricsPreset === 'cloudRun'
+    ? { preset: 'cloudRun', service: lastSegment(backend) }
+    : { preset: 'internalLb', backend: lastSegment(backend) };
+}

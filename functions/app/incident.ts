@@ -1,0 +1,98 @@
+/**
+ * Cloud Monitoring's Pub/Sub notification (schema version 1.2) and how an incident is mapped to
+ * the rollouts it concerns, through the alert policy's user labels:
+ *
+ *   rollout_id      the rollout itself
+ *   rollout_route   the HTTPRoute's short name: the active rollout on that route
+ *   rollout_canary  the canary's backend service or Cloud Run service name
+ *
+ * Without labels, a `cloud_run_revision` incident maps by `service_name` to the rollout whose
+ * canary is that service, and a load balancer incident by `backend_name`. An incident about a
+ * stable backend never rolls a canary back.
+ */
+import { z } from 'zod';
+import type { IncidentInput } from '../core/inputs.ts';
+import { InvalidInputError } from '../errors.ts';
+import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
+
+const labels = z.record(z.string(), z.string()).nullish();
+
+const notificationSchema = z.object({
+  version: z.string().optional(),
+  incident: z.object({
+    incident_id: z.string().min(1),
+    state: z
+      .enum(['open', 'closed', 'OPEN', 'CLOSED'])
+      .transform((s) => s.toLowerCase() as 'open' | 'closed'),
+    policy_name: z.string().min(1),
+    policy_user_labels: labels,
+    condition_name: z.string().nullish(),
+    summary: z.string().nullish(),
+    resource: z.object({ type: z.string().nullish(), labels }).nullish(),
+    resource_name: z.string().nullish(),
+    observed_value: z.union([z.string(), z.number()]).nullish(),
+    threshold_value: z.union([z.string(), z.number()]).nullish(),
+  }),
+});
+
+export interface Incident extends IncidentInput {
+  readonly policyLabels: Readonly<Record<string, string>>;
+  readonly resourceType: string | null;
+  readonly resourceLabels: Readonly<Record<string, string>>;
+}
+
+export function parseIncident(body: unknown): Incident {
+  const parsed = notificationSchema.safeParse(body);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '$', rule: i.message }));
+    throw new InvalidInputError(
+      `not a Cloud Monitoring incident notification: ${problems.map((p) => `${p.field} ${p.rule}`).join('; ')}`,
+      problems,
+      {
+        code: 'INVALID_INCIDENT',
+        hint: 'point only Monitoring Pub/Sub notification channels at the alerts topic',
+      },
+    );
+  }
+  const i = parsed.data.incident;
+  const observed = i.observed_value ?? null;
+  const threshold = i.threshold_value ?? null;
+  const values =
+    observed !== null && threshold !== null ? ` (observed ${observed}, threshold ${threshold})` : '';
+  return {
+    incidentId: i.incident_id,
+    state: i.state,
+    policy: i.policy_name,
+    condition: i.condition_name ?? '',
+    summary: `${i.summary ?? i.condition_name ?? 'incident'}${values}`.slice(0, 500),
+    policyLabels: i.policy_user_labels ?? {},
+    resourceType: i.resource?.type ?? null,
+    resourceLabels: i.resource?.labels ?? {},
+  };
+}
+
+type Selector = Parameters<RolloutStore['findActive']>[0];
+
+/** The store query an incident maps to, or null when it names no canary. */
+export function selectorFor(incident: Incident): Selector | null {
+  const l = incident.policyLabels;
+  if (l['rollout_id']) return { rolloutId: l['rollout_id'] };
+  if (l['rollout_route']) return { routeName: l['rollout_route'] };
+  if (l['rollout_canary']) return { canaryName: l['rollout_canary'] };
+  const r = incident.resourceLabels;
+  if (incident.resourceType === 'cloud_run_revision' && r['service_name'])
+    return { canaryService: r['service_name'] };
+  if (r['backend_name']) return { canaryName: r['backend_name'] };
+  return null;
+}
+
+export async function rolloutsFor(store: RolloutStore, incident: Incident): Promise<ActiveRollout[]> {
+  const selector = selectorFor(incident);
+  if (selector === null) return [];
+  const found = await store.findActive(selector);
+  // rollout_canary may name either the backend service or the Cloud Run service.
+  if (found.length === 0 && selector.canaryName !== undefined) {
+    return store.findActive({ canaryService: selector.canaryName });
+  }
+  return found;
+}

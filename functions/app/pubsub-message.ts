@@ -1,0 +1,100 @@
+/**
+ * The Pub/Sub message inside the CloudEvent a function receives, whichever shape delivered it:
+ * Eventarc's `google.cloud.pubsub.topic.v1.messagePublished` event (also what functions-framework
+ * makes of a push request), or the raw push envelope functions-framework passes through unchanged
+ * when a message has no data.
+ */
+import { InvalidInputError } from '../errors.ts';
+
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+export interface PubSubMessage {
+  readonly messageId: string;
+  readonly data: Buffer;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly publishTime: string | null;
+  /** Short topic id from the event source, when known. */
+  readonly topic: string | null;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function pick(value: unknown, key: string): unknown {
+  return isObject(value) ? value[key] : undefined;
+}
+
+export function messageFromEvent(event: unknown): PubSubMessage {
+  const data = pick(event, 'data');
+  const message = pick(data, 'message') ?? pick(event, 'message');
+  if (!isObject(message)) {
+    throw new InvalidInputError(
+      'event carries no Pub/Sub message',
+      [{ field: 'data.message', rule: 'is required' }],
+      {
+        code: 'INVALID_EVENT',
+        hint: 'publish a Pub/Sub message to the topic; other event types are not handled here',
+      },
+    );
+  }
+  const messageId = String(message['messageId'] ?? message['message_id'] ?? pick(event, 'id') ?? '');
+  const rawData = message['data'];
+  if (rawData !== undefined && typeof rawData !== 'string') {
+    throw new InvalidInputError(
+      'message data is not base64 text',
+      [{ field: 'message.data', rule: 'must be base64' }],
+      {
+        code: 'INVALID_EVENT',
+      },
+    );
+  }
+  const encoded = rawData ?? '';
+  if (encoded.length > Math.ceil((MAX_MESSAGE_BYTES * 4) / 3) + 4) {
+    throw new InvalidInputError(
+      `message data is larger than ${MAX_MESSAGE_BYTES} bytes`,
+      [{ field: 'message.data', rule: `must be at most ${MAX_MESSAGE_BYTES} bytes` }],
+      { code: 'INVALID_EVENT' },
+    );
+  }
+  const attributes: Record<string, string> = {};
+  const rawAttributes = message['attributes'];
+  if (isObject(rawAttributes)) {
+    for (const [key, value] of Object.entries(rawAttributes))
+      if (typeof value === 'string') attributes[key] = value;
+  }
+  const source = pick(event, 'source');
+  const topic = typeof source === 'string' ? (source.match(/\/topics\/([^/]+)$/)?.[1] ?? null) : null;
+  const publishTime = message['publishTime'];
+  return {
+    messageId,
+    data: Buffer.from(encoded, 'base64'),
+    attributes,
+    publishTime: typeof publishTime === 'string' ? publishTime : null,
+    topic,
+  };
+}
+
+/** JSON body of a message, or an InvalidInputError naming what is wrong. */
+export function jsonOf(message: PubSubMessage): unknown {
+  if (message.data.byteLength === 0) {
+    throw new InvalidInputError(
+      'message has no data',
+      [{ field: 'message.data', rule: 'must be a JSON document' }],
+      {
+        code: 'INVALID_EVENT',
+        hint: 'publish the JSON document as the message data, not as attributes',
+      },
+    );
+  }
+  try {
+    return JSON.parse(message.data.toString('utf8'));
+  } catch (error) {
+    throw new InvalidInputError(
+      `message data is not JSON (${(error as Error).message})`,
+      [{ field: 'message.data', rule: 'must be valid JSON' }],
+      { code: 'INVALID_EVENT' },
+    );
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * startRollout: a rollout request becomes a rollout. Validates it, checks the route is on the
+ * allowlist and in a state a rollout can start from, creates the rollout idempotently with the
+ * route lock, and starts its driver (one workflow execution, or the first step right away for
+ * scheduler-driven rollouts).
+ */
+import { createRollout } from '../core/create.ts';
+import { describeIssues, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
+import type { Rollout } from '../core/state.ts';
+import { describeWeights } from '../core/weights.ts';
+import { InvalidInputError, RefusedError } from '../errors.ts';
+import type { RolloutStore } from '../ports/rollout-store.ts';
+import type { TrafficRouter } from '../ports/traffic-router.ts';
+import { RouteError } from '../ports/traffic-router.ts';
+import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
+import { type Config, defaultMetricSource, routeAllowed } from './config.ts';
+import type { Lazy } from './lifecycle-events.ts';
+import type { Logger } from './log.ts';
+import type { RolloutDriver } from './rollout-driver.ts';
+
+export interface StartDeps {
+  readonly store: RolloutStore;
+  readonly router: Lazy<TrafficRouter>;
+  readonly executions: Lazy<WorkflowExecutions>;
+  readonly driver: RolloutDriver;
+  readonly config: Config;
+  readonly clock: () => number;
+  readonly log: Logger;
+}
+
+export interface StartCommand {
+  /** Decoded message body. */
+  readonly body: unknown;
+  /** Used for the rollout id when the request has no rolloutId. */
+  readonly messageId: string;
+  readonly actor: string;
+  readonly attempt?: number;
+  readonly retryOf?: string;
+}
+
+export type StartOutcome =
+  | { readonly kind: 'created'; readonly rollout: Rollout }
+  | { readonly kind: 'exists'; readonly rollout: Rollout };
+
+export function rolloutIdFor(request: RolloutRequest, messageId: string): string {
+  if (request.rolloutId) return request.rolloutId;
+  const safe = messageId.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  return `rollout-${safe}`.slice(0, 63);
+}
+
+/** Throws InvalidInputError / RefusedError (acknowledge, do not retry) or transient errors (retry). */
+export async function startRollout(deps: StartDeps, command: StartCommand): Promise<StartOutcome> {
+  const parsed = validateRolloutRequest(command.body);
+  if (!parsed.ok) {
+    throw new InvalidInputError(`rollout request rejected: ${describeIssues(parsed.issues)}`, parsed.issues, {
+      code: 'INVALID_REQUEST',
+      hint: 'fix the named fields (schema: schema/rollout-request.schema.json) and publish again',
+    });
+  }
+  const request = parsed.value;
+  if (!routeAllowed(deps.config, request.route)) {
+    throw new RefusedError(`route ${request.route} is not managed by this controller`, {
+      code: 'ROUTE_NOT_ALLOWED',
+      hint: 'add it to ALLOWED_ROUTES of the controller, or publish to the controller that manages it',
+    });
+  }
+  const id = rolloutIdFor(request, command.messageId);
+  const log = deps.log.child({ rolloutId: id });
+
+  let rollout = await deps.store.get(id);
+  let kind: StartOutcome['kind'] = 'exists';
+  if (rollout === null) {
+    const now = deps.clock();
+    const target = {
+      route: request.route,
+      ruleIndex: request.rule ?? null,
+      stable: request.stable,
+      canary: request.canary,
+    };
+    const view = await readRoute(deps, target);
+    if (view.otherDestinations.length > 0) {
+      throw new RefusedError(
+        `rule ${view.ruleIndex} of ${request.route} also sends traffic to ${view.otherDestinations.join(', ')}`,
+        {
+          code: 'ROUTE_NOT_READY',
+          hint: 'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
+        },
+      );
+    }
+    if (view.weights.canary !== 0) {
+      throw new RefusedError(
+        `route ${request.route} already sends ${view.weights.canary}% to the canary (${describeWeights(view.weights)})`,
+        {
+          code: 'ROUTE_NOT_READY',
+          hint: 'start from all traffic on stable: finish or abort the earlier rollout, or set the route back by hand',
+        },
+      );
+    }
+    const created = createRollout({
+      id,
+      request,
+      context: {
+        metrics: {
+          stable: request.analysis.metrics?.stable ?? defaultMetricSource(deps.config, request.stable),
+          canary: request.analysis.metrics?.canary ?? defaultMetricSource(deps.config, request.canary),
+        },
+        timing: {
+          leaseMs: deps.config.route.leaseMs,
+          retryBaseMs: deps.config.route.retryBaseMs,
+          retryMaxMs: deps.config.route.retryMaxMs,
+          maxRouteAttempts: deps.config.route.maxAttempts,
+          pausedPollMs: deps.config.pausedPollMs,
+        },
+        timeScale: deps.config.timeScale,
+      },
+      ruleIndex: view.ruleIndex,
+      weights: view.weights,
+      now,
+      actor: command.actor,
+      ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
+      ...(command.retryOf !== undefined ? { retryOf: command.retryOf } : {}),
+    });
+    const outcome = await deps.store.create(created.rollout, created.entry);
+    rollout = outcome.rollout;
+    kind = outcome.kind;
+    if (kind === 'created')
+      log.notice(created.entry.reason, { event: 'rollout.created', actor: command.actor });
+  }
+  if (kind === 'exists')
+    log.info('rollout already exists; this request is a repeat', { phase: rollout.status.phase });
+  return { kind, rollout: await ensureDriver(deps, rollout, kind === 'created', command.actor) };
+}
+
+async function readRoute(deps: StartDeps, target: Parameters<TrafficRouter['read']>[0]) {
+  try {
+    return await (await deps.router()).read(target);
+  } catch (error) {
+    if (error instanceof RouteError && !error.retryable) {
+      throw new RefusedError(`cannot start on ${target.route}: ${error.message}`, {
+        code: error.code,
+        hint: error.hint,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * One driver per rollout. The call that created the rollout starts it; a repeat starts it only
+ * if the creator evidently died before doing so (no execution recorded after the grace period).
+ */
+async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor: string): Promise<Rollout> {
+  if (r.driver.kind === 'scheduler') {
+    if (r.status.phase !== 'Pending') return r;
+    const result = await deps.driver.drive(r.id, { type: 'start', actor });
+    return result?.rollout ?? r;
+  }
+  if (r.driver.execution !== null || r.status.phase !== 'Pending') return r;
+  if (!creator && deps.clock() - r.createdAt < deps.config.startGraceMs) return r;
+  const workflow = deps.config.workflow;
+  if (workflow === null) {
+    throw new RefusedError(`rollout ${r.id} asks for a workflow driver but none is configured`, {
+      code: 'NO_WORKFLOW',
+      hint: 'set WORKFLOW_NAME and ADVANCE_URL, or publish the request with "driver": "scheduler"',
+    });
+  }
+  const executions = await deps.executions();
+  const execution = await executions.start(workflow.name, {
+    rolloutId: r.id,
+    advanceUrl: workflow.advanceUrl,
+  });
+  const result = await deps.driver.drive(r.id, { type: 'driverAttached', actor, execution }, { only: true });
+  return result?.rollout ?? r;
+}

@@ -1,0 +1,58 @@
+/**
+ * tick (Cloud Scheduler, every minute): advances every rollout that is due. Scheduler-driven
+ * rollouts move here; workflow-driven ones only when their workflow is overdue by the grace
+ * period (the execution died or is stuck) — the safety net.
+ */
+import type { RolloutStore } from '../ports/rollout-store.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import type { RolloutDriver } from './rollout-driver.ts';
+
+export interface TickReport {
+  readonly due: number;
+  readonly advanced: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+export async function runWithConcurrency<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+) {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export async function tick(
+  deps: { store: RolloutStore; driver: RolloutDriver; config: Config; clock: () => number; log: Logger },
+  actor = 'scheduler',
+): Promise<TickReport> {
+  const now = deps.clock();
+  const due = await deps.store.due(now, deps.config.tick.batch);
+  const eligible = due.filter(
+    (d) => d.driver === 'scheduler' || d.nextActionAt <= now - deps.config.tick.workflowGraceMs,
+  );
+  let advanced = 0;
+  let failed = 0;
+  await runWithConcurrency(eligible, deps.config.tick.concurrency, async (d) => {
+    try {
+      await deps.driver.drive(d.id, { type: 'due', actor });
+      advanced += 1;
+    } catch (error) {
+      failed += 1;
+      deps.log.error('could not advance a due rollout; the next tick tries again', {
+        rolloutId: d.id,
+        error,
+      });
+    }
+  });
+  return { due: due.length, advanced, failed, skipped: due.length - eligible.length };
+}

@@ -1,0 +1,21 @@
+/** control (topic rollout-control): operator commands published with gcloud or rolloutctl. */
+import { control, parseControl } from '../app/control.ts';
+import { jsonOf } from '../app/pubsub-message.ts';
+import type { Runtime } from '../runtime.ts';
+import { pubsubHandler } from './pubsub-handler.ts';
+import { startRetry } from './retry.ts';
+
+export function controlHandler(rt: Runtime) {
+  return pubsubHandler(rt, 'control', async (message, log) => {
+    const request = parseControl(jsonOf(message));
+    const result = await control(
+      { store: rt.store, driver: rt.driver, startRetry: startRetry(rt, message.messageId) },
+      request,
+      `rollout-control:${message.messageId}`,
+    );
+    log.info(
+      `${request.command} by ${request.actor}: ${result.applied ? 'applied' : (result.reason ?? 'no change')}`,
+      { ...result },
+    );
+  });
+}

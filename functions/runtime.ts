@@ -1,0 +1,22 @@
+/** Everything a handler needs, built once per function instance (see wiring.ts). */
+import type { Config } from './app/config.ts';
+import type { Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
+import type { Logger } from './app/log.ts';
+import type { RolloutDriver } from './app/rollout-driver.ts';
+import type { MetricsReader } from './ports/metrics-reader.ts';
+import type { RolloutStore } from './ports/rollout-store.ts';
+import type { TrafficRouter } from './ports/traffic-router.ts';
+import type { WorkflowExecutions } from './ports/workflow-executions.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly store: RolloutStore;
+  /** Adapters a handler may not need are created on first use (smaller cold starts). */
+  readonly router: Lazy<TrafficRouter>;
+  readonly metrics: Lazy<MetricsReader>;
+  readonly executions: Lazy<WorkflowExecutions>;
+  readonly events: LifecycleEvents;
+  readonly driver: RolloutDriver;
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { parseControl } from '../../../functions/app/control.ts';
+import { parseIncident, selectorFor } from '../../../functions/app/incident.ts';
+import { jsonOf, MAX_MESSAGE_BYTES, messageFromEvent } from '../../../functions/app/pubsub-message.ts';
+import { InvalidInputError } from '../../../functions/errors.ts';
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
+
+describe('Pub/Sub messages inside CloudEvents', () => {
+  it('reads the Eventarc messagePublished shape', () => {
+    const m = messageFromEvent({
+      id: '11',
+      source: '//pubsub.googleapis.com/projects/p/topics/rollout-requests',
+      data: { message: { data: b64({ a: 1 }), messageId: '11', attributes: { k: 'v' }, publishTime: 't' } },
+    });
+    expect(m).toMatchObject({
+      messageId: '11',
+      topic: 'rollout-requests',
+      attributes: { k: 'v' },
+      publishTime: 't',
+    });
+    expect(jsonOf(m)).toEqual({ a: 1 });
+  });
+
+  it('reads the raw push envelope functions-framework passes through for attribute-only messages', () => {
+    const m = messageFromEvent({ subscription: 's', message: { attributes: { a: 'b' }, messageId: '12' } });
+    expect(m.messageId).toBe('12');
+    expect(() => jsonOf(m)).toThrow(/no data/);
+  });
+
+  it('rejects events without a message, non-base64 data, oversized data and non-JSON', () => {
+    expect(() => messageFromEvent({ data: { something: 'else' } })).toThrow(InvalidInputError);
+    expect(() => messageFromEvent({ data: { message: { data: 42 } } })).toThrow(/base64/);
+    const big = 'A'.repeat(Math.ceil((MAX_MESSAGE_BYTES * 4) / 3) + 100);
+    expect(() => messageFromEvent({ data: { message: { data: big, messageId: '1' } } })).toThrow(
+      /larger than/,
+    );
+    const m = messageFromEvent({
+      data: { message: { data: Buffer.from('<xml/>').toString('base64'), messageId: '2' } },
+    });
+    expect(() => jsonOf(m)).toThrow(/not JSON/);
+  });
+});
+
+describe('Monitoring incidents', () => {
+  const incident = {
+    version: '1.2',
+    incident: {
+      incident_id: '0.abc',
+      state: 'open',
+      started_at: 1_700_000_000,
+      ended_at: null,
+      policy_name: 'canary-5xx',
+      policy_user_labels: { rollout_route: 'checkout' },
+      condition_name: '5xx ratio',
+      resource: { type: 'cloud_run_revision', labels: { service_name: 'checkout-canary' } },
+      threshold_value: '0.05',
+      observed_value: '0.12',
+      summary: '5xx ratio above 5%',
+    },
+  };
+
+  it('parses the v1.2 notification and prefers explicit policy labels', () => {
+    const parsed = parseIncident(incident);
+    expect(parsed).toMatchObject({ incidentId: '0.abc', state: 'open', policy: 'canary-5xx' });
+    expect(parsed.summary).toBe('5xx ratio above 5% (observed 0.12, threshold 0.05)');
+    expect(selectorFor(parsed)).toEqual({ routeName: 'checkout' });
+  });
+
+  it('falls back to the resource of the incident', () => {
+    const unlabelled = parseIncident({ incident: { ...incident.incident, policy_user_labels: null } });
+    expect(selectorFor(unlabelled)).toEqual({ canaryService: 'checkout-canary' });
+    const lb = parseIncident({
+      incident: {
+        ...incident.incident,
+        policy_user_labels: {},
+        resource: { type: 'internal_http_lb_rule', labels: { backend_name: 'b' } },
+      },
+    });
+    expect(selectorFor(lb)).toEqual({ canaryName: 'b' });
+    const nothing = parseIncident({
+      incident: { ...incident.incident, policy_user_labels: {}, resource: null },
+    });
+    expect(selectorFor(nothing)).toBeNull();
+  });
+
+  it('rejects anything that is not an incident, naming the field', () => {
+    expect(() => parseIncident({ incident: { state: 'burning' } })).toThrow(/incident.incident_id/);
+    expect(() => parseIncident('hello')).toThrow(InvalidInputError);
+  });
+});
+
+describe('control commands', () => {
+  it('accepts the documented shape and rejects anything else with the field named', () => {
+    expect(parseControl({ rolloutId: 'r1', command: 'pause', actor: 'ann@example.com' })).toEqual({
+      rolloutId: 'r1',
+      command: 'pause',
+      actor: 'ann@example.com',
+      reason: '',
+    });
+    expect(() => parseControl({ rolloutId: 'r1', command: 'explode', actor: 'a' })).toThrow(
+      /command must be one of/,
+    );
+    expect(() => parseControl({ rolloutId: 'r1', command: 'pause' })).toThrow(/actor is required/);
+    expect(() => parseControl({ rolloutId: 'r1', command: 'pause', actor: 'a', sudo: true })).toThrow(
+      /sudo is not a known field/,
+    );
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Long-running operations of the local Network Services API. A write returns an operation at
+ * once; the change itself happens when the operation completes, after the configured delay
+ * (0 completes it before the response is sent). A completed operation holds exactly one of
+ * `response` (the resource, with its `@type`) or `error` (a google.rpc.Status).
+ */
+import { randomBytes } from 'node:crypto';
+import { ApiError, notFound } from './api-error.ts';
+import { operationName, type Parent } from './resource-names.ts';
+import type { JsonObject } from './route-validation.ts';
+import { rfc3339 } from './timestamps.ts';
+
+const METADATA_TYPE = 'type.googleapis.com/google.cloud.networkservices.v1.OperationMetadata';
+
+export type Verb = 'create' | 'update' | 'delete';
+
+export interface Write {
+  readonly parent: Parent;
+  /** Full name of the resource the operation changes. */
+  readonly target: string;
+  readonly verb: Verb;
+  /** Makes the change; returns the operation's `response` or throws ApiError. */
+  readonly commit: () => JsonObject;
+}
+
+export interface OperationJson {
+  readonly name: string;
+  readonly metadata: JsonObject;
+  readonly done: boolean;
+  readonly response?: JsonObject;
+  readonly error?: { readonly code: number; readonly message: string };
+}
+
+/** An error a test asks the next operations to finish with. */
+export interface OperationFailure {
+  readonly status: ApiError['status'];
+  readonly message: string;
+}
+
+function now(): string {
+  return rfc3339(BigInt(Date.now()) * 1_000_000n);
+}
+
+export class OperationBook {
+  readonly #operations = new Map<string, OperationJson>();
+  readonly #pending = new Map<string, { readonly write: Write; readonly timer: NodeJS.Timeout }>();
+  readonly #failures: OperationFailure[] = [];
+  readonly #onComplete: () => void;
+  #delayMs: number;
+  #sequence = 0;
+
+  constructor(delayMs: number, onComplete: () => void) {
+    this.#delayMs = checkDelay(delayMs);
+    this.#onComplete = onComplete;
+  }
+
+  setDelay(ms: number): void {
+    this.#delayMs = checkDelay(ms);
+  }
+
+  /** The next `times` operations to complete finish with this error and change nothing. */
+  failNext(times: number, failure: OperationFailure): void {
+    for (let i = 0; i < times; i += 1) this.#failures.push(failure);
+  }
+
+  start(write: Write): OperationJson {
+    this.#sequence += 1;
+    const id = `operation-${Date.now()}-${this.#sequence.toString(16)}-${randomBytes(4).toString('hex')}`;
+    const name = operationName(write.parent, id);
+    this.#operations.set(name, {
+      name,
+      metadata: {
+        '@type': METADATA_TYPE,
+        createTime: now(),
+        target: write.target,
+        verb: write.verb,
+        requestedCancellation: false,
+        apiVersion: 'v1',
+      },
+      done: false,
+    });
+    if (this.#delayMs === 0) {
+      this.#complete(name, write);
+    } else {
+      const timer = setTimeout(() => this.#complete(name, write), this.#delayMs);
+      this.#pending.set(name, { write, timer });
+    }
+    return this.get(name);
+  }
+
+  get(name: string): OperationJson {
+    const operation = this.#operations.get(name);
+    if (operation === undefined) throw notFound(`Operation '${name}' was not found`);
+    return structuredClone(operation);
+  }
+
+  /** Completes every pending operation now, oldest first; returns how many there were. */
+  completePending(): number {
+    const pending = [...this.#pending];
+    for (const [name, { write }] of pending) this.#complete(name, write);
+    return pending.length;
+  }
+
+  #complete(name: string, write: Write): void {
+    const operation = this.#operations.get(name);
+    const pending = this.#pending.get(name);
+    if (pending !== undefined) clearTimeout(pending.timer);
+    this.#pending.delete(name);
+    if (operation === undefined || operation.done) return;
+    const metadata = { ...operation.metadata, endTime: now() };
+    const failure = this.#failures.shift();
+    let outcome: Pick<OperationJson, 'response' | 'error'>;
+    if (failure !== undefined) {
+      outcome = { error: new ApiError(failure.status, failure.message).rpcStatus() };
+    } else {
+      try {
+        outcome = { response: write.commit() };
+      } catch (error) {
+        const failed =
+          error instanceof ApiError
+            ? error
+            : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
+        outcome = { error: failed.rpcStatus() };
+      }
+    }
+    this.#operations.set(name, { name, metadata, done: true, ...outcome });
+    this.#onComplete();
+  }
+
+  /** Stops pending operations (they never complete). */
+  close(): void {
+    for (const { timer } of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
+  }
+}
+
+function checkDelay(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`operation delay must be ≥ 0 ms, got ${ms}`);
+  return ms;
+}

@@ -1,0 +1,169 @@
+/**
+ * A local stand-in for the Network Services v1 REST API (HttpRoutes and their operations) on
+ * 127.0.0.1, serving exactly the paths the `googleapis` client sends. Point the client at it
+ * with `networkservices({version: 'v1', rootUrl: url})` and no auth.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { ApiError, invalidArgument, notFound } from './api-error.ts';
+import type { RequestKind } from './faults.ts';
+import { LocalNetworkServices } from './local-network-services.ts';
+import { operationName, type Parent, routeName } from './resource-names.ts';
+import type { HttpRoute } from './route-feed.ts';
+
+export interface NetworkServicesServerOptions {
+  /** Port on 127.0.0.1; default: one the system picks. */
+  readonly port?: number;
+  /** How long each write's operation takes to complete; default 0 (done before the response). */
+  readonly operationDelayMs?: number;
+  /** Routes that exist from the start (full names). */
+  readonly routes?: readonly HttpRoute[];
+}
+
+export interface NetworkServicesServer {
+  /** Root URL for the client's `rootUrl` (ends with a slash). */
+  readonly url: string;
+  readonly port: number;
+  /** State and test hooks; also the RouteFeed for the local mesh. */
+  readonly store: LocalNetworkServices;
+  close(): Promise<void>;
+}
+
+interface Call {
+  readonly kind: RequestKind;
+  /** Resource named in permission errors. */
+  readonly resource: string;
+  readonly hasBody: boolean;
+  readonly run: (body: unknown) => unknown;
+}
+
+const PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(httpRoutes|operations)(?:\/([^/]+))?$/;
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalidArgument(`Malformed percent-encoding in URL segment '${segment}'.`);
+  }
+}
+
+/** The API method a request calls, or NOT_FOUND as Google answers for an unknown path or verb. */
+function callFor(store: LocalNetworkServices, method: string, url: URL): Call {
+  const m = PATH.exec(url.pathname);
+  if (m === null) throw notFound(`The requested URL ${url.pathname} was not found on this server.`);
+  const parent: Parent = { project: decode(m[1] ?? ''), location: decode(m[2] ?? '') };
+  const collection = m[3];
+  const id = m[4] === undefined ? null : decode(m[4]);
+  const q = url.searchParams;
+  const api = store.service;
+  const parentPath = `projects/${parent.project}/locations/${parent.location}`;
+  if (collection === 'operations' && id !== null && method === 'GET') {
+    const name = operationName(parent, id);
+    return { kind: 'getOperation', resource: name, hasBody: false, run: () => api.getOperation(name) };
+  }
+  if (collection === 'httpRoutes' && id === null) {
+    if (method === 'GET') {
+      return {
+        kind: 'list',
+        resource: parentPath,
+        hasBody: false,
+        run: () => api.list(parent, q.get('pageSize'), q.get('pageToken')),
+      };
+    }
+    if (method === 'POST') {
+      return {
+        kind: 'create',
+        resource: parentPath,
+        hasBody: true,
+        run: (body) => api.create(parent, q.get('httpRouteId'), body),
+      };
+    }
+  }
+  if (collection === 'httpRoutes' && id !== null) {
+    const name = routeName(parent, id);
+    if (method === 'GET') return { kind: 'get', resource: name, hasBody: false, run: () => api.get(name) };
+    if (method === 'PATCH') {
+      return {
+        kind: 'patch',
+        resource: name,
+        hasBody: true,
+        run: (body) => api.patch(parent, name, q.get('updateMask'), body),
+      };
+    }
+    if (method === 'DELETE') {
+      return { kind: 'delete', resource: name, hasBody: false, run: () => api.delete(parent, name) };
+    }
+  }
+  throw notFound(`Method ${method} ${url.pathname} is not part of the Network Services v1 HttpRoute API.`);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw invalidArgument(`Request body larger than ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalidArgument(`Invalid JSON payload received. ${(error as Error).message}`);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+async function handle(store: LocalNetworkServices, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const call = callFor(store, req.method ?? 'GET', new URL(req.url ?? '/', 'http://127.0.0.1'));
+    const body = call.hasBody ? await readJson(req) : undefined;
+    await store.faults.admit(call.kind, call.resource);
+    send(res, 200, call.run(body));
+  } catch (error) {
+    const apiError =
+      error instanceof ApiError
+        ? error
+        : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
+    send(res, apiError.httpStatus, apiError.body());
+  }
+}
+
+export async function startNetworkServicesServer(
+  options: NetworkServicesServerOptions = {},
+): Promise<NetworkServicesServer> {
+  const store = new LocalNetworkServices(options.operationDelayMs ?? 0);
+  for (const route of options.routes ?? []) store.seed(route);
+  const server = createServer((req, res) => {
+    void handle(store, req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    store,
+    close: async () => {
+      store.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+    },
+  };
+}

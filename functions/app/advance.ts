@@ -25,7 +25,8 @@ export function answerFor(r: Rollout, now: number, config: Config, reason: strin
     done,
     phase: r.status.phase,
     version: r.version,
-    waitSeconds: Math.round(waitMs) / 1000,
+    // Whole seconds in production (sys.sleep is documented in seconds); fractions only in scaled local runs.
+    waitSeconds: config.minWaitMs >= 1000 ? Math.ceil(waitMs / 1000) : Math.round(waitMs) / 1000,
     reason,
   };
 }

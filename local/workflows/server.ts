@@ -1,0 +1,212 @@
+/**
+ * A local stand-in for the Workflow Executions v1 REST API, running workflows with the local
+ * runner. Serves the paths the googleapis client calls:
+ *
+ *   POST /v1/projects/P/locations/L/workflows/W/executions          {argument: "<JSON text>"}
+ *   GET  /v1/projects/P/locations/L/workflows/W/executions          ?pageSize&pageToken
+ *   GET  /v1/projects/P/locations/L/workflows/W/executions/ID
+ *   POST /v1/projects/P/locations/L/workflows/W/executions/ID:cancel
+ *
+ * Any project and location are accepted; W must be one of the registered workflows. Errors
+ * use Google's shape {error: {code, message, status}}. No credentials are checked.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ApiError,
+  type Execution,
+  type ExecutionDetails,
+  ExecutionStore,
+  type WorkflowRef,
+} from './executions.ts';
+import type { LogEntry } from './interpreter.ts';
+import { loadWorkflowFile } from './load.ts';
+import type { Program } from './program.ts';
+
+export interface WorkflowsServerOptions {
+  /** Default: a free port chosen by the system. */
+  readonly port?: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Workflow id (the W of projects/P/locations/L/workflows/W) → YAML file. */
+  readonly workflows: Readonly<Record<string, string>>;
+  /** Divides sys.sleep durations and retry backoff; default 1. */
+  readonly timeScale?: number;
+  /** User-defined workflow environment variables, read with sys.get_env. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Default 100,000, as in Workflows. */
+  readonly stepLimit?: number;
+  /** Receives every sys.log call of every execution. */
+  readonly onLog?: (entry: LogEntry & { readonly execution: string }) => void;
+}
+
+export interface WorkflowsServer {
+  /** Base URL with a trailing slash, e.g. for the googleapis `rootUrl` option. */
+  readonly url: string;
+  readonly port: number;
+  /** Programmatic access: start, get, list, wait for completion, cancel. */
+  readonly executions: ExecutionStore;
+  /** Cancels running executions and stops the server. */
+  close(): Promise<void>;
+}
+
+const WORKFLOW_ID = /^[A-Za-z][-\w]{0,63}$/;
+const ROUTE =
+  /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/workflows\/([^/]+)\/executions(?:\/([^/:]+)(:cancel)?)?$/;
+const MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_PAGE_SIZE = 100;
+
+/** The API resource, without what the runner records locally. */
+export function toResource(d: ExecutionDetails): Execution {
+  const { stepCount: _steps, sleeps: _sleeps, logs: _logs, ...resource } = d;
+  return resource;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiError): void {
+  send(res, error.httpStatus, {
+    error: { code: error.httpStatus, message: error.message, status: error.status },
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'INVALID_ARGUMENT', 'request body too large');
+    chunks.push(buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'INVALID_ARGUMENT', 'request body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', 'request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+async function handle(
+  store: ExecutionStore,
+  workflows: readonly string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = decodeURIComponent(url.pathname);
+  if (req.method === 'GET' && (path === '/' || path === '/healthz')) {
+    send(res, 200, { status: 'ok', workflows });
+    return;
+  }
+  const match = ROUTE.exec(path);
+  if (match === null) throw new ApiError(404, 'NOT_FOUND', `no such API path: ${req.method} ${path}`);
+  const [, project = '', location = '', workflow = '', id, cancel] = match;
+  const ref: WorkflowRef = { project, location, workflow };
+  const parent = `projects/${project}/locations/${location}/workflows/${workflow}`;
+  if (!workflows.includes(workflow))
+    throw new ApiError(404, 'NOT_FOUND', `Resource '${parent}' was not found`);
+
+  if (id === undefined && req.method === 'POST') {
+    const body = await readJson(req);
+    const argument = body['argument'];
+    if (argument !== undefined && typeof argument !== 'string') {
+      throw new ApiError(
+        400,
+        'INVALID_ARGUMENT',
+        'argument must be a string holding JSON (e.g. "{\\"key\\": 1}")',
+      );
+    }
+    send(res, 200, toResource(store.start(ref, argument)));
+    return;
+  }
+  if (id === undefined && req.method === 'GET') {
+    const pageSize = Number(url.searchParams.get('pageSize') ?? DEFAULT_PAGE_SIZE);
+    const offset = Number(url.searchParams.get('pageToken') ?? 0);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || !Number.isInteger(offset) || offset < 0) {
+      throw new ApiError(
+        400,
+        'INVALID_ARGUMENT',
+        'pageSize must be a positive integer and pageToken one this API returned',
+      );
+    }
+    const all = store.list(ref);
+    const page = all.slice(offset, offset + Math.min(pageSize, 1000));
+    const next = offset + page.length;
+    send(res, 200, {
+      executions: page.map(toResource),
+      ...(next < all.length ? { nextPageToken: String(next) } : {}),
+    });
+    return;
+  }
+  if (id !== undefined && cancel !== undefined && req.method === 'POST') {
+    send(res, 200, toResource(store.cancel(`${parent}/executions/${id}`)));
+    return;
+  }
+  if (id !== undefined && cancel === undefined && req.method === 'GET') {
+    send(res, 200, toResource(store.get(`${parent}/executions/${id}`)));
+    return;
+  }
+  throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on ${path}`);
+}
+
+/** Loads the workflows (failing on any unsupported construct) and starts the API server. */
+export async function startWorkflowsServer(options: WorkflowsServerOptions): Promise<WorkflowsServer> {
+  const programs = new Map<string, Program>();
+  for (const [id, file] of Object.entries(options.workflows)) {
+    if (!WORKFLOW_ID.test(id)) throw new Error(`invalid workflow id ${JSON.stringify(id)}`);
+    programs.set(id, loadWorkflowFile(file));
+  }
+  const store = new ExecutionStore({
+    workflows: programs,
+    ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.stepLimit === undefined ? {} : { stepLimit: options.stepLimit }),
+    ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+  });
+  const ids = [...programs.keys()];
+  const server = createServer((req, res) => {
+    handle(store, ids, req, res).catch((error: unknown) => {
+      if (error instanceof ApiError) {
+        sendError(res, error);
+        return;
+      }
+      sendError(
+        res,
+        new ApiError(500, 'INTERNAL', `local Workflows runner failed: ${(error as Error).message}`),
+      );
+    });
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}/`,
+    port,
+    executions: store,
+    async close() {
+      await store.cancelAll();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * Canary verdicts on simulated traffic: the project's default judge (absolute checks plus the
+ * anytime-valid comparison, called once per interval exactly as the controller calls it) against
+ * a Flagger-style fixed threshold, on the same seeded Poisson traces, with Wald's SPRT knowing
+ * the true ratio as the lower bound.
+ *
+ * Grid: total 2, 20, 200, 2000 requests/s; stable 5xx 0.1% and 1%; canary 5xx ×1 (healthy),
+ * ×1.5, ×2, ×5, ×20; constant 10% canary weight, or 5→10→25→50% for 5 minutes each; 60 s
+ * intervals; a 20-minute horizon. The judge runs with the analysis settings a request gets by
+ * default (max 5xx 5%, failure limit 3, 50 canary requests per window, α = 0.01).
+ *
+ *   node bench/analysis.ts [--runs N] [--quick] [--seed S] [--json] [--check] [--prior JSON]
+ *     --runs N     simulated rollouts per cell (default 10000; at least 1000 for the targets)
+ *     --quick      200 runs per cell, a smoke run (targets are then only indicative)
+ *     --json       machine-readable results instead of tables
+ *     --check      exit 1 when a target is missed (otherwise the exit code is 0)
+ *     --prior JSON another grid prior for the judge, e.g. '{"minRatio":1.2,"maxRatio":100,
+ *                  "points":24,"decay":0}' (how the default was chosen; see docs/analysis.md)
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_PRIOR, type GridPriorOptions, gridPrior } from '../functions/core/analysis/sequential.ts';
+import {
+  type Cell,
+  cellLabel,
+  cells,
+  defaultAnalysisPlan,
+  HORIZON_INTERVALS,
+  INTERVAL_SECONDS,
+  SCHEDULES,
+} from './analysis/cells.ts';
+import { FLAGGER_RULE } from './analysis/flagger.ts';
+import { runCells } from './analysis/run.ts';
+import type { CellResult, RuleOutcome } from './analysis/simulate.ts';
+import { compact, formatTable, percent } from './analysis/table.ts';
+import { evaluateTargets, type TargetReport } from './analysis/targets.ts';
+
+const DEFAULT_RUNS = 10_000;
+const QUICK_RUNS = 200;
+const DEFAULT_SEED = 20_260_523;
+const MIN_RUNS_FOR_TARGETS = 1000;
+
+interface Options {
+  readonly runs: number;
+  readonly seed: number;
+  readonly json: boolean;
+  readonly check: boolean;
+  readonly prior: GridPriorOptions | null;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+      prior: { type: 'string' },
+    },
+  });
+  const runs = values.runs !== undefined ? Number(values.runs) : values.quick ? QUICK_RUNS : DEFAULT_RUNS;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number');
+  const seed = values.seed !== undefined ? Number(values.seed) : DEFAULT_SEED;
+  if (!Number.isInteger(seed)) throw new Error('--seed must be a whole number');
+  let prior: GridPriorOptions | null = null;
+  if (values.prior !== undefined) {
+    prior = JSON.parse(values.prior) as GridPriorOptions;
+    gridPrior(prior); // fail early on a bad prior, before the workers start
+  }
+  return { runs, seed, json: values.json, check: values.check, prior };
+}
+
+const minutes = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(0)}m` : '—');
+const base = (r: CellResult): string => `${r.scenario.baseline * 100}%`;
+
+function healthyTable(list: readonly Cell[], results: readonly CellResult[]): string {
+  const rows: string[][] = [];
+  results.forEach((r, i) => {
+    if (r.scenario.multiplier !== 1) return;
+    rows.push([
+      list[i]?.schedule ?? '',
+      String(r.scenario.rps),
+      base(r),
+      percent(r.judge.rollbackRate, 2),
+      String(r.judge.rollbacks),
+      percent(r.flagger.rollbackRate, 1),
+      minutes(r.flagger.minutesP50),
+      compact(r.flagger.canaryErrorsP50),
+    ]);
+  });
+  return formatTable(
+    ['schedule', 'rps', 'base', 'judge false', 'n', 'Flagger false', 'F t50', 'F err50'],
+    rows,
+  );
+}
+
+function ruleCells(o: RuleOutcome): string[] {
+  return [
+    percent(o.rollbackRate, 1),
+    minutes(o.minutesP50),
+    minutes(o.minutesP90),
+    compact(o.canaryRequestsP50),
+    compact(o.canaryErrorsP50),
+  ];
+}
+
+function regressionTable(list: readonly Cell[], results: readonly CellResult[]): string {
+  const rows: string[][] = [];
+  results.forEach((r, i) => {
+    if (r.scenario.multiplier === 1) return;
+    rows.push([
+      list[i]?.schedule ?? '',
+      String(r.scenario.rps),
+      base(r),
+      `×${r.scenario.multiplier}`,
+      ...ruleCells(r.judge),
+      ...ruleCells(r.flagger),
+      r.wald ? compact(r.wald.intervals * (INTERVAL_SECONDS / 60), 1) : '—',
+      r.wald ? compact(r.wald.canaryErrors, 1) : '—',
+      r.oracle ? minutes(r.oracle.minutesP50) : '—',
+      r.oracle ? compact(r.oracle.canaryErrorsP50AllRuns) : '—',
+    ]);
+  });
+  return formatTable(
+    [
+      'schedule',
+      'rps',
+      'base',
+      'canary',
+      'judge det',
+      't50',
+      't90',
+      'req50',
+      'err50',
+      'Flagger det',
+      't50',
+      't90',
+      'req50',
+      'err50',
+      'Wald E[t]m',
+      'E[err]',
+      'SPRT t50',
+      'err50',
+    ],
+    rows,
+  );
+}
+
+function targetLines(targets: readonly TargetReport[]): string {
+  const lines: string[] = [];
+  for (const t of targets) {
+    lines.push(`${t.met ? 'PASS' : 'FAIL'}  ${t.id} ${t.title}: ${t.line}`);
+    for (const c of t.checks) {
+      if (c.status === 'pass') continue;
+      lines.push(`        ${c.status.padEnd(13)} ${c.cell}: ${c.detail}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** JSON cannot hold Infinity or NaN: never-detected medians become null. */
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
+  );
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const list = cells();
+  const plan = defaultAnalysisPlan();
+  const prior = o.prior ? gridPrior(o.prior) : DEFAULT_PRIOR;
+  const started = performance.now();
+  const results = await runCells(
+    { runs: o.runs, seed: o.seed, alpha: plan.sequential.alpha, prior: o.prior },
+    list,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const targets = evaluateTargets(list, results);
+  const settings = {
+    runsPerCell: o.runs,
+    seed: o.seed,
+    intervalSeconds: INTERVAL_SECONDS,
+    horizonIntervals: HORIZON_INTERVALS,
+    threads: Math.min(availableParallelism(), list.length),
+    elapsedSeconds: Number(seconds.toFixed(1)),
+    judge: {
+      name: 'sequential',
+      prior: prior.id,
+      alpha: plan.sequential.alpha,
+      maxErrorRatio: plan.maxErrorRatio,
+      failureLimit: plan.failureLimit,
+      minRequests: plan.minRequests,
+    },
+    flaggerStyle: FLAGGER_RULE,
+    schedules: SCHEDULES,
+  };
+  if (o.json) {
+    const cellsOut = results.map((r, i) => ({
+      label: cellLabel(list[i] as Cell),
+      schedule: list[i]?.schedule,
+      ...r,
+    }));
+    process.stdout.write(`${JSON.stringify(jsonSafe({ settings, cells: cellsOut, targets }), null, 2)}\n`);
+  } else {
+    const out = [
+      `Canary verdicts on simulated traffic: ${o.runs} runs per cell, seed ${o.seed}, ${INTERVAL_SECONDS}s intervals, ${HORIZON_INTERVALS}-interval horizon (${seconds.toFixed(1)}s on ${settings.threads} threads)`,
+      `judge: default 'sequential' (prior ${prior.id}; α ${plan.sequential.alpha}; absolute: 5xx ≤ ${plan.maxErrorRatio * 100}%, failure limit ${plan.failureLimit}, ≥ ${plan.minRequests} canary requests)`,
+      `Flagger-style: success ≥ ${FLAGGER_RULE.minSuccessRate * 100}%, roll back after ${FLAGGER_RULE.failureLimit} failed checks, checks need ≥ ${FLAGGER_RULE.minRequests} canary requests`,
+      't50/t90: minutes to roll back, runs never rolled back counted as never (— when over the horizon); req50/err50: median canary requests/5xx served before rollback, over the runs rolled back',
+      'Wald E[t]m/E[err]: expected minutes/canary 5xx of the SPRT that knows θ; SPRT t50/err50: that test run on the same traces (err50 counts runs never rolled back as never)',
+      '',
+      'Healthy canaries (×1): false rollbacks',
+      healthyTable(list, results),
+      '',
+      'Regressions: detection',
+      regressionTable(list, results),
+      '',
+      'Targets',
+      ...(o.runs < MIN_RUNS_FOR_TARGETS
+        ? [
+            `(only ${o.runs} runs per cell: figures are noisy, the targets need at least ${MIN_RUNS_FOR_TARGETS})`,
+          ]
+        : []),
+      targetLines(targets),
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+  if (o.check && targets.some((t) => !t.met)) process.exitCode = 1;
+}
+
+await main();

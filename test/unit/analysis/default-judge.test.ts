@@ -1,0 +1,289 @@
+/**
+ * The default judge: absolute checks and the sequential comparison combined; no data or too
+ * few requests is never a pass; evidence a person can read; JSON-safe state; judge selection.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { absoluteJudge } from '../../../functions/core/analysis/absolute.ts';
+import { createSequentialJudge, defaultJudge } from '../../../functions/core/analysis/default-judge.ts';
+import { judgeFor } from '../../../functions/core/analysis/select-judge.ts';
+import { gridPrior } from '../../../functions/core/analysis/sequential.ts';
+import type {
+  BackendReading,
+  Judge,
+  Judgement,
+  JudgeState,
+  LatencyHistogram,
+  Measurement,
+} from '../../../functions/core/analysis/verdict.ts';
+import type { AnalysisPlan } from '../../../functions/core/plan.ts';
+
+function plan(over: Partial<AnalysisPlan> = {}): AnalysisPlan {
+  return {
+    intervalMs: 60_000,
+    settleMs: 30_000,
+    ingestionDelayMs: 180_000,
+    maxErrorRatio: 0.05,
+    maxP99LatencyMs: null,
+    maxP99LatencyRatio: null,
+    failureLimit: 3,
+    minRequests: 50,
+    inconclusiveLimit: 10,
+    sequential: { enabled: true, alpha: 0.01 },
+    metrics: {
+      stable: { preset: 'cloudRun', service: 'stable' },
+      canary: { preset: 'cloudRun', service: 'canary' },
+    },
+    ...over,
+  };
+}
+
+const data = (requests: number, errors: number, latency: LatencyHistogram | null = null): BackendReading => ({
+  kind: 'data',
+  requests,
+  errors,
+  latency,
+});
+const noData: BackendReading = { kind: 'noData', reason: 'no time series' };
+
+function window(index: number, canary: BackendReading, stable: BackendReading): Measurement {
+  return { window: { index, start: index * 60_000, end: (index + 1) * 60_000 }, canary, stable };
+}
+
+/** Judges windows in order, carrying the state through a JSON round trip as Firestore would. */
+function run(
+  judge: Judge,
+  windows: readonly [BackendReading, BackendReading][],
+  config = plan(),
+): Judgement[] {
+  let state: JudgeState | null = null;
+  return windows.map(([canary, stable], i) => {
+    const j = judge.judge(window(i + 1, canary, stable), state, config);
+    state = JSON.parse(JSON.stringify(j.state)) as JudgeState;
+    return j;
+  });
+}
+
+function jsonSafe(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(jsonSafe);
+  if (value !== null && typeof value === 'object') return Object.values(value).every(jsonSafe);
+  return true;
+}
+
+describe('default judge: no data is never a pass', () => {
+  it('missing canary metrics → inconclusive, and the comparison is unchanged', () => {
+    const [first, second] = run(defaultJudge, [
+      [data(1000, 5), data(9000, 45)],
+      [noData, data(9000, 45)],
+    ]);
+    expect(first?.verdict).toBe('pass');
+    expect(second?.verdict).toBe('inconclusive');
+    expect(second?.summary).toContain('no canary metrics');
+    expect(second?.canaryRequests).toBe(0);
+    expect(second?.evidence['reasons']).toContain('no canary metrics');
+    expect(second?.evidence['comparedWindows']).toBe(1);
+    expect(second?.evidence['logEValue']).toBe(first?.evidence['logEValue']);
+  });
+
+  it('too few canary requests → inconclusive for as long as it lasts, though the comparison still learns', () => {
+    const judgements = run(
+      defaultJudge,
+      Array.from({ length: 30 }, () => [data(20, 1), data(1000, 50)] as [BackendReading, BackendReading]),
+    );
+    expect(judgements.every((j) => j.verdict === 'inconclusive')).toBe(true);
+    expect(judgements[0]?.summary).toContain('too few canary requests (20 < 50)');
+    expect(judgements[29]?.evidence['comparedWindows']).toBe(30);
+  });
+
+  it('missing stable metrics: the comparison gains nothing, the verdict rests on the absolute checks', () => {
+    const [j] = run(defaultJudge, [[data(1000, 5), noData]]);
+    expect(j?.verdict).toBe('pass');
+    expect(j?.evidence['comparedWindows']).toBe(0);
+    expect(j?.evidence['eValue']).toBe(1);
+    expect(j?.evidence['reasons']).toContain('no stable metrics');
+  });
+
+  it('a window with no errors anywhere passes on the absolute checks and leaves the e-value alone', () => {
+    const [j] = run(defaultJudge, [[data(1000, 0), data(9000, 0)]]);
+    expect(j?.verdict).toBe('pass');
+    expect(j?.evidence['eValue']).toBe(1);
+    expect(j?.evidence['p0']).toBeNull();
+    expect(j?.evidence['reasons']).toContain('no 5xx on either backend');
+  });
+});
+
+describe('default judge: the absolute checks', () => {
+  it('fails at the failure limit; earlier failed checks are inconclusive (both backends equally bad: no e-value)', () => {
+    const bad: [BackendReading, BackendReading] = [data(1000, 80), data(9000, 720)];
+    const verdicts = run(defaultJudge, [bad, bad, bad]).map((j) => j.verdict);
+    expect(verdicts).toEqual(['inconclusive', 'inconclusive', 'fail']);
+    const last = run(defaultJudge, [bad, bad, bad])[2];
+    expect(last?.summary).toContain('failed check 3 of 3');
+    expect(last?.evidence['failures']).toBe(3);
+    expect(Number(last?.evidence['eValue'])).toBeLessThan(100);
+  });
+
+  it('keeps the latency checks where they are: a missing stable p99 blocks a pass when a ratio is configured', () => {
+    const h: LatencyHistogram = { bounds: [10, 50, 100, 500], counts: [0, 900, 90, 10, 0] };
+    const config = plan({ maxP99LatencyRatio: 1.5 });
+    const [missing] = run(defaultJudge, [[data(1000, 2, h), data(9000, 18)]], config);
+    expect(missing?.verdict).toBe('inconclusive');
+    expect(missing?.summary).toContain('missing stable latency');
+    const [ok] = run(defaultJudge, [[data(1000, 2, h), data(9000, 18, h)]], config);
+    expect(ok?.verdict).toBe('pass');
+  });
+
+  it('with the comparison turned off it judges exactly like the absolute judge', () => {
+    const config = plan({ sequential: { enabled: false, alpha: 0.01 } });
+    const windows: [BackendReading, BackendReading][] = [
+      [data(1000, 80), data(9000, 9)],
+      [data(10, 0), data(9000, 9)],
+      [noData, data(9000, 9)],
+      [data(1000, 1), data(9000, 9)],
+      [data(1000, 90), data(9000, 9)],
+    ];
+    const ours = run(defaultJudge, windows, config);
+    const theirs = run(absoluteJudge, windows, config);
+    expect(ours.map((j) => j.verdict)).toEqual(theirs.map((j) => j.verdict));
+    expect(ours.map((j) => j.summary)).toEqual(theirs.map((j) => j.summary));
+    expect(ours.every((j) => !('seqLogLik' in j.state))).toBe(true);
+  });
+});
+
+describe('default judge: the sequential comparison', () => {
+  it('a strong regression fails via the e-value before the absolute checks would', () => {
+    // Canary 10% 5xx against stable 0.5%: the absolute checks (5%, limit 3) need three windows.
+    const bad: [BackendReading, BackendReading][] = Array.from({ length: 3 }, () => [
+      data(1200, 120),
+      data(10_800, 54),
+    ]);
+    const absolute = run(absoluteJudge, bad).map((j) => j.verdict);
+    expect(absolute).toEqual(['inconclusive', 'inconclusive', 'fail']);
+    const [first] = run(defaultJudge, bad);
+    expect(first?.verdict).toBe('fail');
+    expect(first?.summary).toMatch(/^canary 5xx rate above stable's: e-value .* ≥ 100 \(α = 0.01\)/);
+    expect(Number(first?.evidence['eValue'])).toBeGreaterThanOrEqual(100);
+  });
+
+  it('catches a regression below the absolute threshold, which the absolute checks never do', () => {
+    // Canary 3% vs stable 0.1%: under maxErrorRatio 5%, so the absolute checks always pass.
+    const windows: [BackendReading, BackendReading][] = Array.from({ length: 5 }, () => [
+      data(1200, 36),
+      data(10_800, 11),
+    ]);
+    expect(run(absoluteJudge, windows).every((j) => j.verdict === 'pass')).toBe(true);
+    expect(run(defaultJudge, windows)[0]?.verdict).toBe('fail');
+  });
+
+  it('fails on the e-value even when the window has too few requests for the absolute checks', () => {
+    const windows: [BackendReading, BackendReading][] = Array.from({ length: 3 }, () => [
+      data(20, 4),
+      data(180, 0),
+    ]);
+    const verdicts = run(defaultJudge, windows).map((j) => j.verdict);
+    expect(verdicts).toContain('fail');
+    expect(verdicts.indexOf('fail')).toBeLessThanOrEqual(1);
+  });
+
+  it('does not fail a canary that is better than stable, however long it runs', () => {
+    const windows: [BackendReading, BackendReading][] = Array.from({ length: 200 }, () => [
+      data(1000, 1),
+      data(9000, 90),
+    ]);
+    const judgements = run(defaultJudge, windows);
+    expect(judgements.every((j) => j.verdict === 'pass')).toBe(true);
+    expect(Number(judgements[199]?.evidence['logEValue'])).toBeLessThan(-10);
+  });
+
+  it('stays failed once the e-value has reached 1/α', () => {
+    const later: [BackendReading, BackendReading][] = Array.from({ length: 20 }, () => [
+      data(1200, 0),
+      data(10_800, 200),
+    ]);
+    const judgements = run(defaultJudge, [[data(1200, 60), data(10_800, 11)], ...later]);
+    expect(judgements.every((j) => j.verdict === 'fail')).toBe(true);
+    const last = judgements[20];
+    expect(Number(last?.evidence['eValue'])).toBeLessThan(100);
+    expect(last?.summary).toContain('reached');
+  });
+
+  it('reports readable, rounded evidence', () => {
+    const [j] = run(defaultJudge, [[data(1234, 7), data(8766, 31)]]);
+    expect(j?.verdict).toBe('pass');
+    const e = j?.evidence ?? {};
+    expect(e['eValueThreshold']).toBe(100);
+    expect(e['alpha']).toBe(0.01);
+    expect(e['p0']).toBe(0.1234);
+    expect(e['canaryRequests']).toBe(1234);
+    expect(e['canaryErrors']).toBe(7);
+    expect(e['stableErrors']).toBe(31);
+    expect(e['canaryErrorRatio']).toBe(0.005673);
+    expect(e['stableErrorRatio']).toBe(0.003536);
+    expect(e['comparedWindows']).toBe(1);
+    const eValue = Number(e['eValue']);
+    expect(eValue).toBeGreaterThan(0);
+    expect(String(eValue).replace(/^0\.0*|\./g, '').length).toBeLessThanOrEqual(3);
+    expect(Number(e['logEValue'])).toBeCloseTo(Math.log(eValue), 1);
+    expect(e['reasons']).toBeNull();
+    expect(j?.summary).toMatch(/within limits; e-value .* < 100 \(α = 0.01\)$/);
+  });
+
+  it('starts afresh (and says so) when the stored comparison was made with another prior', () => {
+    const other = createSequentialJudge(gridPrior({ minRatio: 1.5, maxRatio: 10, points: 8, decay: 0 }));
+    const stored = other.judge(window(1, data(1000, 10), data(9000, 60)), null, plan()).state;
+    const j = defaultJudge.judge(window(2, data(1000, 10), data(9000, 60)), stored, plan());
+    expect(j.evidence['reasons']).toContain('started afresh');
+    expect(j.evidence['comparedWindows']).toBe(1);
+  });
+
+  it('keeps absolute failures and the comparison in one JSON-safe state across windows', () => {
+    const judgements = run(defaultJudge, [
+      [data(1000, 80), data(9000, 720)],
+      [data(1000, 10), data(9000, 90)],
+    ]);
+    const state = judgements[1]?.state ?? {};
+    expect(state['absoluteFailures']).toBe(1);
+    expect(state['seqIntervals']).toBe(2);
+    expect(Array.isArray(state['seqLogLik'])).toBe(true);
+    expect(jsonSafe(state)).toBe(true);
+  });
+});
+
+describe('default judge: properties over arbitrary readings', () => {
+  const reading: fc.Arbitrary<BackendReading> = fc.oneof(
+    fc.constant(noData),
+    fc
+      .tuple(fc.integer({ min: 0, max: 1_000_000_000 }), fc.double({ min: 0, max: 1, noNaN: true }))
+      .map(([requests, ratio]) => data(requests, Math.round(requests * ratio))),
+    fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })).map(([r, e]) => data(r, e)),
+  );
+
+  it('pass only with canary metrics and enough requests; state and evidence always JSON-safe', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(reading, reading), { minLength: 1, maxLength: 12 }), (windows) => {
+        const config = plan();
+        const judgements = run(defaultJudge, windows, config);
+        judgements.forEach((j, i) => {
+          const canary = windows[i]?.[0];
+          if (j.verdict === 'pass') {
+            expect(canary?.kind).toBe('data');
+            if (canary?.kind === 'data') expect(canary.requests).toBeGreaterThanOrEqual(config.minRequests);
+          }
+          expect(jsonSafe(j.state)).toBe(true);
+          expect(jsonSafe(j.evidence)).toBe(true);
+          expect(JSON.parse(JSON.stringify(j.state))).toEqual(j.state);
+        });
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+});
+
+describe('judgeFor', () => {
+  it('uses the default judge when the comparison is on, the absolute judge otherwise', () => {
+    expect(judgeFor(plan())).toBe(defaultJudge);
+    expect(judgeFor(plan()).name).toBe('sequential');
+    expect(judgeFor(plan({ sequential: { enabled: false, alpha: 0.01 } }))).toBe(absoluteJudge);
+  });
+});

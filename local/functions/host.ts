@@ -4,13 +4,15 @@
  */
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EntryPoint } from '../../functions/manifest.ts';
 import { freePort } from '../net.ts';
 import { type ManagedProcess, startProcess } from '../processes.ts';
 
 const require = createRequire(import.meta.url);
-const frameworkMain = require.resolve('@google-cloud/functions-framework/build/src/main.js');
+// The package's `bin` (its exports map hides the path, so resolve it next to the package entry).
+const frameworkMain = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface RunningFunction {

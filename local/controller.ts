@@ -1,0 +1,135 @@
+/**
+ * The controller running locally as it runs on Google Cloud: every entry point in its own
+ * functions-framework process, fed by push subscriptions on the Pub/Sub emulator (retry policy
+ * and dead-letter topic like the Eventarc triggers), Cloud Workflows replaced by the local runner
+ * executing the same YAML, and Cloud Scheduler by a ticker.
+ */
+import { PubSub } from '@google-cloud/pubsub';
+import { ENTRY_POINTS, type EntryPoint } from '../functions/manifest.ts';
+import { type RunningFunction, startFunction } from './functions/host.ts';
+import { freePort } from './net.ts';
+import { createTopology } from './pubsub-topology.ts';
+import { startTicker, type Ticker } from './scheduler/ticker.ts';
+import { startWorkflowsServer, type WorkflowsServer } from './workflows/server.ts';
+
+export const WORKFLOW_ID = 'canary-rollout';
+export const WORKFLOW_LOCATION = 'us-central1';
+
+export interface ControllerOptions {
+  readonly project: string;
+  readonly firestoreHost: string;
+  readonly pubsubHost: string;
+  readonly networkServicesUrl: string;
+  /** host:port of the local Monitoring API. */
+  readonly monitoringEndpoint: string;
+  readonly allowedRoutes: readonly string[];
+  /** Request durations and controller timings are divided by this. */
+  readonly timeScale: number;
+  /** How often the local scheduler publishes a tick (default: every minute, scaled; 0: no ticker). */
+  readonly tickEveryMs?: number;
+  /** Extra or overriding environment variables for every function. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Each line a function prints (its structured logs). */
+  readonly onLog?: (functionName: string, line: string) => void;
+}
+
+export interface LocalController {
+  readonly functions: ReadonlyMap<string, RunningFunction>;
+  readonly workflows: WorkflowsServer;
+  /** The environment every function runs with. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly pubsub: PubSub;
+  readonly eventsSubscription: string;
+  readonly deadLetterSubscription: string;
+  /** Publishes JSON to one of the controller's topics; returns the message id. */
+  publish(topic: string, data: unknown): Promise<string>;
+  /** Starts a function again on the same port (after `kill()`), as Cloud Run starts a new instance. */
+  restart(name: string): Promise<RunningFunction>;
+  stop(): Promise<void>;
+}
+
+function entry(name: string): EntryPoint {
+  const found = ENTRY_POINTS.find((e) => e.name === name);
+  if (!found) throw new Error(`no entry point ${name}`);
+  return found;
+}
+
+export async function startController(options: ControllerOptions): Promise<LocalController> {
+  const scale = options.timeScale;
+  const seconds = (s: number) => String(s / scale);
+  const workflows = await startWorkflowsServer({
+    workflows: { [WORKFLOW_ID]: new URL('../workflows/canary-rollout.yaml', import.meta.url).pathname },
+    env: { MIN_WAIT_SECONDS: '0.01' },
+  });
+  const ports = new Map<string, number>();
+  for (const e of ENTRY_POINTS) ports.set(e.name, await freePort());
+  const env: Record<string, string> = {
+    GOOGLE_CLOUD_PROJECT: options.project,
+    METADATA_SERVER_DETECTION: 'none',
+    FIRESTORE_EMULATOR_HOST: options.firestoreHost,
+    PUBSUB_EMULATOR_HOST: options.pubsubHost,
+    NETWORK_SERVICES_ENDPOINT: options.networkServicesUrl,
+    MONITORING_ENDPOINT: options.monitoringEndpoint,
+    WORKFLOWS_ENDPOINT: workflows.url,
+    WORKFLOW_NAME: `projects/${options.project}/locations/${WORKFLOW_LOCATION}/workflows/${WORKFLOW_ID}`,
+    ADVANCE_URL: `http://127.0.0.1:${ports.get('advanceRollout')}/`,
+    ALLOWED_ROUTES: options.allowedRoutes.join(','),
+    TIME_SCALE: String(scale),
+    MIN_WAIT_SECONDS: '0.05',
+    ROUTE_LEASE_SECONDS: seconds(120),
+    ROUTE_RETRY_BASE_SECONDS: seconds(5),
+    ROUTE_RETRY_MAX_SECONDS: seconds(300),
+    ROUTE_POLL_INITIAL_MS: '10',
+    ROUTE_POLL_MAX_MS: '200',
+    PAUSED_POLL_SECONDS: seconds(60),
+    WORKFLOW_GRACE_SECONDS: seconds(120),
+    START_GRACE_SECONDS: seconds(30),
+    ...options.env,
+  };
+  const functions = new Map<string, RunningFunction>();
+  const launch = async (name: string): Promise<RunningFunction> => {
+    const port = ports.get(name);
+    const fn = await startFunction(entry(name), env, {
+      ...(port === undefined ? {} : { port }),
+      ...(options.onLog ? { onLine: (line: string) => options.onLog?.(name, line) } : {}),
+    });
+    functions.set(name, fn);
+    return fn;
+  };
+  let ticker: Ticker | null = null;
+  const pubsub = new PubSub({ projectId: options.project, apiEndpoint: options.pubsubHost });
+  const stop = async (): Promise<void> => {
+    ticker?.stop();
+    await Promise.allSettled([...functions.values()].map((f) => f.stop()));
+    await workflows.close();
+    await pubsub.close();
+  };
+  try {
+    await Promise.all(ENTRY_POINTS.map((e) => launch(e.name)));
+    const pushTargets: Record<string, string> = {};
+    for (const e of ENTRY_POINTS) {
+      if (e.trigger.kind === 'topic') pushTargets[e.trigger.topic] = `http://127.0.0.1:${ports.get(e.name)}`;
+    }
+    const topology = await createTopology({
+      pubsubHost: options.pubsubHost,
+      project: options.project,
+      pushTargets,
+    });
+    const tickEveryMs = options.tickEveryMs ?? 60_000 / scale;
+    if (tickEveryMs > 0) ticker = startTicker(pubsub, tickEveryMs);
+    return {
+      functions,
+      workflows,
+      env,
+      pubsub,
+      eventsSubscription: topology.eventsSubscription,
+      deadLetterSubscription: topology.deadLetterSubscription,
+      publish: (topic, data) => pubsub.topic(topic).publishMessage({ json: data }),
+      restart: launch,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -11,10 +11,15 @@ export interface TimeWindow {
   readonly end: number;
 }
 
+export interface ReadOptions {
+  /** Also read the latency distribution (default true); skipped when no latency check needs it. */
+  readonly latency?: boolean;
+}
+
 export interface MetricsReader {
   /**
    * Totals of the window. No time series at all is `{kind: 'noData'}` — never zero errors.
    * Throws ControllerError (TransientError when trying again may help).
    */
-  read(source: MetricSource, window: TimeWindow): Promise<BackendReading>;
+  read(source: MetricSource, window: TimeWindow, options?: ReadOptions): Promise<BackendReading>;
 }

@@ -202,9 +202,11 @@ export class RolloutDriver {
   ): Promise<Input> {
     const metrics = await this.#deps.metrics();
     const span: TimeWindow = { start: window.start, end: window.end };
+    const analysis = r.plan.analysis;
+    const latency = analysis.maxP99LatencyMs !== null || analysis.maxP99LatencyRatio !== null;
     const read = async (source: MetricSource) => {
       try {
-        return await metrics.read(source, span);
+        return await metrics.read(source, span, { latency });
       } catch (error) {
         // A transient failure is retried by the caller with the window still unjudged;
         // anything else is reported as missing data (inconclusive, never a pass).

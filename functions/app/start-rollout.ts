@@ -14,7 +14,7 @@ import type { TrafficRouter } from '../ports/traffic-router.ts';
 import { RouteError } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
 import { type Config, defaultMetricSource, routeAllowed } from './config.ts';
-import type { Lazy } from './lifecycle-events.ts';
+import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 import type { RolloutDriver } from './rollout-driver.ts';
 
@@ -23,6 +23,7 @@ export interface StartDeps {
   readonly router: Lazy<TrafficRouter>;
   readonly executions: Lazy<WorkflowExecutions>;
   readonly driver: RolloutDriver;
+  readonly events: LifecycleEvents;
   readonly config: Config;
   readonly clock: () => number;
   readonly log: Logger;
@@ -123,8 +124,10 @@ export async function startRollout(deps: StartDeps, command: StartCommand): Prom
     const outcome = await deps.store.create(created.rollout, created.entry);
     rollout = outcome.rollout;
     kind = outcome.kind;
-    if (kind === 'created')
+    if (kind === 'created') {
       log.notice(created.entry.reason, { event: 'rollout.created', actor: command.actor });
+      await deps.events.publish(created.rollout, created.entry);
+    }
   }
   if (kind === 'exists')
     log.info('rollout already exists; this request is a repeat', { phase: rollout.status.phase });

@@ -81,6 +81,7 @@ export interface VerdictRecord {
   readonly summary: string;
   readonly window: AnalysisWindow;
   readonly at: number;
+  readonly evidence: { readonly [key: string]: EvidenceValue };
 }
 
 export interface AnalysisState {

@@ -492,7 +492,7 @@ function onVerdict(
     stepCanaryRequests: a.stepCanaryRequests + j.canaryRequests,
     stepPasses: a.stepPasses + (j.verdict === 'pass' ? 1 : 0),
     inconclusiveStreak: j.verdict === 'inconclusive' ? a.inconclusiveStreak + 1 : 0,
-    last: { verdict: j.verdict, summary: j.summary, window, at: now },
+    last: { verdict: j.verdict, summary: j.summary, window, at: now, evidence: j.evidence },
   };
   if (j.verdict === 'fail') {
     return rollBack(

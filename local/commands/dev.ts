@@ -1,0 +1,67 @@
+/**
+ * `npm run dev`: the local cloud plus the controller (every function, push subscriptions, the
+ * Workflows runner, the ticker) and light traffic through the mesh. Prints the environment and a
+ * ready `gcloud pubsub topics publish` command for starting a rollout by hand. Ctrl-C stops all.
+ *
+ *   options: --time-scale N (default 10), --rps N (default 40)
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { exportLines, startLocalCloud } from '../cloud.ts';
+import { startController } from '../controller.ts';
+import { startLoad } from '../mesh/load.ts';
+import { exampleRequest } from './example-request.ts';
+import { stopOnSignal } from './shutdown.ts';
+
+process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+const { values } = parseArgs({
+  options: { 'time-scale': { type: 'string', default: '10' }, rps: { type: 'string', default: '40' } },
+});
+const timeScale = Number(values['time-scale']);
+const rps = Number(values.rps);
+
+const cloud = await startLocalCloud({ timeScale, apps: ['checkout'] });
+const app = cloud.apps[0];
+if (!app) throw new Error('no demo app');
+const controller = await startController({
+  project: cloud.project,
+  firestoreHost: cloud.firestoreHost,
+  pubsubHost: cloud.pubsubHost,
+  networkServicesUrl: cloud.networkServices.url,
+  monitoringEndpoint: cloud.monitoring.address,
+  allowedRoutes: cloud.apps.map((a) => a.route),
+  timeScale,
+  onLog: (name, line) => {
+    if (!line.includes('"severity":"DEBUG"')) process.stderr.write(`[${name}] ${line}\n`);
+  },
+});
+const load = startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 });
+
+// gcloud talks to the emulator through an endpoint override; it needs some token to send.
+const tokenFile = new URL('../../.local/emulator-token', import.meta.url).pathname;
+writeFileSync(tokenFile, 'local-emulator\n');
+const env = {
+  ...cloud.env,
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `http://${cloud.pubsubHost}/`,
+  CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
+  CLOUDSDK_CORE_PROJECT: cloud.project,
+};
+process.stdout.write(
+  [
+    '# The controller is running locally. In another terminal:',
+    exportLines(env),
+    '',
+    '# Start a rollout by hand (or: npx node cli/rolloutctl.ts start -f request.json):',
+    `gcloud pubsub topics publish rollout-requests --message='${JSON.stringify(exampleRequest(app))}'`,
+    '',
+    '# Watch it: npx node cli/rolloutctl.ts status demo-1   |   turn the canary bad:',
+    `curl -s -X PUT -d '{"errorRatio":0.3}' ${cloud.backends.get(app.canaryService)?.url}/__admin/behaviour`,
+    '# Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
+await stopOnSignal(async () => {
+  await load.stop();
+  await controller.stop();
+  await cloud.stop();
+});

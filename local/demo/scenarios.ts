@@ -1,0 +1,92 @@
+/**
+ * The three rollouts of `npm run demo`, each on its own demo application:
+ *   checkout — a healthy canary, promoted through every step;
+ *   cart     — a canary that fails 8% of requests, rolled back by analysis (no alert policy);
+ *   search   — a canary that turns bad once it serves 30%, rolled back by its Monitoring alert
+ *              (its analysis windows are long, so the alert path acts first).
+ */
+import type { RolloutRequestInput } from '../../functions/core/request.ts';
+import type { Phase } from '../../functions/core/state.ts';
+import type { DemoApp } from '../demo-apps.ts';
+
+export interface Scenario {
+  readonly app: string;
+  readonly title: string;
+  readonly expected: Phase;
+  /** What must have caused the outcome (history actor prefix of the rollback), if it matters. */
+  readonly expectedCause: 'verdict' | 'alert' | null;
+  /** Canary error ratio from the start. */
+  readonly canaryErrorRatio: number;
+  /** Canary error ratio once this step's weights are live (1-based), if it turns bad mid-rollout. */
+  readonly turnsBad: { readonly atStep: number; readonly errorRatio: number } | null;
+  /** Alert threshold on the canary's 5xx ratio; null: no alert policy. */
+  readonly alertThreshold: number | null;
+  request(app: DemoApp, runId: string): RolloutRequestInput;
+}
+
+const steps = [
+  { weight: 10, hold: '1m' },
+  { weight: 30, hold: '1m' },
+  { weight: 60, hold: '1m' },
+];
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    app: 'checkout',
+    title: 'healthy canary',
+    expected: 'Succeeded',
+    expectedCause: null,
+    canaryErrorRatio: 0.002,
+    turnsBad: null,
+    alertThreshold: 0.1,
+    request: (app, runId) => ({
+      rolloutId: `checkout-${runId}`,
+      route: app.route,
+      stable: app.stable,
+      canary: app.canary,
+      steps,
+      analysis: { ingestionDelay: '20s', minRequests: 20 },
+      requestedBy: 'npm run demo',
+    }),
+  },
+  {
+    app: 'cart',
+    title: 'faulty canary (8% errors)',
+    expected: 'RolledBack',
+    expectedCause: 'verdict',
+    canaryErrorRatio: 0.08,
+    turnsBad: null,
+    alertThreshold: null,
+    request: (app, runId) => ({
+      rolloutId: `cart-${runId}`,
+      route: app.route,
+      stable: app.stable,
+      canary: app.canary,
+      steps,
+      analysis: { ingestionDelay: '20s', minRequests: 20 },
+      requestedBy: 'npm run demo',
+    }),
+  },
+  {
+    app: 'search',
+    title: 'canary turns bad at 30%',
+    expected: 'RolledBack',
+    expectedCause: 'alert',
+    canaryErrorRatio: 0.002,
+    turnsBad: { atStep: 2, errorRatio: 0.6 },
+    alertThreshold: 0.1,
+    request: (app, runId) => ({
+      rolloutId: `search-${runId}`,
+      route: app.route,
+      stable: app.stable,
+      canary: app.canary,
+      steps: [
+        { weight: 10, hold: '1m' },
+        { weight: 30, hold: '4m' },
+        { weight: 60, hold: '1m' },
+      ],
+      analysis: { interval: '2m', ingestionDelay: '60s', minRequests: 20 },
+      requestedBy: 'npm run demo',
+    }),
+  },
+];

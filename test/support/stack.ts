@@ -1,0 +1,190 @@
+/**
+ * The whole controller on the local cloud for one end-to-end test file: the same
+ * startLocalCloud/startController the demo uses, on the emulators the test run started, with a
+ * project of its own. Helpers read state the way an operator would (Firestore, the route, the
+ * lifecycle events topic, function logs).
+ */
+import type { Message } from '@google-cloud/pubsub';
+import { inject } from 'vitest';
+import { createFirestore } from '../../functions/adapters/firestore-client.ts';
+import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.ts';
+import type { LifecycleEvent } from '../../functions/core/events.ts';
+import type { RolloutRequestInput } from '../../functions/core/request.ts';
+import { isTerminal, type Rollout } from '../../functions/core/state.ts';
+import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.ts';
+import { type ControllerOptions, type LocalController, startController } from '../../local/controller.ts';
+import type { DemoApp } from '../../local/demo-apps.ts';
+import { type LoadRun, startLoad } from '../../local/mesh/load.ts';
+import type { HttpRoute } from '../../local/network-services/route-feed.ts';
+
+export interface LogLine {
+  readonly fn: string;
+  readonly severity: string;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface Stack {
+  readonly cloud: LocalCloud;
+  readonly controller: LocalController;
+  readonly store: FirestoreRolloutStore;
+  readonly logs: LogLine[];
+  readonly events: LifecycleEvent[];
+  app(name: string): DemoApp;
+  request(app: DemoApp, overrides?: Partial<RolloutRequestInput>): RolloutRequestInput;
+  /** Starts steady traffic through the mesh for the app. */
+  load(app: DemoApp, rps?: number): LoadRun;
+  waitFor(id: string, done: (r: Rollout) => boolean, timeoutMs?: number): Promise<Rollout>;
+  waitForTerminal(id: string, timeoutMs?: number): Promise<Rollout>;
+  route(app: DemoApp): HttpRoute;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  readonly project: string;
+  readonly apps: readonly string[];
+  readonly timeScale?: number;
+  readonly cloud?: Partial<LocalCloudOptions>;
+  readonly controller?: Partial<Pick<ControllerOptions, 'env' | 'tickEveryMs'>>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  process.env['METADATA_SERVER_DETECTION'] = 'none';
+  const timeScale = options.timeScale ?? 20;
+  const cloud = await startLocalCloud({
+    project: options.project,
+    timeScale,
+    apps: options.apps,
+    firestoreHost: inject('firestoreHost'),
+    pubsubHost: inject('pubsubHost'),
+    operationDelayMs: 20,
+    ...options.cloud,
+  });
+  const logs: LogLine[] = [];
+  let controller: LocalController;
+  try {
+    controller = await startController({
+      project: cloud.project,
+      firestoreHost: cloud.firestoreHost,
+      pubsubHost: cloud.pubsubHost,
+      networkServicesUrl: cloud.networkServices.url,
+      monitoringEndpoint: cloud.monitoring.address,
+      allowedRoutes: cloud.apps.map((a) => a.route),
+      timeScale,
+      ...options.controller,
+      onLog: (fn, line) => {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          logs.push({
+            fn,
+            severity: String(parsed['severity']),
+            message: String(parsed['message']),
+            fields: parsed,
+          });
+        } catch {
+          logs.push({ fn, severity: 'RAW', message: line, fields: {} });
+        }
+      },
+    });
+  } catch (error) {
+    await cloud.stop();
+    throw error;
+  }
+  const db = createFirestore({ projectId: cloud.project, emulatorHost: cloud.firestoreHost });
+  const store = new FirestoreRolloutStore(db);
+  const events: LifecycleEvent[] = [];
+  const subscription = controller.pubsub.subscription(controller.eventsSubscription);
+  subscription.on('message', (m: Message) => {
+    events.push(JSON.parse(m.data.toString('utf8')) as LifecycleEvent);
+    m.ack();
+  });
+  const loads: LoadRun[] = [];
+
+  const waitFor = async (id: string, done: (r: Rollout) => boolean, timeoutMs = 60_000): Promise<Rollout> => {
+    const deadline = Date.now() + timeoutMs;
+    let last: Rollout | null = null;
+    while (Date.now() < deadline) {
+      last = await store.get(id);
+      if (last !== null && done(last)) return last;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(
+      `rollout ${id} did not reach the expected state in ${timeoutMs} ms; last: ${last ? JSON.stringify({ status: last.status, weights: last.weights, intent: last.intent, last: last.analysis.last }) : 'not found'}\n` +
+        logs
+          .filter((l) => l.severity !== 'DEBUG')
+          .slice(-15)
+          .map((l) => `[${l.fn}] ${l.severity} ${l.message}`)
+          .join('\n'),
+    );
+  };
+  return {
+    cloud,
+    controller,
+    store,
+    logs,
+    events,
+    app: (name) => {
+      const app = cloud.apps.find((a) => a.name === name);
+      if (!app) throw new Error(`no app ${name}`);
+      return app;
+    },
+    request: (app, overrides = {}) => ({
+      route: app.route,
+      stable: app.stable,
+      canary: app.canary,
+      steps: [
+        { weight: 20, hold: '1m' },
+        { weight: 50, hold: '1m' },
+      ],
+      analysis: { ingestionDelay: '20s', minRequests: 10 },
+      ...overrides,
+    }),
+    load: (app, rps = 80) => {
+      const run = startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 });
+      loads.push(run);
+      return run;
+    },
+    waitFor,
+    waitForTerminal: (id, timeoutMs) => waitFor(id, (r) => isTerminal(r.status.phase), timeoutMs),
+    route: (app) => {
+      const route = cloud.networkServices.store.route(app.route);
+      if (!route) throw new Error(`no route ${app.route}`);
+      return route;
+    },
+    async stop() {
+      await Promise.allSettled(loads.map((l) => l.stop()));
+      subscription.removeAllListeners('message');
+      await subscription.close();
+      await db.terminate();
+      await controller.stop();
+      await cloud.stop();
+    },
+  };
+}
+
+/** The route with the target rule's destinations removed, for "nothing else changed" checks. */
+export function withoutDestinations(route: HttpRoute, ruleIndex: number): HttpRoute {
+  const copy = structuredClone(route);
+  const action = copy.rules?.[ruleIndex]?.action;
+  if (action) delete action.destinations;
+  delete copy.updateTime;
+  return copy;
+}
+
+/** Raw push delivery to a function, exactly as a Pub/Sub push subscription posts it. */
+export async function pushTo(
+  baseUrl: string,
+  project: string,
+  topic: string,
+  data: string,
+  messageId: string,
+) {
+  return fetch(`${baseUrl}/projects/${project}/topics/${topic}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      subscription: `projects/${project}/subscriptions/push-${topic}`,
+      message: { data: Buffer.from(data).toString('base64'), messageId, attributes: {} },
+    }),
+  });
+}

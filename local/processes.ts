@@ -36,6 +36,27 @@ function installHooks(): void {
   }
 }
 
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function groupGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pid) && Date.now() < deadline) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface ManagedProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -80,8 +101,8 @@ export function startProcess(
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
-      // gcloud may exit before its JVM: make sure nothing of the group survives.
-      killGroup(child, 'SIGKILL');
+      // gcloud may exit before its JVM: make sure nothing of the group survives, and wait for it.
+      await groupGone(pid, graceMs);
     },
   };
 }

@@ -1,8 +1,22 @@
 /** Small network helpers for the local cloud and its tests. */
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
+/** Ports handed out by this process: a port just released can come back from the OS at once. */
+const handedOut = new Set<number>();
+
+/** A TCP port that was free a moment ago on 127.0.0.1 and was not handed out before by this process. */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free TCP port found on 127.0.0.1');
+}
+
+async function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -13,7 +13,7 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
     project: 'e2e-races',
-    apps: ['checkout', 'cart', 'search'],
+    apps: ['checkout', 'cart', 'search', 'orders'],
     // The tick fires every 250 ms and takes over workflow-driven rollouts with no grace period,
     // so the workflow and the scheduler race on every step.
     controller: { tickEveryMs: 250, env: { WORKFLOW_GRACE_SECONDS: '0' } },
@@ -154,5 +154,53 @@ describe('races and crashes', () => {
     });
     const aborted = await stack.waitForTerminal('drift-1');
     expect(aborted.status).toMatchObject({ phase: 'Aborted', actor: 'operator:e2e', note: 'clean up' });
+  });
+
+  it('never lets a late step write undo a rollback that completed meanwhile', async () => {
+    const app = stack.app('orders');
+    stack.load(app);
+    const routes = stack.cloud.networkServices.store;
+    await stack.controller.publish(
+      TOPICS.requests,
+      stack.request(app, {
+        rolloutId: 'late-1',
+        steps: [
+          { weight: 20, hold: '0s' },
+          { weight: 60, hold: '10m' },
+        ],
+      }),
+    );
+    await stack.waitFor('late-1', (r) => r.weights.canary === 20 && r.intent === null);
+    // The step to 60% is patched with a slow operation; a rollback overtakes it and completes first.
+    let overtaken = false;
+    routes.setOperationDelay(3000);
+    const unhook = routes.beforeRequest('patch', () => {
+      if (overtaken) return;
+      overtaken = true;
+      // The hook runs before the PATCH is handled: let its 3 s operation be created first.
+      setTimeout(() => {
+        routes.setOperationDelay(0);
+        void stack.controller.publish(TOPICS.control, {
+          rolloutId: 'late-1',
+          command: 'abort',
+          actor: 'e2e',
+          reason: 'overtake',
+        });
+      }, 100);
+    });
+    const aborted = await stack.waitForTerminal('late-1');
+    unhook();
+    expect(overtaken).toBe(true);
+    expect(aborted.status.phase).toBe('Aborted');
+    // The slow 60% write lands ~3 s later; its driver must put stable back.
+    await expect
+      .poll(
+        () => stack.logs.some((l) => l.message.includes('a late route write (stable 40% / canary 60%)')),
+        { timeout: 15_000 },
+      )
+      .toBe(true);
+    await expect
+      .poll(() => stack.route(app).rules?.[1]?.action?.destinations, { timeout: 10_000 })
+      .toEqual([{ serviceName: app.stable }]);
   });
 });

@@ -21,7 +21,9 @@ export function onAlertHandler(rt: Runtime) {
         rt.driver.drive(
           t.rolloutId,
           { type: 'alert', actor: `alert:${incident.policy}`, incident },
-          { dedupeKey: `rollout-alerts:${message.messageId}:${t.rolloutId}` },
+          // Only the alert and the route change it causes: measuring is the other drivers' job
+          // (this function has no Monitoring permission).
+          { dedupeKey: `rollout-alerts:${message.messageId}:${t.rolloutId}`, only: true },
         ),
       ),
     );

@@ -1,0 +1,142 @@
+# One Cloud Run function (2nd gen, nodejs22) per entry point of functions/manifest.ts, built by
+# `npm run build` into dist/functions/<name>/ (bundle + package.json with its production
+# dependencies; Cloud Build installs those on deploy).
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  function_names = { for name, f in local.functions : name => "${var.name_prefix}-${f.short}" }
+
+  # Cloud Run's deterministic URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app) is known before
+  # the function exists, so the functions that start workflows can be given the advance
+  # function's URL without a dependency cycle.
+  function_urls = {
+    for name, service in local.function_names :
+    name => "https://${service}-${data.google_project.this.number}.${var.region}.run.app"
+  }
+  advance_url = local.function_urls[local.advance_function]
+
+  allowed_routes = concat(var.allowed_routes, var.example_mesh ? [module.example_mesh[0].route_name] : [])
+
+  common_environment = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    ALLOWED_ROUTES       = join(",", local.allowed_routes)
+    EVENTS_TOPIC         = local.topics.events
+    FIRESTORE_DATABASE   = local.firestore_database
+    METRICS_PRESET       = var.metrics_preset
+    DEFAULT_METRICS      = jsonencode(var.default_metrics)
+    LOG_EXECUTION_ID     = "true"
+  }
+  workflow_environment = {
+    WORKFLOW_NAME = google_workflows_workflow.rollout.id
+    ADVANCE_URL   = local.advance_url
+  }
+}
+
+resource "google_storage_bucket" "sources" {
+  name                        = "${var.project_id}-${var.name_prefix}-fn-sources"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  depends_on = [google_project_service.api]
+}
+
+data "archive_file" "source" {
+  for_each = local.functions
+
+  type        = "zip"
+  source_dir  = "${path.module}/../dist/functions/${each.key}"
+  output_path = "${path.module}/.build/${each.key}.zip"
+}
+
+resource "google_storage_bucket_object" "source" {
+  for_each = local.functions
+
+  # Content-addressed: a changed bundle replaces the object (the old one is deleted) and
+  # redeploys that function only.
+  name   = "${each.key}/${data.archive_file.source[each.key].output_md5}.zip"
+  bucket = google_storage_bucket.sources.name
+  source = data.archive_file.source[each.key].output_path
+}
+
+# Runtime identity of each function: one per function, granted only what that function uses (iam.tf).
+resource "google_service_account" "fn" {
+  for_each = local.functions
+
+  account_id   = "${var.name_prefix}-fn-${each.value.short}"
+  display_name = "Canary controller: ${each.key}"
+  description  = "Runtime identity of the ${each.key} function (uses: ${join(", ", each.value.uses)})."
+}
+
+# Builds the function images (instead of the Compute Engine default service account).
+resource "google_service_account" "build" {
+  account_id   = "${var.name_prefix}-build"
+  display_name = "Canary controller: function builds"
+}
+
+resource "google_cloudfunctions2_function" "fn" {
+  for_each = local.functions
+
+  name        = local.function_names[each.key]
+  location    = var.region
+  description = "Canary controller entry point ${each.key} (${each.value.trigger == "http" ? "HTTP" : "push from ${each.value.trigger}"})."
+
+  build_config {
+    runtime         = "nodejs22"
+    entry_point     = each.key
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.source[each.key].name
+      }
+    }
+  }
+
+  # No event_trigger: topic-triggered functions are fed by the push subscriptions in pubsub.tf,
+  # which carry the retry and dead-letter policies an Eventarc trigger cannot have.
+  service_config {
+    service_account_email            = google_service_account.fn[each.key].email
+    available_memory                 = var.function_memory
+    available_cpu                    = var.function_cpu
+    timeout_seconds                  = var.function_timeout_seconds
+    max_instance_count               = var.function_max_instances
+    min_instance_count               = 0
+    max_instance_request_concurrency = var.function_concurrency
+    ingress_settings                 = var.ingress_settings
+    all_traffic_on_latest_revision   = true
+
+    environment_variables = merge(
+      local.common_environment,
+      contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {},
+      var.extra_environment,
+    )
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.allowed_routes) > 0
+      error_message = "Set allowed_routes (or enable example_mesh): the controller refuses to start without a route it may manage."
+    }
+  }
+
+  depends_on = [
+    google_project_service.api,
+    google_project_iam_member.build,
+    google_firestore_index.rollouts_due,
+  ]
+}
+
+# ADVANCE_URL is computed before the function exists; warn (terraform plan/apply) if Cloud Run
+# reports a different URL for it, e.g. a service name too long for a deterministic URL.
+check "advance_url" {
+  assert {
+    condition     = google_cloudfunctions2_function.fn[local.advance_function].service_config[0].uri == local.advance_url
+    error_message = "ADVANCE_URL (${local.advance_url}) differs from the advance function's URL (${google_cloudfunctions2_function.fn[local.advance_function].service_config[0].uri}); set extra_environment.ADVANCE_URL to the latter."
+  }
+}

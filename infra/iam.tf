@@ -1,0 +1,166 @@
+# Least privilege: every grant below is to one of this configuration's own service accounts (or a
+# Google service agent), for one purpose, on the narrowest resource that supports IAM.
+# docs/deploy.md has the same list as a table.
+
+# --- Custom roles ------------------------------------------------------------------------------
+
+resource "google_project_iam_custom_role" "route_editor" {
+  role_id     = "${var.name_prefix}RouteEditor"
+  title       = "Canary controller: HTTPRoute editor"
+  description = "Read, list and patch Network Services HTTPRoutes and poll their operations."
+  permissions = local.route_editor_permissions
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_project_iam_custom_role" "metrics_reader" {
+  role_id     = "${var.name_prefix}MetricsReader"
+  title       = "Canary controller: metrics reader"
+  description = "Read Cloud Monitoring time series."
+  permissions = local.metrics_reader_permissions
+
+  depends_on = [google_project_service.api]
+}
+
+# --- Function runtime identities ---------------------------------------------------------------
+
+resource "google_project_iam_member" "firestore" {
+  for_each = local.firestore_users
+
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.fn[each.key].member
+}
+
+resource "google_project_iam_member" "route_editor" {
+  for_each = local.networkservices_users
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.route_editor.name
+  member  = google_service_account.fn[each.key].member
+}
+
+resource "google_project_iam_member" "metrics_reader" {
+  for_each = local.monitoring_users
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.metrics_reader.name
+  member  = google_service_account.fn[each.key].member
+}
+
+# Workflows has no per-workflow IAM: the invoker role is granted on the project.
+resource "google_project_iam_member" "workflow_invoker" {
+  for_each = local.workflowexecutions_users
+
+  project = var.project_id
+  role    = "roles/workflows.invoker"
+  member  = google_service_account.fn[each.key].member
+}
+
+resource "google_pubsub_topic_iam_member" "publish" {
+  for_each = local.publish_grants
+
+  topic  = google_pubsub_topic.topic[each.value.topic].name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.fn[each.value.function].member
+}
+
+# --- Who may invoke which function -------------------------------------------------------------
+
+# Each push identity invokes its own function only.
+resource "google_cloud_run_v2_service_iam_member" "push_invoker" {
+  for_each = local.pubsub_triggered
+
+  location = var.region
+  name     = google_cloudfunctions2_function.fn[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.push[each.key].member
+}
+
+# The workflow invokes the advance function only.
+resource "google_cloud_run_v2_service_iam_member" "workflow_calls_advance" {
+  location = var.region
+  name     = google_cloudfunctions2_function.fn[local.advance_function].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.workflow.member
+}
+
+# Operators (var.operator_members) may call the HTTP control API.
+resource "google_cloud_run_v2_service_iam_member" "operators" {
+  for_each = toset(var.operator_members)
+
+  location = var.region
+  name     = google_cloudfunctions2_function.fn["controlHttp"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+# --- Workflow identity -------------------------------------------------------------------------
+
+# Workflows writes call logs and sys.log entries as the workflow's service account.
+resource "google_project_iam_member" "workflow_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.workflow.member
+}
+
+# --- Build identity ----------------------------------------------------------------------------
+
+resource "google_project_iam_member" "build" {
+  for_each = toset([
+    "roles/logging.logWriter",       # build logs
+    "roles/storage.objectViewer",    # the source copy in gcf-v2-sources-*
+    "roles/artifactregistry.writer", # the function image in gcf-artifacts
+  ])
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.build.member
+}
+
+# --- Google service agents ---------------------------------------------------------------------
+
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project = var.project_id
+  service = "pubsub.googleapis.com"
+
+  depends_on = [google_project_service.api]
+}
+
+# Dead lettering: Pub/Sub forwards an undeliverable message to the dead-letter topic (publish) and
+# acknowledges it on the source subscription (subscribe), both as its service agent.
+resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letter" {
+  topic  = google_pubsub_topic.dead_letter.name
+  role   = "roles/pubsub.publisher"
+  member = google_project_service_identity.pubsub.member
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_acks" {
+  for_each = local.pubsub_triggered
+
+  subscription = google_pubsub_subscription.push[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = google_project_service_identity.pubsub.member
+}
+
+# Pub/Sub mints each push identity's OIDC token as its service agent (required explicitly in
+# projects created before 2021-04-08); granted on the push identities only.
+resource "google_service_account_iam_member" "pubsub_agent_tokens" {
+  for_each = local.pubsub_triggered
+
+  service_account_id = google_service_account.push[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_project_service_identity.pubsub.member
+}
+
+# Cloud Monitoring publishes incidents to the alerts topic as its notification service agent,
+# which it creates together with the first Pub/Sub notification channel of the project.
+resource "google_pubsub_topic_iam_member" "monitoring_agent_alerts" {
+  topic  = google_pubsub_topic.topic[local.topics.alerts].name
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+
+  depends_on = [google_monitoring_notification_channel.alerts]
+}

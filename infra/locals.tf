@@ -1,0 +1,98 @@
+# What the controller consists of, as data. Every resource that exists once per function, per
+# trigger or per grant iterates over these maps, and test/infra/ checks them against
+# functions/manifest.ts (it evaluates this file alone with `terraform console`, so it must not
+# reference variables, resources or data sources).
+
+locals {
+  # TOPICS in functions/manifest.ts.
+  topics = {
+    requests = "rollout-requests"
+    tick     = "rollout-tick"
+    alerts   = "rollout-alerts"
+    control  = "rollout-control"
+    events   = "rollout-events"
+  }
+
+  # Where every push subscription sends a message it could not deliver.
+  dead_letter_topic = "rollout-dead-letter"
+
+  # ENTRY_POINTS in functions/manifest.ts: one Cloud Run function (2nd gen) each.
+  #   short      the entry module's file name: names the function, its service accounts and its subscription
+  #   trigger    the topic that triggers it, or "http"
+  #   publishes  topics it may publish to
+  #   uses       Google APIs it calls (drives the IAM grants below)
+  functions = {
+    startRollout = {
+      short     = "start-rollout"
+      trigger   = "rollout-requests"
+      publishes = ["rollout-events"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub", "workflowexecutions"]
+    }
+    advanceRollout = {
+      short     = "advance-rollout"
+      trigger   = "http"
+      publishes = ["rollout-events"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
+    }
+    tick = {
+      short     = "tick"
+      trigger   = "rollout-tick"
+      publishes = ["rollout-events"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
+    }
+    onAlert = {
+      short     = "on-alert"
+      trigger   = "rollout-alerts"
+      publishes = ["rollout-events"]
+      uses      = ["firestore", "networkservices", "pubsub"]
+    }
+    control = {
+      short     = "control"
+      trigger   = "rollout-control"
+      publishes = ["rollout-events"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub", "workflowexecutions"]
+    }
+    controlHttp = {
+      short     = "control-http"
+      trigger   = "http"
+      publishes = ["rollout-events"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub", "workflowexecutions"]
+    }
+  }
+
+  # Functions fed by a topic: each gets its own push subscription (retry + dead letter) and push identity.
+  pubsub_triggered = { for name, f in local.functions : name => f if f.trigger != "http" }
+
+  # Functions called over HTTP (by the workflow, or by operators).
+  http_triggered = { for name, f in local.functions : name => f if f.trigger == "http" }
+
+  # One grant per (function, topic it publishes to).
+  publish_grants = merge([
+    for name, f in local.functions : {
+      for topic in f.publishes : "${name}/${topic}" => { function = name, topic = topic }
+    }
+  ]...)
+
+  # Functions per Google API they call.
+  firestore_users          = { for name, f in local.functions : name => f if contains(f.uses, "firestore") }
+  networkservices_users    = { for name, f in local.functions : name => f if contains(f.uses, "networkservices") }
+  monitoring_users         = { for name, f in local.functions : name => f if contains(f.uses, "monitoring") }
+  workflowexecutions_users = { for name, f in local.functions : name => f if contains(f.uses, "workflowexecutions") }
+
+  # The function the rollout workflow calls (the only one its service account may invoke).
+  advance_function = "advanceRollout"
+
+  # Exactly the Network Services permissions the HttpRoute adapter needs: read, list and patch
+  # routes, and poll the long-running operation a patch returns.
+  route_editor_permissions = [
+    "networkservices.httpRoutes.get",
+    "networkservices.httpRoutes.list",
+    "networkservices.httpRoutes.update",
+    "networkservices.operations.get",
+  ]
+
+  # Read-only Monitoring: the analysis reads time series and nothing else.
+  metrics_reader_permissions = [
+    "monitoring.timeSeries.list",
+  ]
+}

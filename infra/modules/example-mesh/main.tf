@@ -1,0 +1,201 @@
+# An example of what the controller manages: a Cloud Service Mesh on Cloud Run.
+#
+#   client (Cloud Run, joined to the mesh) ──http://<name>.<domain>──▶ HTTPRoute <name>
+#       ──weights──▶ backend service <name>-stable ─▶ serverless NEG ─▶ Cloud Run <name>-stable
+#                └─▶ backend service <name>-canary ─▶ serverless NEG ─▶ Cloud Run <name>-canary
+#
+# The route starts with 100 % on stable; the controller adds the canary destination and moves
+# the weights, which is why Terraform ignores later changes to the route's rules.
+
+locals {
+  backends = {
+    stable = var.stable_image
+    canary = var.canary_image
+  }
+  hostname = "${var.name}.${var.domain}"
+  # The form rollout requests and the controller use for backend services.
+  backend_names = {
+    for role, _ in local.backends :
+    role => "projects/${var.project_id}/locations/global/backendServices/${var.name}-${role}"
+  }
+}
+
+resource "google_network_services_mesh" "mesh" {
+  name        = "${var.name}-mesh"
+  description = "Example mesh for canary rollouts of ${var.name}."
+}
+
+# --- Network: the client reaches the route's hostname through its VPC -------------------------
+
+resource "google_compute_network" "mesh" {
+  name                    = "${var.name}-mesh"
+  auto_create_subnetworks = false
+}
+
+resource "google_compute_subnetwork" "mesh" {
+  name                     = "${var.name}-mesh-${var.region}"
+  region                   = var.region
+  network                  = google_compute_network.mesh.id
+  ip_cidr_range            = var.subnet_cidr
+  private_ip_google_access = true
+}
+
+# Mesh hostnames must resolve; any RFC 1918 address does, since the mesh proxy captures the
+# traffic and routes it by hostname.
+resource "google_dns_managed_zone" "mesh" {
+  name        = "${var.name}-mesh"
+  dns_name    = "${var.domain}."
+  description = "Hostnames of the ${var.name} mesh."
+  visibility  = "private"
+
+  private_visibility_config {
+    networks {
+      network_url = google_compute_network.mesh.id
+    }
+  }
+}
+
+resource "google_dns_record_set" "mesh" {
+  name         = "*.${var.domain}."
+  managed_zone = google_dns_managed_zone.mesh.name
+  type         = "A"
+  ttl          = 300
+  rrdatas      = ["10.0.0.1"]
+}
+
+# --- Destinations: stable and canary ----------------------------------------------------------
+
+resource "google_service_account" "backend" {
+  account_id   = "${var.name}-backend"
+  display_name = "Example mesh backends (${var.name}); no roles"
+}
+
+resource "google_cloud_run_v2_service" "backend" {
+  for_each = local.backends
+
+  name                = "${var.name}-${each.key}"
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = false
+
+  template {
+    service_account = google_service_account.backend.email
+    containers {
+      image = each.value
+    }
+  }
+}
+
+resource "google_compute_region_network_endpoint_group" "backend" {
+  for_each = local.backends
+
+  name                  = "${var.name}-${each.key}"
+  region                = var.region
+  network_endpoint_type = "SERVERLESS"
+
+  cloud_run {
+    service = google_cloud_run_v2_service.backend[each.key].name
+  }
+}
+
+# Named like the Cloud Run service, so the controller's cloudRun metrics preset finds the
+# service's request metrics from the backend name alone.
+resource "google_compute_backend_service" "backend" {
+  for_each = local.backends
+
+  name                  = "${var.name}-${each.key}"
+  load_balancing_scheme = "INTERNAL_SELF_MANAGED"
+  protocol              = "HTTP"
+
+  backend {
+    group = google_compute_region_network_endpoint_group.backend[each.key].id
+  }
+}
+
+resource "google_network_services_http_route" "route" {
+  name        = var.name
+  description = "Example route managed by the canary controller."
+  hostnames   = [local.hostname]
+  meshes      = [google_network_services_mesh.mesh.id]
+
+  rules {
+    action {
+      destinations {
+        service_name = local.backend_names["stable"]
+        weight       = 100
+      }
+    }
+  }
+
+  lifecycle {
+    # The controller owns the weights (and any rules people add by hand stay theirs).
+    ignore_changes = [rules]
+  }
+
+  depends_on = [google_compute_backend_service.backend]
+}
+
+# --- The client: a Cloud Run service joined to the mesh ---------------------------------------
+
+resource "google_service_account" "client" {
+  account_id   = "${var.name}-client"
+  display_name = "Example mesh client (${var.name})"
+}
+
+# Without this role the client's mesh proxy cannot fetch its configuration from Cloud Service
+# Mesh, never becomes ready, and the instance does not start.
+resource "google_project_iam_member" "client_mesh" {
+  project = var.project_id
+  role    = "roles/trafficdirector.client"
+  member  = google_service_account.client.member
+}
+
+# The mesh authenticates the client's requests to the destinations as the client's identity.
+resource "google_cloud_run_v2_service_iam_member" "client_invokes" {
+  for_each = local.backends
+
+  location = var.region
+  name     = google_cloud_run_v2_service.backend[each.key].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.client.member
+}
+
+resource "google_cloud_run_v2_service" "client" {
+  provider = google-beta
+
+  name                = "${var.name}-client"
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  launch_stage        = "BETA"
+  deletion_protection = false
+
+  template {
+    service_account = google_service_account.client.email
+
+    containers {
+      image = var.client_image
+      env {
+        name  = "TARGET_URL"
+        value = "http://${local.hostname}"
+      }
+    }
+
+    vpc_access {
+      network_interfaces {
+        network    = google_compute_network.mesh.name
+        subnetwork = google_compute_subnetwork.mesh.name
+      }
+      egress = "ALL_TRAFFIC"
+    }
+
+    service_mesh {
+      mesh = google_network_services_mesh.mesh.id
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.client_mesh,
+    google_network_services_http_route.route,
+    google_dns_record_set.mesh,
+  ]
+}

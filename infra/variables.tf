@@ -1,0 +1,250 @@
+variable "project_id" {
+  description = "Project the controller runs in (and the routes it manages live in)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the workflow, the scheduler job and the source bucket."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every service account, role and resource name this configuration creates."
+  type        = string
+  default     = "canary"
+
+  validation {
+    # The longest service account id is <prefix>-push-start-rollout (30 characters at most).
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}$", var.name_prefix))
+    error_message = "name_prefix must be 2-11 lowercase letters or digits, starting with a letter."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to every resource that supports them."
+  type        = map(string)
+  default     = { app = "canary-controller" }
+}
+
+# --- Firestore ---------------------------------------------------------------------------------
+
+variable "create_firestore_database" {
+  description = "Create the Firestore database. Set false when the project already has it (one (default) database per project)."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_database" {
+  description = "Firestore database id (FIRESTORE_DATABASE)."
+  type        = string
+  default     = "(default)"
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a region such as europe-west1, or a multi-region such as eur3 or nam5). Defaults to var.region."
+  type        = string
+  default     = null
+}
+
+# --- Functions ---------------------------------------------------------------------------------
+
+variable "allowed_routes" {
+  description = "HTTPRoute full names (or prefixes ending in *) the controller may manage (ALLOWED_ROUTES). The example mesh's route is added when it is enabled."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.allowed_routes : can(regex("^projects/[^/\\s]+/locations/[^/\\s]+/httpRoutes/[-a-z0-9]*\\*?$", r))])
+    error_message = "Each entry must be projects/P/locations/L/httpRoutes/NAME, optionally ending in *."
+  }
+}
+
+variable "metrics_preset" {
+  description = "Metric source for a backend a request does not describe (METRICS_PRESET): cloudRun or internalLb."
+  type        = string
+  default     = "cloudRun"
+
+  validation {
+    condition     = contains(["cloudRun", "internalLb"], var.metrics_preset)
+    error_message = "metrics_preset must be cloudRun or internalLb."
+  }
+}
+
+variable "default_metrics" {
+  description = "Map from backend service name to a metric source (DEFAULT_METRICS), e.g. { \"checkout-v42\" = { preset = \"cloudRun\", service = \"checkout\" } }."
+  type        = any
+  default     = {}
+}
+
+variable "extra_environment" {
+  description = "More environment variables for every function (e.g. ROUTE_LEASE_SECONDS, TICK_BATCH; see docs/configuration.md)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "function_memory" {
+  description = "Memory of each function instance."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "function_cpu" {
+  description = "vCPUs of each function instance."
+  type        = string
+  default     = "1"
+}
+
+variable "function_timeout_seconds" {
+  description = "Request timeout of each function. Push subscriptions wait 600 s for an answer, so keep it below that."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.function_timeout_seconds >= 60 && var.function_timeout_seconds <= 540
+    error_message = "function_timeout_seconds must be between 60 and 540."
+  }
+}
+
+variable "function_max_instances" {
+  description = "Maximum instances per function."
+  type        = number
+  default     = 10
+}
+
+variable "function_concurrency" {
+  description = "Concurrent requests per function instance."
+  type        = number
+  default     = 8
+}
+
+variable "ingress_settings" {
+  description = "Network ingress of the functions. Every function requires IAM authentication whatever this says; ALLOW_ALL lets operators reach controlHttp from their machines."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingress_settings)
+    error_message = "ingress_settings must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "operator_members" {
+  description = "Principals allowed to call the controlHttp function (run.invoker on it), e.g. [\"group:sre@example.com\"]."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.operator_members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):.+", m))])
+    error_message = "operator_members must name users, groups, service accounts, domains or principals; public access is not allowed."
+  }
+}
+
+# --- Delivery ----------------------------------------------------------------------------------
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one message to a function before it goes to the dead-letter topic (5-100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100."
+  }
+}
+
+variable "retry_minimum_backoff" {
+  description = "First redelivery delay after a function fails (Pub/Sub retry policy)."
+  type        = string
+  default     = "10s"
+}
+
+variable "retry_maximum_backoff" {
+  description = "Longest redelivery delay (Pub/Sub retry policy, at most 600s)."
+  type        = string
+  default     = "600s"
+}
+
+variable "tick_schedule" {
+  description = "Cron schedule of the tick (unix-cron; once a minute is the finest)."
+  type        = string
+  default     = "* * * * *"
+}
+
+variable "tick_time_zone" {
+  description = "Time zone of the tick schedule."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+# --- Workflow ----------------------------------------------------------------------------------
+
+variable "workflow_name" {
+  description = "Name of the rollout workflow."
+  type        = string
+  default     = "canary-rollout"
+}
+
+variable "workflow_call_log_level" {
+  description = "Workflows call logging: LOG_ALL_CALLS, LOG_ERRORS_ONLY or LOG_NONE."
+  type        = string
+  default     = "LOG_ERRORS_ONLY"
+}
+
+variable "deletion_protection" {
+  description = "Protect the workflow from terraform destroy."
+  type        = bool
+  default     = false
+}
+
+# --- Alerting ----------------------------------------------------------------------------------
+
+variable "example_alert_canary_service" {
+  description = "Cloud Run service name of a canary to create the example 5xx-ratio alert policy for. Defaults to the example mesh's canary when that is enabled; null and no example mesh means no example policy."
+  type        = string
+  default     = null
+}
+
+variable "example_alert_max_error_ratio" {
+  description = "5xx share of requests above which the example alert opens an incident."
+  type        = number
+  default     = 0.05
+}
+
+variable "operator_notification_channels" {
+  description = "Notification channels (ids) for the dead-letter alert, e.g. an e-mail channel of the on-call team."
+  type        = list(string)
+  default     = []
+}
+
+# --- Example mesh ------------------------------------------------------------------------------
+
+variable "example_mesh" {
+  description = "Create the example mesh (infra/modules/example-mesh): stable and canary Cloud Run services behind an HTTPRoute, and a mesh client."
+  type        = bool
+  default     = false
+}
+
+variable "example_mesh_domain" {
+  description = "Private DNS domain of the example mesh."
+  type        = string
+  default     = "mesh.internal"
+}
+
+variable "example_mesh_stable_image" {
+  description = "Container image of the example stable backend."
+  type        = string
+  default     = "us-docker.pkg.dev/cloudrun/container/hello"
+}
+
+variable "example_mesh_canary_image" {
+  description = "Container image of the example canary backend."
+  type        = string
+  default     = "us-docker.pkg.dev/cloudrun/container/hello"
+}
+
+variable "example_mesh_client_image" {
+  description = "Container image of the example mesh client (it reaches the route at http://<name>.<domain>)."
+  type        = string
+  default     = "us-docker.pkg.dev/cloudrun/container/hello"
+}

@@ -15,7 +15,7 @@ import { FirestoreRolloutStore } from '../functions/adapters/firestore-store.ts'
 import { isTerminal, type Rollout } from '../functions/core/state.ts';
 import { TOPICS } from '../functions/manifest.ts';
 import { startLocalCloud } from '../local/cloud.ts';
-import { startController } from '../local/controller.ts';
+import { startControllerOn } from '../local/controller.ts';
 import { formatTable } from './analysis/table.ts';
 
 process.env['METADATA_SERVER_DETECTION'] ??= 'none';
@@ -36,14 +36,7 @@ const cloud = await startLocalCloud({ timeScale: 20, apps: ['checkout'], alerts:
 const first = cloud.apps[0];
 if (!first) throw new Error('no app');
 const app = first;
-const controller = await startController({
-  project: cloud.project,
-  firestoreHost: cloud.firestoreHost,
-  pubsubHost: cloud.pubsubHost,
-  networkServicesUrl: cloud.networkServices.url,
-  monitoringEndpoint: cloud.monitoring.address,
-  allowedRoutes: [app.route],
-  timeScale: 20,
+const controller = await startControllerOn(cloud, {
   tickEveryMs: 0,
 });
 const db = createFirestore({ projectId: cloud.project, emulatorHost: cloud.firestoreHost });

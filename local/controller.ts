@@ -6,6 +6,7 @@
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { ENTRY_POINTS, type EntryPoint } from '../functions/manifest.ts';
+import type { LocalCloud } from './cloud.ts';
 import { type RunningFunction, startFunction } from './functions/host.ts';
 import { freePort } from './net.ts';
 import { createTopology } from './pubsub-topology.ts';
@@ -132,4 +133,21 @@ export async function startController(options: ControllerOptions): Promise<Local
     await stop();
     throw error;
   }
+}
+
+/** The controller on a running local cloud, allowed to manage every demo route. */
+export function startControllerOn(
+  cloud: LocalCloud,
+  extra: Partial<ControllerOptions> = {},
+): Promise<LocalController> {
+  return startController({
+    project: cloud.project,
+    firestoreHost: cloud.firestoreHost,
+    pubsubHost: cloud.pubsubHost,
+    networkServicesUrl: cloud.networkServices.url,
+    monitoringEndpoint: cloud.monitoring.address,
+    allowedRoutes: cloud.apps.map((a) => a.route),
+    timeScale: cloud.timeScale,
+    ...extra,
+  });
 }

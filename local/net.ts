@@ -1,4 +1,5 @@
 /** Small network helpers for the local cloud and its tests. */
+import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 
 /** Ports handed out by this process: a port just released can come back from the OS at once. */
@@ -49,4 +50,22 @@ export async function waitForHttp(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms (${lastError})`);
+}
+
+/** Starts `server` listening (default: a port the system picks on 127.0.0.1); resolves with its port and base URL. */
+export async function listen(
+  server: Server,
+  port = 0,
+  host = '127.0.0.1',
+): Promise<{ port: number; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return { port: bound, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
 }

@@ -14,7 +14,7 @@ import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.
 import { isTerminal, type Rollout } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { startLocalCloud } from '../cloud.ts';
-import { startController } from '../controller.ts';
+import { startControllerOn } from '../controller.ts';
 import { SCENARIOS } from '../demo/scenarios.ts';
 import {
   type BackendTraffic,
@@ -60,14 +60,7 @@ const cloud = await startLocalCloud({
   apps: SCENARIOS.map((s) => s.app),
   alerts: Object.fromEntries(SCENARIOS.map((s) => [s.app, s.alertThreshold])),
 });
-const controller = await startController({
-  project: cloud.project,
-  firestoreHost: cloud.firestoreHost,
-  pubsubHost: cloud.pubsubHost,
-  networkServicesUrl: cloud.networkServices.url,
-  monitoringEndpoint: cloud.monitoring.address,
-  allowedRoutes: cloud.apps.map((a) => a.route),
-  timeScale,
+const controller = await startControllerOn(cloud, {
   onLog: (name, line) => functionLog.write(`[${name}] ${line}\n`),
 });
 const db = createFirestore({ projectId: cloud.project, emulatorHost: cloud.firestoreHost });

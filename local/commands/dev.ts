@@ -5,10 +5,10 @@
  *
  *   options: --time-scale N (default 10), --rps N (default 40)
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exportLines, startLocalCloud } from '../cloud.ts';
-import { startController } from '../controller.ts';
+import { startControllerOn } from '../controller.ts';
 import { startLoad } from '../mesh/load.ts';
 import { exampleRequest } from './example-request.ts';
 import { stopOnSignal } from './shutdown.ts';
@@ -23,14 +23,7 @@ const rps = Number(values.rps);
 const cloud = await startLocalCloud({ timeScale, apps: ['checkout'] });
 const app = cloud.apps[0];
 if (!app) throw new Error('no demo app');
-const controller = await startController({
-  project: cloud.project,
-  firestoreHost: cloud.firestoreHost,
-  pubsubHost: cloud.pubsubHost,
-  networkServicesUrl: cloud.networkServices.url,
-  monitoringEndpoint: cloud.monitoring.address,
-  allowedRoutes: cloud.apps.map((a) => a.route),
-  timeScale,
+const controller = await startControllerOn(cloud, {
   onLog: (name, line) => {
     if (!line.includes('"severity":"DEBUG"')) process.stderr.write(`[${name}] ${line}\n`);
   },
@@ -38,7 +31,9 @@ const controller = await startController({
 const load = startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 });
 
 // gcloud talks to the emulator through an endpoint override; it needs some token to send.
-const tokenFile = new URL('../../.local/emulator-token', import.meta.url).pathname;
+const localDir = new URL('../../.local/', import.meta.url).pathname;
+mkdirSync(localDir, { recursive: true });
+const tokenFile = `${localDir}emulator-token`;
 writeFileSync(tokenFile, 'local-emulator\n');
 const env = {
   ...cloud.env,

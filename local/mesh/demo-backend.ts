@@ -19,8 +19,8 @@
  *     [--host 127.0.0.1] [--seed N]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { listen } from '../net.ts';
 import { type CodeCounts, countStatus, emptyCounts } from './codes.ts';
 import { type RandomSource, seededRandom } from './weights.ts';
 
@@ -223,19 +223,10 @@ export async function startDemoBackend(options: DemoBackendOptions = {}): Promis
     }
     serve(req, res, path, q === -1 ? '' : target.slice(q + 1));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const listenHost = options.host ?? '127.0.0.1';
-  const urlHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  const { port, url } = await listen(server, options.port, options.host);
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url,
     port,
     name,
     behaviour: () => behaviour,

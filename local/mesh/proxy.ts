@@ -26,9 +26,9 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { RequestRecorder } from '../monitoring/request-recorder.ts';
+import { listen } from '../net.ts';
 import type { HttpRoute, RouteFeed } from '../network-services/route-feed.ts';
 import {
   applyHeaderModifier,
@@ -475,19 +475,10 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
   };
 
   const server = createServer((req, res) => guarded(res, () => handle(req, res)));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const listenHost = options.host ?? '127.0.0.1';
-  const urlHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  const { port, url } = await listen(server, options.port, options.host);
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url,
     port,
     stats: () => ({
       backends: Object.fromEntries([...backendCounts].map(([key, counts]) => [key, { ...counts }])),

@@ -4,6 +4,7 @@
  * with `networkservices({version: 'v1', rootUrl: url})` and no auth.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listen } from '../net.ts';
 import { ApiError, invalidArgument, notFound } from './api-error.ts';
 import type { RequestKind } from './faults.ts';
 import { LocalNetworkServices } from './local-network-services.ts';
@@ -147,17 +148,9 @@ export async function startNetworkServicesServer(
   const server = createServer((req, res) => {
     void handle(store, req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const { port, url } = await listen(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${url}/`,
     port,
     store,
     close: async () => {

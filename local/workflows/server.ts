@@ -11,7 +11,7 @@
  * use Google's shape {error: {code, message, status}}. No credentials are checked.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../net.ts';
 import {
   ApiError,
   type Execution,
@@ -190,17 +190,9 @@ export async function startWorkflowsServer(options: WorkflowsServerOptions): Pro
       );
     });
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, url } = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${port}/`,
+    url: `${url}/`,
     port,
     executions: store,
     async close() {

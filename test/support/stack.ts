@@ -12,7 +12,7 @@ import type { LifecycleEvent } from '../../functions/core/events.ts';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import { isTerminal, type Rollout } from '../../functions/core/state.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.ts';
-import { type ControllerOptions, type LocalController, startController } from '../../local/controller.ts';
+import { type ControllerOptions, type LocalController, startControllerOn } from '../../local/controller.ts';
 import type { DemoApp } from '../../local/demo-apps.ts';
 import { type LoadRun, startLoad } from '../../local/mesh/load.ts';
 import type { HttpRoute } from '../../local/network-services/route-feed.ts';
@@ -63,14 +63,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const logs: LogLine[] = [];
   let controller: LocalController;
   try {
-    controller = await startController({
-      project: cloud.project,
-      firestoreHost: cloud.firestoreHost,
-      pubsubHost: cloud.pubsubHost,
-      networkServicesUrl: cloud.networkServices.url,
-      monitoringEndpoint: cloud.monitoring.address,
-      allowedRoutes: cloud.apps.map((a) => a.route),
-      timeScale,
+    controller = await startControllerOn(cloud, {
       ...options.controller,
       onLog: (fn, line) => {
         try {

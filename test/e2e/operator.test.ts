@@ -1,0 +1,134 @@
+/**
+ * Operator controls end to end: the controlHttp API (status, pause, resume, promote, bad input)
+ * and retrying a finished rollout through the control topic.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../functions/manifest.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+let stack: Stack;
+let api = '';
+
+beforeAll(async () => {
+  stack = await startStack({ project: 'e2e-operator', apps: ['checkout', 'cart'] });
+  api = stack.controller.functions.get('controlHttp')?.url ?? '';
+});
+afterAll(() => stack.stop());
+
+async function post(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(api, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+describe('operator controls', () => {
+  it('resumes a manual gate, pauses, shows status and promotes at once over HTTP', async () => {
+    const app = stack.app('checkout');
+    stack.load(app);
+    await stack.controller.publish(
+      TOPICS.requests,
+      stack.request(app, {
+        rolloutId: 'op-1',
+        steps: [
+          { gate: 'manual', note: 'approve' },
+          { weight: 10, hold: '1h' },
+          { weight: 50, hold: '1h' },
+        ],
+      }),
+    );
+    await stack.waitFor('op-1', (r) => r.status.phase === 'Paused');
+    const resumed = await post({
+      rolloutId: 'op-1',
+      command: 'resume',
+      actor: 'ann@example.com',
+      reason: 'approved',
+    });
+    expect(resumed).toMatchObject({ status: 200, json: { applied: true, command: 'resume' } });
+    await stack.waitFor('op-1', (r) => r.weights.canary === 10 && r.intent === null);
+
+    const paused = await post({
+      rolloutId: 'op-1',
+      command: 'pause',
+      actor: 'ann@example.com',
+      reason: 'lunch',
+    });
+    expect(paused).toMatchObject({ status: 200, json: { applied: true, phase: 'Paused' } });
+    const again = await post({
+      rolloutId: 'op-1',
+      command: 'pause',
+      actor: 'ann@example.com',
+      reason: 'twice',
+    });
+    expect(again).toMatchObject({ status: 200, json: { applied: false, reason: 'already paused' } });
+
+    const status = await fetch(`${api}?rolloutId=op-1`).then(
+      (r) => r.json() as Promise<Record<string, unknown>>,
+    );
+    expect(status).toMatchObject({
+      rollout: { id: 'op-1', status: { phase: 'Paused', reason: { kind: 'operator' } } },
+    });
+    const active = await fetch(api).then((r) => r.json() as Promise<{ active: { rolloutId: string }[] }>);
+    expect(active.active.map((a) => a.rolloutId)).toContain('op-1');
+
+    const promoted = await post({
+      rolloutId: 'op-1',
+      command: 'promote',
+      actor: 'bo@example.com',
+      reason: 'ship it',
+    });
+    expect(promoted).toMatchObject({ status: 200, json: { applied: true } });
+    const done = await stack.waitForTerminal('op-1');
+    expect(done.status.phase).toBe('Succeeded');
+    const history = await stack.store.history('op-1');
+    // Each command is carried through by the operator's own call, confirmation included.
+    expect(history.filter((h) => h.actor.startsWith('operator:')).map((h) => [h.actor, h.event])).toEqual([
+      ['operator:ann@example.com', 'rollout.weights_applying'],
+      ['operator:ann@example.com', 'rollout.weights_live'],
+      ['operator:ann@example.com', 'rollout.paused'],
+      ['operator:bo@example.com', 'rollout.promoting'],
+      ['operator:bo@example.com', 'rollout.succeeded'],
+    ]);
+  });
+
+  it('answers bad commands with the field named and unknown rollouts with 404, changing nothing', async () => {
+    const bad = await post({ rolloutId: 'op-1', command: 'reboot', actor: 'x' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/command must be one of/);
+    const unknown = await post({ rolloutId: 'nope', command: 'abort', actor: 'x' });
+    expect(unknown).toMatchObject({ status: 404, json: { error: { code: 'ROLLOUT_NOT_FOUND' } } });
+  });
+
+  it('retries a rolled-back rollout as a new rollout with the same request', async () => {
+    const app = stack.app('cart');
+    stack.load(app);
+    await stack.controller.publish(
+      TOPICS.requests,
+      stack.request(app, { rolloutId: 'op-2', steps: [{ weight: 20, hold: '0s' }] }),
+    );
+    await stack.waitFor('op-2', (r) => r.weights.canary === 20);
+    await stack.controller.publish(TOPICS.control, {
+      rolloutId: 'op-2',
+      command: 'abort',
+      actor: 'e2e',
+      reason: 'not today',
+    });
+    expect((await stack.waitForTerminal('op-2')).status.phase).toBe('Aborted');
+
+    await stack.controller.publish(TOPICS.control, {
+      rolloutId: 'op-2',
+      command: 'retry',
+      actor: 'e2e',
+      reason: 'try again',
+    });
+    const retried = await stack.waitForTerminal('op-2-retry2');
+    expect(retried).toMatchObject({ attempt: 2, retryOf: 'op-2', status: { phase: 'Succeeded' } });
+    expect(retried.driver).toMatchObject({
+      kind: 'workflow',
+      execution: expect.stringContaining('/executions/'),
+    });
+    expect((await stack.store.get('op-2'))?.status.phase).toBe('Aborted');
+  });
+});

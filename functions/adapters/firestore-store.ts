@@ -19,6 +19,7 @@
  * needs the composite index (status.phase ASC, nextActionAt ASC) — see infra/.
  */
 import { type DocumentReference, type Firestore, type Query, Timestamp } from '@google-cloud/firestore';
+import { lastSegment } from '../core/resource-name.ts';
 import { ACTIVE_PHASES, type HistoryEntry, isTerminal, type Rollout } from '../core/state.ts';
 import { RefusedError, TransientError } from '../errors.ts';
 import {
@@ -40,10 +41,6 @@ const TRANSIENT_CODES = new Set([1, 4, 8, 10, 13, 14]);
 export interface FirestoreStoreOptions {
   /** How long processed message ids are kept (Firestore TTL deletes them after `expireAt`). */
   readonly messageTtlMs?: number;
-}
-
-export function lastSegment(name: string): string {
-  return name.slice(name.lastIndexOf('/') + 1);
 }
 
 function lockId(route: string): string {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { type MetricSource, metricSourceSchema } from '../core/request.ts';
+import { lastSegment } from '../core/resource-name.ts';
 import { InvalidInputError } from '../errors.ts';
 
 const seconds = (fallback: number, min: number, max: number) =>
@@ -193,10 +194,6 @@ export function routeAllowed(config: Config, route: string): boolean {
   return config.allowedRoutes.some((pattern) =>
     pattern.endsWith('*') ? route.startsWith(pattern.slice(0, -1)) : route === pattern,
   );
-}
-
-function lastSegment(name: string): string {
-  return name.slice(name.lastIndexOf('/') + 1);
 }
 
 /** Where a backend's metrics come from when the request does not say: configured, else the preset named like the backend. */

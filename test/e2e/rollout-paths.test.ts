@@ -51,9 +51,14 @@ describe('rollout paths (Pub/Sub push → functions → Workflows runner → rou
     );
     expect(execution.state).toBe('SUCCEEDED');
 
-    const events = stack.events.filter((e) => e.rolloutId === 'paths-workflow');
-    await expect.poll(() => events.length, { timeout: 10_000 }).toBe(history.length);
-    expect(events.map((e) => e.version).sort((a, b) => a - b)).toEqual(history.map((h) => h.version));
+    const events = () => stack.events.filter((e) => e.rolloutId === 'paths-workflow');
+    await expect.poll(() => events().length, { timeout: 10_000 }).toBe(history.length);
+    expect(
+      events()
+        .map((e) => e.version)
+        .sort((a, b) => a - b),
+    ).toEqual(history.map((h) => h.version));
+    expect(stack.logs.filter((l) => l.message === 'lifecycle event not published')).toEqual([]);
   });
 
   it('promotes a scheduler-driven rollout on the minute tick alone', async () => {

@@ -3,8 +3,8 @@
  * rewrites only the target rule's destinations, patches `rules` (the whole array, everything
  * else exactly as read), waits for the operation and reads back to verify the split.
  *
- * HTTPRoute has no etag: `updateTime` is compared just before the patch to notice another
- * writer. Production uses Application Default Credentials; with `rootUrl` (the local stand-in)
+ * HTTPRoute has no etag: the caller passes the `updateTime` of the view it decided on, and the
+ * route is patched only if it still carries it (the window left is one GET-to-PATCH round trip). Production uses Application Default Credentials; with `rootUrl` (the local stand-in)
  * requests go unauthenticated.
  */
 import {
@@ -56,18 +56,20 @@ export class HttpRouteRouter implements TrafficRouter {
     return viewOf(await this.#get(target.route), target);
   }
 
-  async apply(target: RouteTarget & { readonly ruleIndex: number }, weights: Weights): Promise<RouteView> {
+  async apply(
+    target: RouteTarget & { readonly ruleIndex: number },
+    weights: Weights,
+    expected?: { readonly updateTime: string },
+  ): Promise<RouteView> {
     const before = await this.#get(target.route);
     const rules = rewriteRules(before, target, weights);
     const current = viewOf(before, target);
     // Already split this way (however the weights are spelled): nothing to write.
     if (sameWeights(current.weights, weights)) return current;
-
-    const latest = await this.#get(target.route);
-    if (latest.updateTime !== before.updateTime) {
+    if (expected !== undefined && before.updateTime !== expected.updateTime) {
       throw new RouteError(
         'conflict',
-        `route ${target.route} changed while the controller was preparing its change (updateTime ${before.updateTime} → ${latest.updateTime}); not overwriting it`,
+        `route ${target.route} changed since the controller read it (updateTime ${expected.updateTime} → ${before.updateTime}); not overwriting it`,
         'another writer is active; the controller reads the route again and decides (a person’s edit pauses the rollout)',
       );
     }

@@ -153,13 +153,17 @@ export class RolloutDriver {
     const target = targetOf(r);
     try {
       const router = await this.#deps.router();
+      let expected: { updateTime: string } | undefined;
       if (!intent.overwrite) {
-        // Never overwrite a person: apply only over the weights this rollout last confirmed.
-        const observation = observe(await router.read(target), intent);
+        // Never overwrite a person: apply only over the weights this rollout last confirmed, and
+        // only if nobody has written the route since that read.
+        const seen = await router.read(target);
+        const observation = observe(seen, intent);
         if (observation.kind !== 'matchesPrevious')
           return { type: 'routeObserved', actor, intentId: intent.id, observation };
+        expected = { updateTime: seen.updateTime };
       }
-      const view = await router.apply(target, intent.weights);
+      const view = await router.apply(target, intent.weights, expected);
       return { type: 'routeObserved', actor, intentId: intent.id, observation: observe(view, intent) };
     } catch (error) {
       return this.#routeFailure(error, intent, actor);
@@ -221,7 +225,11 @@ export class RolloutDriver {
       read(r.plan.analysis.metrics.canary),
     ]);
     const judge = this.#deps.judgeFor(r.plan.analysis);
-    const judgement = judge.judge({ window, stable, canary }, r.analysis.judge, r.plan.analysis);
+    const judgement = judge.judge(
+      { window, weights: r.weights, stable, canary },
+      r.analysis.judge,
+      r.plan.analysis,
+    );
     return { type: 'verdict', actor, window, judgement };
   }
 

@@ -31,10 +31,16 @@ export interface TrafficRouter {
   read(target: RouteTarget): Promise<RouteView>;
   /**
    * Sets the split on the target rule, sending back every other part of the route exactly as
-   * read, waits for the long-running operation, then reads back and verifies the weights.
+   * read, waits for the long-running operation, then reads back and verifies the weights. With
+   * `expected`, the route must still carry the `updateTime` of the view the caller decided on
+   * (HTTPRoute has no etag); otherwise nothing is written and a `conflict` RouteError is thrown.
    * Throws RouteError.
    */
-  apply(target: RouteTarget & { readonly ruleIndex: number }, weights: Weights): Promise<RouteView>;
+  apply(
+    target: RouteTarget & { readonly ruleIndex: number },
+    weights: Weights,
+    expected?: { readonly updateTime: string },
+  ): Promise<RouteView>;
 }
 
 /** A failed route read or change; `kind` is what the lifecycle reacts to. */

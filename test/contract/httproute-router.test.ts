@@ -235,21 +235,24 @@ describe('HttpRouteRouter.apply', () => {
     expect(api.store.requestCount('patch')).toBe(patches);
   });
 
-  it('detects a person editing the route between its read and the patch, and leaves the edit alone', async () => {
+  it('detects a person editing the route after the caller read it, and leaves the edit alone', async () => {
     const patches = api.store.requestCount('patch');
-    // The router reads the route, prepares the change, then reads again just before patching.
-    beforeNth('get', 2, () =>
-      api.store.editByHand(ROUTE, (r) => {
-        r.labels = { ...r.labels, editedBy: 'alice' };
-      }),
-    );
-    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }));
+    const seen = await router.read(rule1);
+    api.store.editByHand(ROUTE, (r) => {
+      r.labels = { ...r.labels, editedBy: 'alice' };
+    });
+    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, seen));
     expect(error.kind).toBe('conflict');
     expect(error.retryable).toBe(true);
-    expect(error.message).toContain('changed while the controller was preparing');
+    expect(error.message).toContain(`changed since the controller read it (updateTime ${seen.updateTime} →`);
     expect(api.store.requestCount('patch')).toBe(patches);
     expect(api.store.route(ROUTE)?.labels).toEqual({ team: 'checkout', env: 'prod', editedBy: 'alice' });
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
+
+    // Read again, decide again: the change goes through and the person's edit stays.
+    const view = await router.apply(rule1, { stable: 90, canary: 10 }, await router.read(rule1));
+    expect(view.weights).toEqual({ stable: 90, canary: 10 });
+    expect(api.store.route(ROUTE)?.labels).toEqual({ team: 'checkout', env: 'prod', editedBy: 'alice' });
   });
 
   it('reports a conflict when the route read back after the operation shows another split', async () => {

@@ -8,7 +8,7 @@ import { createRollout } from '../core/create.ts';
 import { describeIssues, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
 import type { Rollout } from '../core/state.ts';
 import { describeWeights } from '../core/weights.ts';
-import { InvalidInputError, RefusedError } from '../errors.ts';
+import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import { RouteError } from '../ports/traffic-router.ts';
@@ -150,8 +150,10 @@ async function readRoute(deps: StartDeps, target: Parameters<TrafficRouter['read
 }
 
 /**
- * One driver per rollout. The call that created the rollout starts it; a repeat starts it only
- * if the creator evidently died before doing so (no execution recorded after the grace period).
+ * One driver per rollout. The call that created the rollout starts it. A repeat that finds no
+ * execution yet asks Pub/Sub to deliver it again while the creator may still be at work (the
+ * grace period), and starts the execution itself once the grace period is over: a creator that
+ * failed or died before starting it is never the end of the rollout.
  */
 async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor: string): Promise<Rollout> {
   if (r.driver.kind === 'scheduler') {
@@ -160,7 +162,16 @@ async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor
     return result?.rollout ?? r;
   }
   if (r.driver.execution !== null || r.status.phase !== 'Pending') return r;
-  if (!creator && deps.clock() - r.createdAt < deps.config.startGraceMs) return r;
+  const age = deps.clock() - r.createdAt;
+  if (!creator && age < deps.config.startGraceMs) {
+    throw new TransientError(
+      `rollout ${r.id} has no workflow execution yet; the delivery that created it ${age}ms ago may still be starting one`,
+      {
+        code: 'DRIVER_PENDING',
+        hint: `nothing to do: the message is delivered again, and after ${Math.round(deps.config.startGraceMs / 1000)}s without an execution this delivery starts it`,
+      },
+    );
+  }
   const workflow = deps.config.workflow;
   if (workflow === null) {
     throw new RefusedError(`rollout ${r.id} asks for a workflow driver but none is configured`, {

@@ -46,6 +46,8 @@ export interface WorkflowsServer {
   readonly port: number;
   /** Programmatic access: start, get, list, wait for completion, cancel. */
   readonly executions: ExecutionStore;
+  /** Test hook: the next `times` create requests answer `httpStatus` with Google's error body. */
+  failNextCreate(httpStatus: number, times?: number): void;
   /** Cancels running executions and stops the server. */
   close(): Promise<void>;
 }
@@ -100,9 +102,18 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return body as Record<string, unknown>;
 }
 
+const STATUS_NAMES: Readonly<Record<number, string>> = {
+  400: 'INVALID_ARGUMENT',
+  403: 'PERMISSION_DENIED',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
+
 async function handle(
   store: ExecutionStore,
   workflows: readonly string[],
+  createFailures: number[],
   req: IncomingMessage,
   res: ServerResponse,
 ) {
@@ -121,6 +132,10 @@ async function handle(
     throw new ApiError(404, 'NOT_FOUND', `Resource '${parent}' was not found`);
 
   if (id === undefined && req.method === 'POST') {
+    const injected = createFailures.shift();
+    if (injected !== undefined) {
+      throw new ApiError(injected, STATUS_NAMES[injected] ?? 'UNKNOWN', `injected HTTP ${injected}`);
+    }
     const body = await readJson(req);
     const argument = body['argument'];
     if (argument !== undefined && typeof argument !== 'string') {
@@ -178,8 +193,9 @@ export async function startWorkflowsServer(options: WorkflowsServerOptions): Pro
     ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
   });
   const ids = [...programs.keys()];
+  const createFailures: number[] = [];
   const server = createServer((req, res) => {
-    handle(store, ids, req, res).catch((error: unknown) => {
+    handle(store, ids, createFailures, req, res).catch((error: unknown) => {
       if (error instanceof ApiError) {
         sendError(res, error);
         return;
@@ -195,6 +211,9 @@ export async function startWorkflowsServer(options: WorkflowsServerOptions): Pro
     url: `${url}/`,
     port,
     executions: store,
+    failNextCreate(httpStatus: number, times = 1) {
+      for (let i = 0; i < times; i += 1) createFailures.push(httpStatus);
+    },
     async close() {
       await store.cancelAll();
       server.closeAllConnections();

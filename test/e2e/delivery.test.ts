@@ -33,10 +33,13 @@ describe('delivery semantics', () => {
     const app = stack.app('checkout');
     const body = JSON.stringify(stack.request(app, { steps: [{ weight: 10, hold: '10m' }] }));
     const start = stack.controller.functions.get('startRollout')?.url ?? '';
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, () => pushTo(start, PROJECT, TOPICS.requests, body, 'redelivered-1')),
-    );
-    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(204));
+    const deliver = () => pushTo(start, PROJECT, TOPICS.requests, body, 'redelivered-1');
+    const answers = await Promise.all(Array.from({ length: 20 }, deliver));
+    // One delivery creates the rollout and starts its execution; a copy that arrives before the
+    // execution is recorded asks Pub/Sub for a later delivery (500) rather than starting another.
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 204 || s === 500)).toBe(true);
+    expect(statuses).toContain(204);
     // The same request published again (a new message, same content) is refused by the route lock.
     await stack.controller.publish(TOPICS.requests, JSON.parse(body));
 
@@ -44,6 +47,9 @@ describe('delivery semantics', () => {
       'rollout-redelivered-1',
       (x) => x.driver.kind === 'workflow' && x.driver.execution !== null,
     );
+    // Pub/Sub delivers the copies that asked for it again: now they are plain repeats.
+    const again = await Promise.all(statuses.filter((s) => s !== 204).map(deliver));
+    expect(again.map((a) => a.status)).toEqual(again.map(() => 204));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const executions = stack.controller.workflows.executions
       .list()
@@ -141,6 +147,36 @@ describe('delivery semantics', () => {
     expect(await rolloutCount()).toBe(before);
     expect(stack.route(app).rules?.[1]?.action?.destinations).toEqual([{ serviceName: app.stable }]);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('starts the workflow execution on redelivery when the first start failed', async () => {
+    const app = stack.app('checkout');
+    stack.controller.workflows.failNextCreate(503, 2);
+    await stack.controller.publish(
+      TOPICS.requests,
+      stack.request(app, { rolloutId: 'delivery-start-503', steps: [{ weight: 10, hold: '10m' }] }),
+    );
+    // The workflow execution started on a redelivery drives the rollout out of Pending.
+    const r = await stack.waitFor(
+      'delivery-start-503',
+      (x) => x.driver.kind === 'workflow' && x.driver.execution !== null && x.status.phase !== 'Pending',
+    );
+    const executions = stack.controller.workflows.executions
+      .list()
+      .filter((e) => (e.argument ?? '').includes(r.id));
+    expect(executions).toHaveLength(1);
+    expect(stack.logs.some((l) => l.severity === 'WARNING' && l.message.includes('injected HTTP 503'))).toBe(
+      true,
+    );
+    const history = await stack.store.history(r.id);
+    expect(history.filter((h) => h.event === 'rollout.driver_attached')).toHaveLength(1);
+    await stack.controller.publish(TOPICS.control, {
+      rolloutId: r.id,
+      command: 'abort',
+      actor: 'e2e',
+      reason: 'done',
+    });
+    await stack.waitForTerminal(r.id);
   });
 
   it('retries route API 503s and then completes the step', async () => {

@@ -4,6 +4,7 @@
  */
 import type { Judge, JudgeState, Measurement } from '../../functions/core/analysis/verdict.ts';
 import type { AnalysisPlan } from '../../functions/core/plan.ts';
+import { canaryAt } from '../../functions/core/weights.ts';
 import { FLAGGER_RULE, type ThresholdRule, thresholdRollbackAt } from './flagger.ts';
 import { rngFor } from './prng.ts';
 import { quantile } from './table.ts';
@@ -75,21 +76,22 @@ class Tally {
   }
 }
 
-/** 1-based interval at which `judge` first returns fail on `trace`, or 0. */
+/** 1-based interval at which `judge` first returns fail on `trace` (nominal canary shares `weights`), or 0. */
 export function judgeRollbackAt(
   judge: Judge,
   plan: AnalysisPlan,
   trace: Float64Array,
-  intervals: number,
+  weights: readonly number[],
   intervalMs: number,
 ): number {
   let state: JudgeState | null = null;
-  for (let i = 0; i < intervals; i += 1) {
+  for (let i = 0; i < weights.length; i += 1) {
     const nc = trace[i * FIELDS] ?? 0;
     const ns = trace[i * FIELDS + 2] ?? 0;
     // Cloud Monitoring has no time series for a backend without requests: that is no data.
     const m: Measurement = {
       window: { index: i + 1, start: i * intervalMs, end: (i + 1) * intervalMs },
+      weights: canaryAt(Math.round((weights[i] ?? 0) * 100)),
       canary:
         nc > 0
           ? { kind: 'data', requests: nc, errors: trace[i * FIELDS + 1] ?? 0, latency: null }
@@ -128,7 +130,7 @@ export function runCell(o: CellOptions): CellResult {
   const intervalMs = s.intervalSeconds * 1000;
   for (let run = 0; run < o.runs; run += 1) {
     generateTrace(rngFor(o.seed, o.stream, run), s, trace);
-    ours.add(trace, judgeRollbackAt(o.judge, o.plan, trace, intervals, intervalMs), s.intervalSeconds);
+    ours.add(trace, judgeRollbackAt(o.judge, o.plan, trace, s.weights, intervalMs), s.intervalSeconds);
     flagger.add(trace, thresholdRollbackAt(trace, intervals, o.rule ?? FLAGGER_RULE), s.intervalSeconds);
     oracle?.add(trace, oracleRollbackAt(trace, intervals, s.multiplier, alpha), s.intervalSeconds);
   }

@@ -170,6 +170,11 @@ export function createSequentialJudge(prior: MixturePrior = DEFAULT_PRIOR): Judg
         notes.push("canary 5xx rate is higher than stable's");
         summary = `canary 5xx rate above stable's: ${evalue} over ${step.state.canaryErrors} canary and ${step.state.stableErrors} stable 5xx`;
         if (absolute.verdict === 'fail') summary = `${summary}; ${absolute.summary}`;
+      } else if (m.stable.kind === 'noData' && m.weights.stable > 0 && absolute.verdict !== 'fail') {
+        // Stable serves traffic but has no metrics: a wrong stable source would otherwise switch
+        // the comparison off without a word. Only a step at 100% canary legitimately has none.
+        verdict = 'inconclusive';
+        summary = `no stable metrics while stable serves ${m.weights.stable}% (${m.stable.reason}); the comparison with stable cannot run: check analysis.metrics.stable`;
       } else {
         verdict = absolute.verdict;
         summary = `${absolute.summary}; e-value ${formatE(eValue)} < ${limit}`;

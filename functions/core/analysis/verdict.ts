@@ -3,7 +3,9 @@
  * Inconclusive, carrying its own accumulators from window to window. The lifecycle only
  * sees the verdict; which judge produced it is the caller's choice.
  */
+
 import type { AnalysisPlan } from '../plan.ts';
+import type { Weights } from '../weights.ts';
 
 /** Latency histogram in milliseconds: `counts[i]` covers [bounds[i-1], bounds[i]); first and last are open. */
 export interface LatencyHistogram {
@@ -29,6 +31,8 @@ export interface AnalysisWindow {
 
 export interface Measurement {
   readonly window: AnalysisWindow;
+  /** The split that was live during the window (nominal; the counts give the actual one). */
+  readonly weights: Weights;
   readonly stable: BackendReading;
   readonly canary: BackendReading;
 }

@@ -17,6 +17,7 @@ import type {
   Measurement,
 } from '../../../functions/core/analysis/verdict.ts';
 import type { AnalysisPlan } from '../../../functions/core/plan.ts';
+import { ALL_CANARY, canaryAt, type Weights } from '../../../functions/core/weights.ts';
 
 function plan(over: Partial<AnalysisPlan> = {}): AnalysisPlan {
   return {
@@ -46,8 +47,13 @@ const data = (requests: number, errors: number, latency: LatencyHistogram | null
 });
 const noData: BackendReading = { kind: 'noData', reason: 'no time series' };
 
-function window(index: number, canary: BackendReading, stable: BackendReading): Measurement {
-  return { window: { index, start: index * 60_000, end: (index + 1) * 60_000 }, canary, stable };
+function window(
+  index: number,
+  canary: BackendReading,
+  stable: BackendReading,
+  weights: Weights = canaryAt(10),
+): Measurement {
+  return { window: { index, start: index * 60_000, end: (index + 1) * 60_000 }, weights, canary, stable };
 }
 
 /** Judges windows in order, carrying the state through a JSON round trip as Firestore would. */
@@ -96,12 +102,26 @@ describe('default judge: no data is never a pass', () => {
     expect(judgements[29]?.evidence['comparedWindows']).toBe(30);
   });
 
-  it('missing stable metrics: the comparison gains nothing, the verdict rests on the absolute checks', () => {
+  it('missing stable metrics while stable serves traffic: inconclusive, never a pass', () => {
     const [j] = run(defaultJudge, [[data(1000, 5), noData]]);
-    expect(j?.verdict).toBe('pass');
+    expect(j?.verdict).toBe('inconclusive');
+    expect(j?.summary).toContain('no stable metrics while stable serves 90% (no time series)');
+    expect(j?.summary).toContain('analysis.metrics.stable');
     expect(j?.evidence['comparedWindows']).toBe(0);
     expect(j?.evidence['eValue']).toBe(1);
-    expect(j?.evidence['reasons']).toContain('no stable metrics');
+  });
+
+  it('missing stable metrics at 100% canary: the verdict rests on the absolute checks', () => {
+    const pass = defaultJudge.judge(window(1, data(1000, 5), noData, ALL_CANARY), null, plan());
+    expect(pass.verdict).toBe('pass');
+    expect(pass.evidence['comparedWindows']).toBe(0);
+    expect(pass.evidence['reasons']).toContain('no stable metrics');
+    const fail = defaultJudge.judge(
+      window(1, data(1000, 300), noData, ALL_CANARY),
+      { absoluteFailures: plan().failureLimit - 1 },
+      plan(),
+    );
+    expect(fail.verdict).toBe('fail');
   });
 
   it('a window with no errors anywhere passes on the absolute checks and leaves the e-value alone', () => {
@@ -132,6 +152,38 @@ describe('default judge: the absolute checks', () => {
     expect(missing?.summary).toContain('missing stable latency');
     const [ok] = run(defaultJudge, [[data(1000, 2, h), data(9000, 18, h)]], config);
     expect(ok?.verdict).toBe('pass');
+  });
+
+  it('fails a slow canary on the p99 limit after the failure limit, and passes a fast one', () => {
+    const fast: LatencyHistogram = { bounds: [10, 50, 100, 500], counts: [0, 995, 5, 0, 0] };
+    const slow: LatencyHistogram = { bounds: [10, 50, 100, 500], counts: [0, 900, 50, 50, 0] };
+    const config = plan({ maxP99LatencyMs: 200 });
+    const verdicts = run(
+      defaultJudge,
+      [
+        [data(1000, 1, slow), data(9000, 9)],
+        [data(1000, 1, slow), data(9000, 9)],
+        [data(1000, 1, slow), data(9000, 9)],
+      ],
+      config,
+    );
+    expect(verdicts.map((j) => j.verdict)).toEqual(['inconclusive', 'inconclusive', 'fail']);
+    expect(verdicts[2]?.summary).toContain('p99 420ms > 200ms (failed check 3 of 3');
+    expect(verdicts[2]?.evidence['canaryP99Ms']).toBe(420);
+    const [ok] = run(defaultJudge, [[data(1000, 1, fast), data(9000, 9)]], config);
+    expect(ok?.verdict).toBe('pass');
+    expect(Number(ok?.evidence['canaryP99Ms'])).toBeLessThanOrEqual(50);
+  });
+
+  it('fails a canary whose p99 is beyond the tolerance against stable', () => {
+    const stableH: LatencyHistogram = { bounds: [10, 50, 100, 500], counts: [0, 990, 10, 0, 0] };
+    const canaryH: LatencyHistogram = { bounds: [10, 50, 100, 500], counts: [0, 900, 90, 10, 0] };
+    const config = plan({ maxP99LatencyRatio: 1.5, failureLimit: 1 });
+    const [j] = run(defaultJudge, [[data(1000, 1, canaryH), data(9000, 9, stableH)]], config);
+    expect(j?.verdict).toBe('fail');
+    expect(j?.summary).toContain('p99 100ms > 1.5× stable 50ms');
+    const [same] = run(defaultJudge, [[data(1000, 1, stableH), data(9000, 9, stableH)]], config);
+    expect(same?.verdict).toBe('pass');
   });
 
   it('with the comparison turned off it judges exactly like the absolute judge', () => {

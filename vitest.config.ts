@@ -9,7 +9,6 @@ const env = {
 export default defineConfig({
   test: {
     env,
-    reporters: process.env['CI'] ? ['default'] : ['default'],
     projects: [
       {
         test: {

@@ -8,7 +8,8 @@
  *   rolloutctl list                                      active rollouts, one per route
  *
  * Talks to Google Cloud with Application Default Credentials, or to the local cloud when
- * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST are set (eval "$(npm run -s local:env)").
+ * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST are set (`source .local/env.sh`, written by
+ * `npm run local` and `npm run dev`).
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';

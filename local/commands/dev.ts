@@ -7,9 +7,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exportLines, startLocalCloud } from '../cloud.ts';
+import { startLocalCloud } from '../cloud.ts';
 import { startControllerOn } from '../controller.ts';
 import { startLoad } from '../mesh/load.ts';
+import { ENV_FILE, LOCAL_DIR, writeEnvFile } from './env-file.ts';
 import { exampleRequest } from './example-request.ts';
 import { stopOnSignal } from './shutdown.ts';
 
@@ -31,9 +32,8 @@ const controller = await startControllerOn(cloud, {
 const load = startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 });
 
 // gcloud talks to the emulator through an endpoint override; it needs some token to send.
-const localDir = new URL('../../.local/', import.meta.url).pathname;
-mkdirSync(localDir, { recursive: true });
-const tokenFile = `${localDir}emulator-token`;
+mkdirSync(LOCAL_DIR, { recursive: true });
+const tokenFile = `${LOCAL_DIR}emulator-token`;
 writeFileSync(tokenFile, 'local-emulator\n');
 const env = {
   ...cloud.env,
@@ -43,8 +43,8 @@ const env = {
 };
 process.stdout.write(
   [
-    '# The controller is running locally. In another terminal:',
-    exportLines(env),
+    `# The controller is running locally. In another terminal: source ${ENV_FILE}  (or paste these)`,
+    writeEnvFile(env),
     '',
     '# Start a rollout by hand (or: npx node cli/rolloutctl.ts start -f request.json):',
     `gcloud pubsub topics publish rollout-requests --message='${JSON.stringify(exampleRequest(app))}'`,

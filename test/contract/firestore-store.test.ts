@@ -111,6 +111,45 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect(history[1]?.actor).toBe(`operator:${winner}`);
     const winning = attempts[winner];
     expect(stored).toEqual(winning?.kind === 'changed' ? winning.rollout : null);
+
+    // Nothing is lost: each loser reloads, decides again on what is stored, and commits or is
+    // told explicitly why its input changes nothing now.
+    const outcome = new Map<number, string>([[winner, 'committed']]);
+    await Promise.all(
+      results.map(async (_, i) => {
+        if (i === winner) return;
+        const input = { type: 'control', command: 'resume', actor: `operator:${i}`, note: `n${i}` } as const;
+        for (;;) {
+          const current = await store.get('r-race');
+          if (current === null) throw new Error('rollout vanished');
+          const d = transition(current, i % 2 === 0 ? { ...input, command: 'pause' } : input, T0 + 100 + i);
+          if (d.kind !== 'changed') {
+            outcome.set(i, `no-op: ${d.reason}`);
+            return;
+          }
+          try {
+            await store.commit(d.rollout, d.entry);
+            outcome.set(i, 'committed');
+            return;
+          } catch (error) {
+            if (!(error instanceof VersionConflictError)) throw error;
+          }
+        }
+      }),
+    );
+    expect(outcome.size).toBe(10);
+    for (const o of outcome.values()) expect(o).toMatch(/^(committed|no-op: .+)$/);
+    const after = await store.history('r-race');
+    const committed = [...outcome].filter(([, o]) => o === 'committed').map(([i]) => `operator:${i}`);
+    expect(committed.length).toBeGreaterThan(1);
+    expect(after.map((h) => h.version)).toEqual(after.map((_, k) => k + 1));
+    expect(
+      after
+        .slice(1)
+        .map((h) => h.actor)
+        .sort(),
+    ).toEqual(committed.sort());
+    expect((await store.get('r-race'))?.version).toBe(after.length);
   });
 
   it('refuses a transition computed from an older version', async () => {

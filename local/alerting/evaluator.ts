@@ -37,7 +37,7 @@ export interface AlertEvaluatorOptions {
   readonly policies: readonly unknown[];
   /** NotificationChannel resources of type pubsub. */
   readonly channels: readonly unknown[];
-  /** Time between evaluations; default 60 s divided by timeScale. */
+  /** Time between evaluations; default 5 s, or 60 s divided by timeScale when that is shorter. */
   readonly evaluationMs?: number;
   /** Divides alignment periods, durations and autoClose; default 1. */
   readonly timeScale?: number;
@@ -152,7 +152,7 @@ export class AlertEvaluator {
   }
 
   #schedule(): void {
-    const every = this.#options.evaluationMs ?? 60_000 / this.#scale;
+    const every = this.#options.evaluationMs ?? Math.min(5_000, 60_000 / this.#scale);
     this.#timer = setTimeout(() => {
       this.evaluate()
         .catch((e: unknown) => this.#onError(e as Error))

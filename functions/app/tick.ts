@@ -3,7 +3,7 @@
  * rollouts move here; workflow-driven ones only when their workflow is overdue by the grace
  * period (the execution died or is stuck) — the safety net.
  */
-import type { RolloutStore } from '../ports/rollout-store.ts';
+import type { DueRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { RolloutDriver } from './rollout-driver.ts';
@@ -15,6 +15,19 @@ export interface TickReport {
   readonly skipped: number;
 }
 
+/**
+ * The due rollouts this tick advances: every scheduler-driven one, and a workflow-driven one only
+ * once its next action is overdue by `workflowGraceMs` (its execution should have come by then).
+ */
+export function eligibleForTick(
+  due: readonly DueRollout[],
+  now: number,
+  workflowGraceMs: number,
+): DueRollout[] {
+  return due.filter((d) => d.driver === 'scheduler' || d.nextActionAt <= now - workflowGraceMs);
+}
+
+/** Runs `work` on every item with at most `limit` running at once, in order of `items`. */
 export async function runWithConcurrency<T>(
   items: readonly T[],
   limit: number,
@@ -37,9 +50,7 @@ export async function tick(
 ): Promise<TickReport> {
   const now = deps.clock();
   const due = await deps.store.due(now, deps.config.tick.batch);
-  const eligible = due.filter(
-    (d) => d.driver === 'scheduler' || d.nextActionAt <= now - deps.config.tick.workflowGraceMs,
-  );
+  const eligible = eligibleForTick(due, now, deps.config.tick.workflowGraceMs);
   let advanced = 0;
   let failed = 0;
   await runWithConcurrency(eligible, deps.config.tick.concurrency, async (d) => {

@@ -17,6 +17,52 @@ function typeError(path: string, protoType: string, value: unknown): never {
   throw invalidArgument(`Invalid value at 'http_route.${path}' (${protoType}), ${JSON.stringify(value)}`);
 }
 
+/** Field names of the HttpRoute messages (Network Services v1), as the JSON parser knows them. */
+const FIELDS = {
+  route: [
+    'createTime',
+    'description',
+    'gateways',
+    'hostnames',
+    'labels',
+    'meshes',
+    'name',
+    'rules',
+    'selfLink',
+    'updateTime',
+  ],
+  rule: ['action', 'matches'],
+  match: ['fullPathMatch', 'headers', 'ignoreCase', 'prefixMatch', 'queryParameters', 'regexMatch'],
+  action: [
+    'corsPolicy',
+    'destinations',
+    'directResponse',
+    'faultInjectionPolicy',
+    'idleTimeout',
+    'redirect',
+    'requestHeaderModifier',
+    'requestMirrorPolicy',
+    'responseHeaderModifier',
+    'retryPolicy',
+    'statefulSessionAffinity',
+    'timeout',
+    'urlRewrite',
+  ],
+  destination: ['requestHeaderModifier', 'responseHeaderModifier', 'serviceName', 'weight'],
+} as const;
+
+/** Rejects a field the message does not have, as the API's JSON parser does. */
+function checkKnown(path: string, value: JsonObject, fields: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!fields.includes(key)) {
+      const at = path === '' ? 'http_route' : `http_route.${path}`;
+      throw invalidArgument(
+        `Invalid JSON payload received. Unknown name "${key}" at '${at}': Cannot find field.`,
+      );
+    }
+  }
+}
+
 function checkStrings(route: JsonObject, field: string): void {
   const value = route[field];
   if (value === undefined || value === null) return;
@@ -44,6 +90,7 @@ const BACKEND_SERVICE =
 
 function checkDestination(path: string, destination: unknown): JsonObject {
   if (!isObject(destination)) typeError(path, 'TYPE_MESSAGE', destination);
+  checkKnown(path, destination, FIELDS.destination);
   const service = destination['serviceName'];
   if (typeof service !== 'string' || service === '') {
     throw invalidArgument(
@@ -67,6 +114,7 @@ function isWeighted(destination: JsonObject): boolean {
 function checkAction(path: string, action: unknown): void {
   if (action === undefined || action === null) return;
   if (!isObject(action)) typeError(path, 'TYPE_MESSAGE', action);
+  checkKnown(path, action, FIELDS.action);
   const destinations = action['destinations'];
   if (destinations !== undefined && destinations !== null) {
     if (!Array.isArray(destinations)) typeError(`${path}.destinations`, 'TYPE_MESSAGE', destinations);
@@ -94,11 +142,13 @@ function checkRules(rules: unknown): void {
   if (!Array.isArray(rules)) typeError('rules', 'TYPE_MESSAGE', rules);
   rules.forEach((rule, i) => {
     if (!isObject(rule)) typeError(`rules[${i}]`, 'TYPE_MESSAGE', rule);
+    checkKnown(`rules[${i}]`, rule, FIELDS.rule);
     const matches = rule['matches'];
     if (matches !== undefined && matches !== null) {
       if (!Array.isArray(matches)) typeError(`rules[${i}].matches`, 'TYPE_MESSAGE', matches);
       matches.forEach((m, j) => {
         if (!isObject(m)) typeError(`rules[${i}].matches[${j}]`, 'TYPE_MESSAGE', m);
+        checkKnown(`rules[${i}].matches[${j}]`, m, FIELDS.match);
       });
     }
     checkAction(`rules[${i}].action`, rule['action']);
@@ -107,6 +157,7 @@ function checkRules(rules: unknown): void {
 
 /** Checks a complete route (after an update mask is applied); throws ApiError INVALID_ARGUMENT. */
 export function validateRoute(route: JsonObject): void {
+  checkKnown('', route, FIELDS.route);
   for (const field of ['hostnames', 'meshes', 'gateways']) checkStrings(route, field);
   const hostnames = route['hostnames'];
   if (!Array.isArray(hostnames) || hostnames.length === 0) {

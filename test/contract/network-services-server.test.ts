@@ -263,6 +263,40 @@ describe('patch and update masks', () => {
     expect(rejected.status).toBe(400);
     expect(rejected.error['message']).toContain("Invalid update mask path 'rules.action'");
   });
+
+  it('rejects fields an HttpRoute does not have, naming them and where they are, and changes nothing', async () => {
+    const id = nextId();
+    await create(id);
+    const name = `${PARENT}/httpRoutes/${id}`;
+    const before = await get(id);
+    const rules = body([1, 1]).rules ?? [];
+    const withStray = (at: 'rule' | 'action' | 'destination') => {
+      const copy = structuredClone(rules) as Record<string, unknown>[];
+      const rule = copy[0] as Record<string, unknown>;
+      const action = rule['action'] as Record<string, unknown>;
+      const destination = (action['destinations'] as Record<string, unknown>[])[0] as Record<string, unknown>;
+      ({ rule, action, destination })[at]['weigth'] = 5;
+      return copy;
+    };
+    for (const [at, where] of [
+      ['rule', 'http_route.rules[0]'],
+      ['action', 'http_route.rules[0].action'],
+      ['destination', 'http_route.rules[0].action.destinations[0]'],
+    ] as const) {
+      const rejected = await apiError(
+        routes.patch({ name, updateMask: 'rules', requestBody: { rules: withStray(at) } }),
+      );
+      expect(rejected.status).toBe(400);
+      expect(rejected.error['status']).toBe('INVALID_ARGUMENT');
+      expect(rejected.error['message']).toBe(
+        `Invalid JSON payload received. Unknown name "weigth" at '${where}': Cannot find field.`,
+      );
+    }
+    const misspelt = { ...body(), hostname: 'x' };
+    const top = await apiError(routes.patch({ name, requestBody: misspelt }));
+    expect(top.error['message']).toContain(`Unknown name "hostname" at 'http_route'`);
+    expect(await get(id)).toEqual(before);
+  });
 });
 
 describe('long-running operations', () => {

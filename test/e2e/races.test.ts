@@ -35,15 +35,18 @@ describe('races and crashes', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"rolloutId":"race-1"}',
-      }).then((r) => r.json() as Promise<{ done: boolean; version: number }>);
+      }).then((r) => r.json() as Promise<{ done: boolean; version: number; waitSeconds: number }>);
     await stack.controller.publish(TOPICS.requests, stack.request(app, { rolloutId: 'race-1' }));
     await stack.waitFor('race-1', (r) => r.status.phase !== 'Pending');
     // Ten simultaneous calls every 200 ms on top of the workflow and the 250 ms tick.
     let bursts = 0;
     let running = true;
+    const waits: number[] = [];
     const hammer = (async () => {
       while (running) {
-        await Promise.all(Array.from({ length: 10 }, advance));
+        for (const a of await Promise.all(Array.from({ length: 10 }, advance))) {
+          if (!a.done) waits.push(a.waitSeconds);
+        }
         bursts += 1;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -53,6 +56,9 @@ describe('races and crashes', () => {
     await hammer;
     expect(done.status.phase).toBe('Succeeded');
     expect(bursts).toBeGreaterThan(5);
+    // Early calls are no-ops that answer the remaining wait: never negative, mostly not zero.
+    expect(waits.every((w) => Number.isFinite(w) && w >= 0)).toBe(true);
+    expect(waits.filter((w) => w > 0).length).toBeGreaterThan(waits.length / 2);
     const ticks = stack.logs.filter(
       (l) => l.fn === 'tick' && typeof l.fields['due'] === 'number' && Number(l.fields['advanced']) > 0,
     );

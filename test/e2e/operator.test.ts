@@ -1,16 +1,16 @@
 /**
- * Operator controls end to end: the controlHttp API (status, pause, resume, promote, bad input)
- * and retrying a finished rollout through the control topic.
+ * Operator controls end to end: the controlHttp API (status, pause, resume, promote, bad input),
+ * aborting, and retrying a finished (aborted or rolled-back) rollout through the control topic.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../functions/manifest.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { type Stack, startStack, withoutDestinations } from '../support/stack.ts';
 
 let stack: Stack;
 let api = '';
 
 beforeAll(async () => {
-  stack = await startStack({ project: 'e2e-operator', apps: ['checkout', 'cart'] });
+  stack = await startStack({ project: 'e2e-operator', apps: ['checkout', 'cart', 'search'] });
   api = stack.controller.functions.get('controlHttp')?.url ?? '';
 });
 afterAll(() => stack.stop());
@@ -101,8 +101,9 @@ describe('operator controls', () => {
     expect(unknown).toMatchObject({ status: 404, json: { error: { code: 'ROLLOUT_NOT_FOUND' } } });
   });
 
-  it('retries a rolled-back rollout as a new rollout with the same request', async () => {
+  it('aborts back to stable, changing nothing else, and retries the aborted rollout with the same request', async () => {
     const app = stack.app('cart');
+    const before = stack.route(app);
     stack.load(app);
     await stack.controller.publish(
       TOPICS.requests,
@@ -115,7 +116,16 @@ describe('operator controls', () => {
       actor: 'e2e',
       reason: 'not today',
     });
-    expect((await stack.waitForTerminal('op-2')).status.phase).toBe('Aborted');
+    const aborted = await stack.waitForTerminal('op-2');
+    expect(aborted.status).toMatchObject({ phase: 'Aborted', actor: 'operator:e2e', note: 'not today' });
+    expect(aborted.weights).toEqual({ stable: 100, canary: 0 });
+    const restored = stack.route(app);
+    expect(restored.rules?.[1]?.action?.destinations).toEqual([{ serviceName: app.stable }]);
+    expect(withoutDestinations(restored, 1)).toEqual(withoutDestinations(before, 1));
+    expect((await stack.store.history('op-2')).slice(-2).map((h) => [h.event, h.actor])).toEqual([
+      ['rollout.rolling_back', 'operator:e2e'],
+      ['rollout.aborted', expect.any(String)],
+    ]);
 
     await stack.controller.publish(TOPICS.control, {
       rolloutId: 'op-2',
@@ -129,6 +139,56 @@ describe('operator controls', () => {
       kind: 'workflow',
       execution: expect.stringContaining('/executions/'),
     });
+    expect(retried.spec).toEqual({ ...aborted.spec, rolloutId: 'op-2-retry2' });
     expect((await stack.store.get('op-2'))?.status.phase).toBe('Aborted');
+  });
+
+  it('retries a rolled-back rollout as a new rollout with the same request', async () => {
+    const app = stack.app('search');
+    const before = stack.route(app);
+    stack.load(app);
+    await stack.controller.publish(
+      TOPICS.requests,
+      stack.request(app, { rolloutId: 'op-3', steps: [{ weight: 20, hold: '0s' }] }),
+    );
+    await stack.waitFor('op-3', (r) => r.weights.canary === 20);
+    // What Cloud Monitoring publishes when an alert policy labelled with the rollout opens.
+    await stack.controller.publish(TOPICS.alerts, {
+      version: '1.2',
+      incident: {
+        incident_id: 'op-3-incident',
+        state: 'open',
+        policy_name: 'search canary latency',
+        policy_user_labels: { rollout_id: 'op-3' },
+        summary: 'canary p99 above 2s',
+      },
+    });
+    const rolledBack = await stack.waitForTerminal('op-3');
+    expect(rolledBack.status).toMatchObject({
+      phase: 'RolledBack',
+      cause: { kind: 'alert', incidentId: 'op-3-incident', policy: 'search canary latency' },
+    });
+    expect(rolledBack.weights).toEqual({ stable: 100, canary: 0 });
+    const restored = stack.route(app);
+    expect(restored.rules?.[1]?.action?.destinations).toEqual([{ serviceName: app.stable }]);
+    expect(withoutDestinations(restored, 1)).toEqual(withoutDestinations(before, 1));
+
+    await stack.controller.publish(TOPICS.control, {
+      rolloutId: 'op-3',
+      command: 'retry',
+      actor: 'e2e',
+      reason: 'alert was noise',
+    });
+    const retried = await stack.waitForTerminal('op-3-retry2');
+    expect(retried).toMatchObject({ attempt: 2, retryOf: 'op-3', status: { phase: 'Succeeded' } });
+    expect(retried.spec).toEqual({ ...rolledBack.spec, rolloutId: 'op-3-retry2' });
+    expect((await stack.store.history('op-3-retry2'))[0]).toMatchObject({
+      event: 'rollout.created',
+      actor: 'operator:e2e',
+    });
+    const promoted = stack.route(app);
+    expect(promoted.rules?.[1]?.action?.destinations).toEqual([{ serviceName: app.canary }]);
+    expect(withoutDestinations(promoted, 1)).toEqual(withoutDestinations(before, 1));
+    expect((await stack.store.get('op-3'))?.status.phase).toBe('RolledBack');
   });
 });

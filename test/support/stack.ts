@@ -181,3 +181,8 @@ export async function pushTo(
     }),
   });
 }
+
+/** The lifecycle events received so far for one rollout, in version order. */
+export function eventsOf(stack: Stack, rolloutId: string): LifecycleEvent[] {
+  return stack.events.filter((e) => e.rolloutId === rolloutId).sort((a, b) => a.version - b.version);
+}

@@ -26,6 +26,19 @@ function pick(value: unknown, key: string): unknown {
   return isObject(value) ? value[key] : undefined;
 }
 
+/** Bytes that base64 text decodes to (without decoding it). */
+function decodedBytes(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return Math.floor((base64.length * 3) / 4) - padding;
+}
+
+/** The message id of an event, if it has one, even when the event is not a usable message. */
+export function messageIdOf(event: unknown): string | null {
+  const message = pick(pick(event, 'data'), 'message') ?? pick(event, 'message');
+  const id = pick(message, 'messageId') ?? pick(message, 'message_id') ?? pick(event, 'id');
+  return typeof id === 'string' && id !== '' ? id : null;
+}
+
 export function messageFromEvent(event: unknown): PubSubMessage {
   const data = pick(event, 'data');
   const message = pick(data, 'message') ?? pick(event, 'message');
@@ -51,7 +64,7 @@ export function messageFromEvent(event: unknown): PubSubMessage {
     );
   }
   const encoded = rawData ?? '';
-  if (encoded.length > Math.ceil((MAX_MESSAGE_BYTES * 4) / 3) + 4) {
+  if (decodedBytes(encoded) > MAX_MESSAGE_BYTES) {
     throw new InvalidInputError(
       `message data is larger than ${MAX_MESSAGE_BYTES} bytes`,
       [{ field: 'message.data', rule: `must be at most ${MAX_MESSAGE_BYTES} bytes` }],

@@ -9,7 +9,7 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { LogFields, Logger } from '../app/log.ts';
 import { traceFields } from '../app/log.ts';
-import { messageFromEvent, type PubSubMessage } from '../app/pubsub-message.ts';
+import { messageFromEvent, messageIdOf, type PubSubMessage } from '../app/pubsub-message.ts';
 import { ControllerError, InvalidInputError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -31,10 +31,11 @@ export function pubsubHandler(rt: Runtime, functionName: string, work: MessageWo
     try {
       message = messageFromEvent(event);
     } catch (error) {
-      log.error(
-        `${functionName}: discarded an event that is not a usable Pub/Sub message`,
-        errorFields(error),
-      );
+      const messageId = messageIdOf(event);
+      log.error(`${functionName}: discarded an event that is not a usable Pub/Sub message`, {
+        ...(messageId === null ? {} : { messageId }),
+        ...errorFields(error),
+      });
       return;
     }
     log = log.child({ messageId: message.messageId });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseControl } from '../../../functions/app/control.ts';
 import { parseIncident, selectorFor } from '../../../functions/app/incident.ts';
-import { jsonOf, MAX_MESSAGE_BYTES, messageFromEvent } from '../../../functions/app/pubsub-message.ts';
+import {
+  jsonOf,
+  MAX_MESSAGE_BYTES,
+  messageFromEvent,
+  messageIdOf,
+} from '../../../functions/app/pubsub-message.ts';
 import { InvalidInputError } from '../../../functions/errors.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
@@ -39,6 +44,26 @@ describe('Pub/Sub messages inside CloudEvents', () => {
       data: { message: { data: Buffer.from('<xml/>').toString('base64'), messageId: '2' } },
     });
     expect(() => jsonOf(m)).toThrow(/not JSON/);
+  });
+
+  it('accepts exactly MAX_MESSAGE_BYTES of data and refuses one byte more, whatever the padding', () => {
+    for (const size of [MAX_MESSAGE_BYTES - 1, MAX_MESSAGE_BYTES]) {
+      const data = Buffer.alloc(size, 7).toString('base64');
+      expect(messageFromEvent({ data: { message: { data, messageId: 'ok' } } }).data.byteLength).toBe(size);
+    }
+    for (const size of [MAX_MESSAGE_BYTES + 1, MAX_MESSAGE_BYTES + 2, MAX_MESSAGE_BYTES + 3]) {
+      const data = Buffer.alloc(size, 7).toString('base64');
+      expect(() => messageFromEvent({ data: { message: { data, messageId: 'big' } } })).toThrow(
+        /larger than/,
+      );
+    }
+  });
+
+  it('finds the message id of an event it cannot use', () => {
+    expect(messageIdOf({ data: { message: { data: 42, messageId: '77' } } })).toBe('77');
+    expect(messageIdOf({ message: { message_id: '78' } })).toBe('78');
+    expect(messageIdOf({ id: 'ce-1', data: {} })).toBe('ce-1');
+    expect(messageIdOf({ data: { something: 'else' } })).toBeNull();
   });
 });
 

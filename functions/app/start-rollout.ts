@@ -6,7 +6,7 @@
  */
 import { createRollout } from '../core/create.ts';
 import { describeIssues, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
-import type { Rollout } from '../core/state.ts';
+import { isTerminal, type Rollout } from '../core/state.ts';
 import { describeWeights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
@@ -161,7 +161,9 @@ async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor
     const result = await deps.driver.drive(r.id, { type: 'start', actor });
     return result?.rollout ?? r;
   }
-  if (r.driver.execution !== null || r.status.phase !== 'Pending') return r;
+  // A workflow-driven rollout without an execution gets one while it is not finished, even if
+  // the tick (the safety net) has moved it on meanwhile: the workflow is its intended driver.
+  if (r.driver.execution !== null || isTerminal(r.status.phase)) return r;
   const age = deps.clock() - r.createdAt;
   if (!creator && age < deps.config.startGraceMs) {
     throw new TransientError(

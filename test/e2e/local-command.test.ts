@@ -24,8 +24,16 @@ const REQUIRED = [
 
 const dir = mkdtempSync(join(tmpdir(), 'local-command-'));
 let child: ChildProcess | null = null;
-afterAll(() => {
-  if (child?.exitCode === null) child.kill('SIGKILL');
+afterAll(async () => {
+  // SIGTERM lets the command stop the emulators it started (SIGKILL would orphan them).
+  const running = child;
+  if (running !== null && running.exitCode === null && running.signalCode === null) {
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 

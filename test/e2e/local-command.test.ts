@@ -1,7 +1,7 @@
 /**
  * `npm run local` as a user runs it: a separate process that starts the emulators and the
  * stand-ins, prints `export` lines for every endpoint (and writes them to an env file), serves
- * the demo route through the mesh, and stops everything on SIGTERM.
+ * the demo route through the mesh, and stops everything on SIGTERM or Ctrl-C (SIGINT).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,17 +23,19 @@ const REQUIRED = [
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'local-command-'));
-let child: ChildProcess | null = null;
+const children: ChildProcess[] = [];
 afterAll(async () => {
   // SIGTERM lets the command stop the emulators it started (SIGKILL would orphan them).
-  const running = child;
-  if (running !== null && running.exitCode === null && running.signalCode === null) {
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  await Promise.all(
+    running.map(async (c) => {
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -71,53 +73,56 @@ function reachable(hostPort: string): Promise<boolean> {
 }
 
 describe('npm run local', () => {
-  it('prints every endpoint, serves the demo route, and stops everything on SIGTERM', async () => {
-    const envFile = join(dir, 'env.sh');
-    const proc = spawn(
-      process.execPath,
-      ['local/commands/local.ts', '--env-out', envFile, '--apps', 'checkout'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = proc;
-    let stdout = '';
-    let stderr = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (stderr.includes('local cloud ready')) {
-          clearInterval(timer);
-          resolve();
-        } else if (proc.exitCode !== null) {
-          clearInterval(timer);
-          reject(new Error(`npm run local exited early (${proc.exitCode}): ${stderr}`));
-        }
-      }, 100);
-    });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'prints every endpoint, serves the demo route, and stops everything on %s',
+    async (signal) => {
+      const envFile = join(dir, `env-${signal}.sh`);
+      const proc = spawn(
+        process.execPath,
+        ['local/commands/local.ts', '--env-out', envFile, '--apps', 'checkout'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(proc);
+      let stdout = '';
+      let stderr = '';
+      proc.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      proc.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setInterval(() => {
+          if (stderr.includes('local cloud ready')) {
+            clearInterval(timer);
+            resolve();
+          } else if (proc.exitCode !== null) {
+            clearInterval(timer);
+            reject(new Error(`npm run local exited early (${proc.exitCode}): ${stderr}`));
+          }
+        }, 100);
+      });
 
-    const env = parseExports(stdout);
-    for (const key of REQUIRED) expect(env[key], key).toBeTruthy();
-    expect(parseExports(readFileSync(envFile, 'utf8'))).toEqual(env);
-    expect(stderr).toContain(`source ${envFile}`);
+      const env = parseExports(stdout);
+      for (const key of REQUIRED) expect(env[key], key).toBeTruthy();
+      expect(parseExports(readFileSync(envFile, 'utf8'))).toEqual(env);
+      expect(stderr).toContain(`source ${envFile}`);
 
-    const route = await fetch(`${env['NETWORK_SERVICES_ENDPOINT']}v1/${env['DEMO_ROUTE']}`);
-    expect(route.status).toBe(200);
-    expect(((await route.json()) as { hostnames: string[] }).hostnames).toContain(env['DEMO_HOSTNAME']);
-    expect(await statusVia(env['MESH_PROXY'] ?? '', env['DEMO_HOSTNAME'] ?? '')).toBe(200);
-    expect((await fetch(`http://${env['FIRESTORE_EMULATOR_HOST']}/`)).status).toBe(200);
-    expect((await fetch(`http://${env['PUBSUB_EMULATOR_HOST']}/`)).status).toBe(200);
-    expect(await reachable(env['MONITORING_ENDPOINT'] ?? '')).toBe(true);
+      const route = await fetch(`${env['NETWORK_SERVICES_ENDPOINT']}v1/${env['DEMO_ROUTE']}`);
+      expect(route.status).toBe(200);
+      expect(((await route.json()) as { hostnames: string[] }).hostnames).toContain(env['DEMO_HOSTNAME']);
+      expect(await statusVia(env['MESH_PROXY'] ?? '', env['DEMO_HOSTNAME'] ?? '')).toBe(200);
+      expect((await fetch(`http://${env['FIRESTORE_EMULATOR_HOST']}/`)).status).toBe(200);
+      expect((await fetch(`http://${env['PUBSUB_EMULATOR_HOST']}/`)).status).toBe(200);
+      expect(await reachable(env['MONITORING_ENDPOINT'] ?? '')).toBe(true);
 
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    for (const key of ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'MONITORING_ENDPOINT'] as const) {
-      expect(await reachable(env[key] ?? ''), `${key} still listening after SIGTERM`).toBe(false);
-    }
-    expect(await reachable(new URL(env['MESH_PROXY'] ?? '').host)).toBe(false);
-  });
+      proc.kill(signal);
+      expect(await exited).toBe(0);
+      for (const key of ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'MONITORING_ENDPOINT'] as const) {
+        expect(await reachable(env[key] ?? ''), `${key} still listening after ${signal}`).toBe(false);
+      }
+      expect(await reachable(new URL(env['MESH_PROXY'] ?? '').host)).toBe(false);
+    },
+  );
 });

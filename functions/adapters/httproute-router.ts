@@ -4,8 +4,9 @@
  * else exactly as read), waits for the operation and reads back to verify the split.
  *
  * HTTPRoute has no etag: the caller passes the `updateTime` of the view it decided on, and the
- * route is patched only if it still carries it (the window left is one GET-to-PATCH round trip). Production uses Application Default Credentials; with `rootUrl` (the local stand-in)
- * requests go unauthenticated.
+ * route is patched only if it still carries it (the window left is one GET-to-PATCH round trip).
+ * Production uses Application Default Credentials; with `rootUrl` (the local stand-in) requests
+ * go unauthenticated.
  */
 import {
   auth,

@@ -10,8 +10,8 @@ export const LOCAL_DIR = new URL('../../.local/', import.meta.url).pathname;
 export const ENV_FILE = '.local/env.sh';
 
 /** Writes `export` lines for `env` to `file` (default .local/env.sh) and returns them. */
-export function writeEnvFile(env: Readonly<Record<string, string>>, file = `${LOCAL_DIR}env.sh`): string {
-  const path = resolve(file);
+export function writeEnvFile(env: Readonly<Record<string, string>>, file?: string): string {
+  const path = resolve(file ?? `${LOCAL_DIR}env.sh`);
   mkdirSync(dirname(path), { recursive: true });
   const lines = exportLines(env);
   writeFileSync(path, `${lines}\n`);

@@ -17,7 +17,7 @@ const { values } = parseArgs({
   options: {
     'time-scale': { type: 'string', default: '1' },
     apps: { type: 'string', default: 'checkout' },
-    'env-out': { type: 'string', default: ENV_FILE },
+    'env-out': { type: 'string' },
   },
 });
 const timeScale = Number(values['time-scale']);
@@ -27,7 +27,7 @@ const cloud = await startLocalCloud({ timeScale, apps: values.apps.split(',').ma
 process.stdout.write(`${writeEnvFile(cloud.env, values['env-out'])}\n`);
 process.stderr.write(
   `# local cloud ready (time scale ${timeScale}); routes: ${cloud.apps.map((a) => `${a.route} (Host: ${a.hostname})`).join(', ')}\n` +
-    `# in another terminal: source ${values['env-out']}\n` +
+    `# in another terminal: source ${values['env-out'] ?? ENV_FILE}\n` +
     `# try: curl -s -H 'Host: ${cloud.apps[0]?.hostname}' ${cloud.mesh.url}/ ; Ctrl-C stops everything\n`,
 );
 await stopOnSignal(() => cloud.stop());

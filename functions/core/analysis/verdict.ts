@@ -3,7 +3,6 @@
  * Inconclusive, carrying its own accumulators from window to window. The lifecycle only
  * sees the verdict; which judge produced it is the caller's choice.
  */
-
 import type { AnalysisPlan } from '../plan.ts';
 import type { Weights } from '../weights.ts';
 

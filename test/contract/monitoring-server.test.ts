@@ -179,6 +179,56 @@ describe('ListTimeSeries', () => {
     expect(rate[0]?.valueType).toBe('DOUBLE');
   });
 
+  it('aligns distributions: ALIGN_DELTA merges buckets, percentile aligners interpolate within a bucket', async () => {
+    const D = 'custom.googleapis.com/contract/latency';
+    // Buckets: (-∞,10] (10,50] (50,100] (100,500] (500,∞); two windows of one task.
+    const point = (start: number, end: number, counts: number[]) => ({
+      metric: { type: D, labels: {} },
+      resource: { type: 'generic_task', labels: { task_id: 'd', job: 'j' } },
+      metricKind: 'DELTA' as const,
+      valueType: 'DISTRIBUTION' as const,
+      points: [
+        {
+          interval: { startTime: { seconds: B + start }, endTime: { seconds: B + end } },
+          value: {
+            distributionValue: {
+              count: counts.reduce((a, b) => a + b, 0),
+              bucketOptions: { explicitBuckets: { bounds: [10, 50, 100, 500] } },
+              bucketCounts: counts,
+            },
+          },
+        },
+      ],
+    });
+    await client.createTimeSeries({ name: NAME, timeSeries: [point(100, 110, [0, 450, 45, 5, 0])] });
+    await client.createTimeSeries({ name: NAME, timeSeries: [point(110, 120, [0, 450, 45, 5, 0])] });
+    const aggregated = async (
+      perSeriesAligner: 'ALIGN_DELTA' | 'ALIGN_PERCENTILE_99' | 'ALIGN_PERCENTILE_50',
+    ) => {
+      const [out] = await client.listTimeSeries({
+        name: NAME,
+        filter: `metric.type = "${D}"`,
+        interval: interval(100, 120),
+        aggregation: { alignmentPeriod: { seconds: 20 }, perSeriesAligner },
+      });
+      expect(out).toHaveLength(1);
+      return out[0];
+    };
+    const merged = await aggregated('ALIGN_DELTA');
+    expect(merged?.valueType).toBe('DISTRIBUTION');
+    expect(merged?.points?.[0]?.value?.distributionValue?.count).toBe('1000');
+    expect(merged?.points?.[0]?.value?.distributionValue?.bucketCounts).toEqual(['0', '900', '90', '10']);
+    const p99 = await aggregated('ALIGN_PERCENTILE_99');
+    expect(p99?.valueType).toBe('DOUBLE');
+    const v99 = p99?.points?.[0]?.value?.doubleValue ?? Number.NaN;
+    // Rank 990 of 1000 is the last request of the (50,100] bucket.
+    expect(v99).toBeGreaterThan(50);
+    expect(v99).toBeLessThanOrEqual(100);
+    const p50 = (await aggregated('ALIGN_PERCENTILE_50'))?.points?.[0]?.value?.doubleValue ?? Number.NaN;
+    expect(p50).toBeGreaterThan(10);
+    expect(p50).toBeLessThanOrEqual(50);
+  });
+
   it('HEADERS view lists series without points', async () => {
     const [out] = await client.listTimeSeries({
       name: NAME,

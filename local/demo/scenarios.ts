@@ -85,7 +85,8 @@ export const SCENARIOS: readonly Scenario[] = [
         { weight: 30, hold: '4m' },
         { weight: 60, hold: '1m' },
       ],
-      analysis: { interval: '2m', ingestionDelay: '60s', minRequests: 20 },
+      // Long windows: the alert (evaluated every 5 s of demo time) must act before analysis does.
+      analysis: { interval: '2m', ingestionDelay: '90s', minRequests: 20 },
       requestedBy: 'npm run demo',
     }),
   },

@@ -195,6 +195,8 @@ export class FirestoreRolloutStore implements RolloutStore {
     const batch = this.#db.batch();
     batch.set(this.#rollout(next.id), next);
     batch.create(this.#history(next.id, next.version), entry);
+    // The lock is this rollout's: it was created with the rollout, and the history fence lets a
+    // rollout reach a terminal phase exactly once, so no other rollout's lock is deleted here.
     if (isTerminal(next.status.phase)) batch.delete(this.#lock(next.spec.route));
     if (options.dedupeKey !== undefined) {
       batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));

@@ -1,7 +1,9 @@
 /**
  * Child processes of the local cloud. Each runs in its own process group so that stopping it
  * also stops what it started (gcloud starts a JVM); every group still running when this
- * process exits, fails or is interrupted is killed by PID.
+ * process exits, fails or is interrupted is killed by PID. A tiny watcher shell per group also
+ * kills the group within a second of this process vanishing without a word (SIGKILL, a crash),
+ * so no emulator outlives the program that started it.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 
@@ -68,6 +70,25 @@ export interface ManagedProcess {
   kill(): void;
 }
 
+/**
+ * Waits while both the parent ($1) and the group's leader ($2) live; if the parent went first,
+ * kills the whole group. `exec kill` runs the system kill, which (unlike dash's builtin) takes a
+ * negative process-group id after `--`.
+ */
+const WATCHER = [
+  'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done',
+  'kill -0 "$1" 2>/dev/null || exec kill -s KILL -- "-$2"',
+].join('\n');
+
+function watchForOrphaning(group: number): void {
+  const watcher = spawn('/bin/sh', ['-c', WATCHER, 'watch', String(process.pid), String(group)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watcher.on('error', () => undefined);
+  watcher.unref();
+}
+
 export function startProcess(
   command: string,
   args: readonly string[],
@@ -77,6 +98,7 @@ export function startProcess(
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   running.add(child);
+  watchForOrphaning(child.pid);
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,15 @@ function fakeSdk(components: readonly string[]): string {
   return onPath;
 }
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('emulator harness', () => {
   it('names gcloud when it is not installed', () => {
     process.env['PATH'] = mkdtempSync(join(tmpdir(), 'empty-path-'));
@@ -45,6 +55,29 @@ describe('emulator harness', () => {
     expect(message).toMatch(/Java is not installed/);
     expect(message).toMatch(/the pubsub emulator is missing: gcloud components install pubsub-emulator/);
     expect(message).not.toMatch(/firestore emulator is missing/);
+  });
+
+  it('kills a started process group within seconds when the program that started it is SIGKILLed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orphan-'));
+    const script = join(dir, 'starter.mjs');
+    const processes = new URL('../../local/processes.ts', import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { startProcess } from ${JSON.stringify(processes)};\n` +
+        `const p = startProcess('sleep', ['300']);\nconsole.log(p.pid);\nsetInterval(() => {}, 1000);\n`,
+    );
+    const starter = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const group = await new Promise<number>((resolve, reject) => {
+      starter.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      starter.once('exit', (code) => reject(new Error(`starter exited early (${code})`)));
+    });
+    expect(groupAlive(group)).toBe(true);
+    starter.kill('SIGKILL');
+    const deadline = Date.now() + 5_000;
+    while (groupAlive(group) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const survived = groupAlive(group);
+    if (survived) process.kill(-group, 'SIGKILL');
+    expect(survived).toBe(false);
   });
 
   it('starts an emulator on a free port and stops its whole process group by PID', async () => {

@@ -24,6 +24,22 @@ export interface Scenario {
   request(app: DemoApp, runId: string): RolloutRequestInput;
 }
 
+/** The request every demo rollout publishes; scenarios differ only in steps and analysis. */
+function demoRequest(
+  steps: RolloutRequestInput['steps'],
+  analysis: RolloutRequestInput['analysis'],
+): Scenario['request'] {
+  return (app, runId) => ({
+    rolloutId: `${app.name}-${runId}`,
+    route: app.route,
+    stable: app.stable,
+    canary: app.canary,
+    steps,
+    analysis,
+    requestedBy: 'npm run demo',
+  });
+}
+
 const steps = [
   { weight: 10, hold: '1m' },
   { weight: 30, hold: '1m' },
@@ -39,15 +55,7 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.002,
     turnsBad: null,
     alertThreshold: 0.1,
-    request: (app, runId) => ({
-      rolloutId: `checkout-${runId}`,
-      route: app.route,
-      stable: app.stable,
-      canary: app.canary,
-      steps,
-      analysis: { ingestionDelay: '20s', minRequests: 20 },
-      requestedBy: 'npm run demo',
-    }),
+    request: demoRequest(steps, { ingestionDelay: '20s', minRequests: 20 }),
   },
   {
     app: 'cart',
@@ -57,15 +65,7 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.08,
     turnsBad: null,
     alertThreshold: null,
-    request: (app, runId) => ({
-      rolloutId: `cart-${runId}`,
-      route: app.route,
-      stable: app.stable,
-      canary: app.canary,
-      steps,
-      analysis: { ingestionDelay: '20s', minRequests: 20 },
-      requestedBy: 'npm run demo',
-    }),
+    request: demoRequest(steps, { ingestionDelay: '20s', minRequests: 20 }),
   },
   {
     app: 'search',
@@ -75,19 +75,14 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.002,
     turnsBad: { atStep: 2, errorRatio: 0.6 },
     alertThreshold: 0.1,
-    request: (app, runId) => ({
-      rolloutId: `search-${runId}`,
-      route: app.route,
-      stable: app.stable,
-      canary: app.canary,
-      steps: [
+    // Long windows: the alert (evaluated every 5 s of demo time) must act before analysis does.
+    request: demoRequest(
+      [
         { weight: 10, hold: '1m' },
         { weight: 30, hold: '4m' },
         { weight: 60, hold: '1m' },
       ],
-      // Long windows: the alert (evaluated every 5 s of demo time) must act before analysis does.
-      analysis: { interval: '2m', ingestionDelay: '90s', minRequests: 20 },
-      requestedBy: 'npm run demo',
-    }),
+      { interval: '2m', ingestionDelay: '90s', minRequests: 20 },
+    ),
   },
 ];

@@ -1,8 +1,9 @@
 /**
- * Failures of Network Services API calls as RouteErrors: the HTTP status of a failed request, or
- * the google.rpc.Status of a failed operation, decides the kind; the API's message is kept.
+ * Failures of Network Services API calls as RouteErrors: the shared classifier decides the kind
+ * (google-errors.ts), this module adds what to do about it for routes.
  */
 import { RouteError } from '../ports/traffic-router.ts';
+import { classifyGoogleError, type FailureKind, kindOfCode } from './google-errors.ts';
 
 const HINTS = {
   notFound:
@@ -17,74 +18,16 @@ const HINTS = {
   transient: 'the API is unavailable or throttling; retried with backoff',
 } as const;
 
-/** gRPC codes (google.rpc.Code) that a person has to fix, and the kind each stands for. */
-const BY_GRPC_CODE: Record<number, RouteError['kind']> = {
-  3: 'invalidArgument',
-  5: 'notFound',
-  6: 'conflict',
-  7: 'permissionDenied',
-  9: 'invalidArgument',
-  10: 'conflict',
-  11: 'invalidArgument',
-  12: 'invalidArgument',
-  16: 'permissionDenied',
-};
-
-interface HttpFailure {
-  readonly status?: unknown;
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly response?: { readonly status?: unknown; readonly data?: unknown };
-}
-
-function apiError(data: unknown): { message: string | null; status: string | null } {
-  if (typeof data !== 'object' || data === null || !('error' in data)) return { message: null, status: null };
-  const error = data.error;
-  if (typeof error !== 'object' || error === null) return { message: null, status: null };
-  return {
-    message: 'message' in error && typeof error.message === 'string' ? error.message : null,
-    status: 'status' in error && typeof error.status === 'string' ? error.status : null,
-  };
-}
-
-function kindForHttp(status: number, canonical: string | null): RouteError['kind'] {
-  if (status === 404) return 'notFound';
-  if (status === 401 || status === 403) return 'permissionDenied';
-  if (status === 409 || canonical === 'ABORTED' || canonical === 'ALREADY_EXISTS') return 'conflict';
-  if (status === 408 || status === 429 || status >= 500) return 'transient';
-  return 'invalidArgument';
-}
-
-/** Whether a failure without an HTTP response is about credentials rather than the network. */
-function credentialProblem(message: string): boolean {
-  return /default credentials|could not refresh access token|invalid_grant|unauthorized_client/i.test(
-    message,
-  );
+function routeError(kind: FailureKind, message: string, cause: unknown): RouteError {
+  // Missing credentials need the same person as a missing permission; the hint says which.
+  return new RouteError(kind === 'unauthenticated' ? 'permissionDenied' : kind, message, HINTS[kind], cause);
 }
 
 /** A RouteError for a failed API call; `action` says what was being done ("reading route R"). */
 export function routeErrorFrom(error: unknown, action: string): RouteError {
   if (error instanceof RouteError) return error;
-  const failure = (typeof error === 'object' && error !== null ? error : {}) as HttpFailure;
-  const rawStatus = failure.status ?? failure.response?.status;
-  const text = typeof failure.message === 'string' ? failure.message : String(error);
-  if (typeof rawStatus !== 'number') {
-    if (credentialProblem(text)) {
-      return new RouteError('permissionDenied', `${action} failed: ${text}`, HINTS.unauthenticated, error);
-    }
-    const code = typeof failure.code === 'string' ? ` (${failure.code})` : '';
-    return new RouteError(
-      'transient',
-      `${action} failed: no answer from the API${code}: ${text}`,
-      HINTS.transient,
-      error,
-    );
-  }
-  const api = apiError(failure.response?.data);
-  const kind = kindForHttp(rawStatus, api.status);
-  const message = `${action} failed: HTTP ${rawStatus}${api.status ? ` ${api.status}` : ''}: ${api.message ?? text}`;
-  const hint = rawStatus === 401 ? HINTS.unauthenticated : HINTS[kind];
-  return new RouteError(kind, message, hint, error);
+  const failure = classifyGoogleError(error);
+  return routeError(failure.kind, `${action} failed: ${failure.detail}`, error);
 }
 
 /** A RouteError for an operation that finished with `error` (a google.rpc.Status). */
@@ -94,11 +37,9 @@ export function operationError(
   action: string,
 ): RouteError {
   const code = status.code ?? 2;
-  const kind = BY_GRPC_CODE[code] ?? 'transient';
-  return new RouteError(
-    kind,
+  return routeError(
+    kindOfCode(code),
     `${action}: operation ${operation} failed with code ${code}: ${status.message ?? '(no message)'}`,
-    code === 16 ? HINTS.unauthenticated : HINTS[kind],
     status,
   );
 }

@@ -1,33 +1,9 @@
 /**
- * Failures of Cloud Monitoring calls as typed errors: the gRPC status decides whether trying
- * again can help; the API's message is kept and a hint says what to do.
+ * Failures of Cloud Monitoring calls as typed errors: the shared classifier decides the kind
+ * (google-errors.ts), this module adds what to do about it for metrics.
  */
 import { type ControllerError, InvalidInputError, RefusedError, TransientError } from '../errors.ts';
-
-/** google.rpc.Code values. */
-const CODE = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
-
-const TRANSIENT = new Set<number>([
-  CODE.CANCELLED,
-  CODE.UNKNOWN,
-  CODE.DEADLINE_EXCEEDED,
-  CODE.RESOURCE_EXHAUSTED,
-  CODE.ABORTED,
-  CODE.INTERNAL,
-  CODE.UNAVAILABLE,
-]);
+import { classifyGoogleError } from './google-errors.ts';
 
 export const METRICS_HINTS = {
   invalidArgument:
@@ -40,64 +16,26 @@ export const METRICS_HINTS = {
   transient: 'Cloud Monitoring is unavailable or throttling; retried with backoff',
 } as const;
 
-/** The client's retry errors repeat every attempt; keep messages readable. */
-const MAX_MESSAGE = 600;
-
-function credentialProblem(message: string): boolean {
-  return /default credentials|could not refresh access token|invalid_grant|unauthorized_client/i.test(
-    message,
-  );
-}
-
 /** A typed error for a failed call; `action` says what was being read ("reading requests of …"). */
 export function metricsErrorFrom(error: unknown, action: string): ControllerError {
-  const raw = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown;
-    details?: unknown;
-    message?: unknown;
-  };
-  const full =
-    typeof raw.details === 'string' && raw.details !== ''
-      ? raw.details
-      : typeof raw.message === 'string'
-        ? raw.message
-        : String(error);
-  const text = full.length > MAX_MESSAGE ? `${full.slice(0, MAX_MESSAGE)}…` : full;
-  const code = typeof raw.code === 'number' ? raw.code : null;
-  const details = (c: string, hint: string) => ({ code: c, hint, cause: error });
-  if (code === null) {
-    if (credentialProblem(text)) {
-      return new RefusedError(
-        `${action} failed: ${text}`,
-        details('METRICS_UNAUTHENTICATED', METRICS_HINTS.unauthenticated),
-      );
-    }
-    return new TransientError(
-      `${action} failed: ${text}`,
-      details('METRICS_UNAVAILABLE', METRICS_HINTS.transient),
-    );
-  }
-  if (TRANSIENT.has(code)) {
-    return new TransientError(
-      `${action} failed (gRPC ${code}): ${text}`,
-      details('METRICS_UNAVAILABLE', METRICS_HINTS.transient),
-    );
-  }
-  const message = `${action} failed (gRPC ${code}): ${text}`;
-  switch (code) {
-    case CODE.INVALID_ARGUMENT:
+  const failure = classifyGoogleError(error);
+  const message = `${action} failed: ${failure.detail}`;
+  const details = (code: string, hint: string) => ({ code, hint, cause: error });
+  switch (failure.kind) {
+    case 'transient':
+    case 'conflict':
+      return new TransientError(message, details('METRICS_UNAVAILABLE', METRICS_HINTS.transient));
+    case 'invalidArgument':
       return new InvalidInputError(
         message,
         [],
         details('METRICS_QUERY_INVALID', METRICS_HINTS.invalidArgument),
       );
-    case CODE.NOT_FOUND:
+    case 'notFound':
       return new RefusedError(message, details('METRICS_NOT_FOUND', METRICS_HINTS.notFound));
-    case CODE.PERMISSION_DENIED:
+    case 'permissionDenied':
       return new RefusedError(message, details('METRICS_PERMISSION_DENIED', METRICS_HINTS.permissionDenied));
-    case CODE.UNAUTHENTICATED:
+    case 'unauthenticated':
       return new RefusedError(message, details('METRICS_UNAUTHENTICATED', METRICS_HINTS.unauthenticated));
-    default:
-      return new RefusedError(message, details('METRICS_REFUSED', METRICS_HINTS.invalidArgument));
   }
 }

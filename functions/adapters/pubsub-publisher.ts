@@ -2,8 +2,7 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { RefusedError, TransientError } from '../errors.ts';
 import type { EventPublisher } from '../ports/event-publisher.ts';
-
-const TRANSIENT_CODES = new Set([1, 4, 8, 10, 13, 14]);
+import { classifyGoogleError } from './google-errors.ts';
 
 export class PubSubPublisher implements EventPublisher {
   readonly #client: PubSub;
@@ -30,9 +29,9 @@ export class PubSubPublisher implements EventPublisher {
     try {
       return await this.#topic(topic).publishMessage({ json: data, attributes: { ...attributes } });
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const message = `publishing to ${topic} failed: ${(error as Error).message}`;
-      if (typeof code === 'number' && TRANSIENT_CODES.has(code)) {
+      const failure = classifyGoogleError(error);
+      const message = `publishing to ${topic} failed: ${failure.detail}`;
+      if (failure.kind === 'transient' || failure.kind === 'conflict') {
         throw new TransientError(message, {
           code: 'PUBLISH_UNAVAILABLE',
           hint: 'retried automatically',

@@ -11,6 +11,7 @@ import {
 } from 'googleapis/build/src/apis/workflowexecutions/index.js';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
+import { classifyGoogleError } from './google-errors.ts';
 
 export type Credentials = NonNullable<workflowexecutions_v1.Options['auth']>;
 
@@ -36,84 +37,57 @@ const WORKFLOW = /^projects\/[^/]+\/locations\/[^/]+\/workflows\/[^/]+$/;
 const EXECUTION = /^projects\/[^/]+\/locations\/[^/]+\/workflows\/[^/]+\/executions\/[^/]+$/;
 const MAX_ARGUMENT_BYTES = 32 * 1024;
 
-interface ApiFailure {
-  readonly status: number | null;
-  readonly reason: string | null;
-  readonly message: string;
-}
-
-/** Reads a gaxios error: HTTP status, Google's error status (e.g. NOT_FOUND) and message. */
-function failureOf(error: unknown): ApiFailure {
-  const e = error as {
-    status?: unknown;
-    response?: { status?: unknown; data?: unknown };
-    message?: unknown;
-  };
-  const status =
-    typeof e.status === 'number'
-      ? e.status
-      : typeof e.response?.status === 'number'
-        ? e.response.status
-        : null;
-  const data = e.response?.data as { error?: { status?: unknown; message?: unknown } } | undefined;
-  const reason = typeof data?.error?.status === 'string' ? data.error.status : null;
-  const apiMessage = typeof data?.error?.message === 'string' ? data.error.message : null;
-  return {
-    status,
-    reason,
-    message: apiMessage ?? (typeof e.message === 'string' ? e.message : String(error)),
-  };
-}
-
 function mapError(error: unknown, action: string, resource: string): Error {
-  const f = failureOf(error);
-  const message = `${action} ${resource} failed: ${f.status === null ? '' : `HTTP ${f.status} `}${f.message}`;
-  if (f.status === null) {
-    return new TransientError(message, {
-      code: 'WORKFLOWS_UNREACHABLE',
-      hint: 'the Workflow Executions API could not be reached; retried automatically',
-      cause: error,
-    });
-  }
-  if (f.status === 429 || f.status >= 500) {
-    return new TransientError(message, {
-      code: f.status === 429 ? 'WORKFLOWS_QUOTA' : 'WORKFLOWS_UNAVAILABLE',
-      hint:
-        f.status === 429
-          ? 'request or concurrent-execution quota exceeded; retried automatically'
-          : 'the Workflow Executions API failed; retried automatically',
-      cause: error,
-    });
-  }
-  if (f.status === 400) {
-    return new InvalidInputError(message, [], {
-      code: 'WORKFLOW_ARGUMENT_REJECTED',
-      hint: 'the execution argument must be a JSON object of at most 32 KB',
-      cause: error,
-    });
-  }
-  if (f.status === 401 || f.status === 403) {
-    return new RefusedError(message, {
-      code: 'WORKFLOWS_PERMISSION_DENIED',
-      hint: "grant the function's service account roles/workflows.invoker on the project",
-      cause: error,
-    });
-  }
-  if (f.status === 404) {
-    return new RefusedError(message, {
-      code: action === 'starting' ? 'WORKFLOW_NOT_FOUND' : 'EXECUTION_NOT_FOUND',
-      hint:
+  const failure = classifyGoogleError(error);
+  const message = `${action} ${resource} failed: ${failure.detail}`;
+  const details = (code: string, hint: string) => ({ code, hint, cause: error });
+  switch (failure.kind) {
+    case 'transient':
+    case 'conflict':
+      return new TransientError(
+        message,
+        failure.httpStatus === 429
+          ? details(
+              'WORKFLOWS_QUOTA',
+              'request or concurrent-execution quota exceeded; retried automatically',
+            )
+          : details(
+              'WORKFLOWS_UNAVAILABLE',
+              'the Workflow Executions API failed or could not be reached; retried automatically',
+            ),
+      );
+    case 'invalidArgument':
+      return new InvalidInputError(
+        message,
+        [],
+        details(
+          'WORKFLOW_ARGUMENT_REJECTED',
+          'the execution argument must be a JSON object of at most 32 KB',
+        ),
+      );
+    case 'permissionDenied':
+    case 'unauthenticated':
+      return new RefusedError(
+        message,
+        details(
+          'WORKFLOWS_PERMISSION_DENIED',
+          "grant the function's service account roles/workflows.invoker on the project",
+        ),
+      );
+    case 'notFound':
+      return new RefusedError(
+        message,
         action === 'starting'
-          ? 'check WORKFLOW_NAME and that the workflow is deployed (terraform apply)'
-          : 'check the execution name; executions are kept for a limited time',
-      cause: error,
-    });
+          ? details(
+              'WORKFLOW_NOT_FOUND',
+              'check WORKFLOW_NAME and that the workflow is deployed (terraform apply)',
+            )
+          : details(
+              'EXECUTION_NOT_FOUND',
+              'check the execution name; executions are kept for a limited time',
+            ),
+      );
   }
-  return new RefusedError(message, {
-    code: 'WORKFLOWS_REFUSED',
-    hint: 'see the message; trying again will not help',
-    cause: error,
-  });
 }
 
 export class WorkflowExecutionsClient implements WorkflowExecutions {
@@ -161,21 +135,6 @@ export class WorkflowExecutionsClient implements WorkflowExecutions {
       });
     }
     return name;
-  }
-
-  /** Cancels an execution; one that already ended is left as it is. */
-  async cancel(execution: string): Promise<void> {
-    if (!EXECUTION.test(execution)) {
-      throw new InvalidInputError(`not an execution name: ${execution}`, [
-        { field: 'execution', rule: 'must be projects/P/locations/L/workflows/W/executions/ID' },
-      ]);
-    }
-    try {
-      await this.#executions.cancel({ name: execution, requestBody: {} });
-    } catch (error) {
-      if (failureOf(error).reason === 'FAILED_PRECONDITION') return;
-      throw mapError(error, 'cancelling', execution);
-    }
   }
 
   /** The execution's state (ACTIVE, SUCCEEDED, FAILED, CANCELLED, …) and outcome. */

@@ -222,7 +222,7 @@ describe('canary-rollout.yaml on the local runner, driven through the production
     });
   });
 
-  it('cancels a sleeping execution at once; a second cancel is a no-op', async () => {
+  it('cancels a sleeping execution at once (the REST :cancel call); a second cancel is refused', async () => {
     const advance = await stub(() => progressing(3600));
     const { server, client } = await runner(1);
 
@@ -232,13 +232,16 @@ describe('canary-rollout.yaml on the local runner, driven through the production
       (d) => d.sleeps.length === 1,
       'the first sleep',
     );
-    await client.cancel(name);
+    const cancel = () => fetch(new URL(`v1/${name}:cancel`, server.url), { method: 'POST', body: '{}' });
+    expect((await cancel()).status).toBe(200);
 
     expect((await client.get(name)).state).toBe('CANCELLED');
     const settled = await server.executions.wait(name, 5_000);
     expect(settled.state).toBe('CANCELLED');
     expect(settled.status.currentSteps).toEqual([{ routine: 'main', step: 'wait' }]);
-    await expect(client.cancel(name)).resolves.toBeUndefined();
+    const again = await cancel();
+    expect(again.status).toBe(400);
+    expect(await again.json()).toMatchObject({ error: { status: 'FAILED_PRECONDITION' } });
     expect(advance.calls).toHaveLength(1);
   });
 
@@ -390,6 +393,6 @@ describe('the runner’s Executions REST API and the adapter’s error mapping',
     await expect(client.start('canary-rollout', { rolloutId: 'x' })).rejects.toBeInstanceOf(
       InvalidInputError,
     );
-    await expect(client.cancel(`${WORKFLOW}/executions/`)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(client.get(`${WORKFLOW}/executions/`)).rejects.toBeInstanceOf(InvalidInputError);
   });
 });

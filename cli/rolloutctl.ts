@@ -18,9 +18,13 @@ import { PubSub } from '@google-cloud/pubsub';
 import { createFirestore } from '../functions/adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from '../functions/adapters/firestore-store.ts';
 import { parseControl } from '../functions/app/control.ts';
-import { describeIssues, parseRolloutRequest } from '../functions/core/request.ts';
+import { activeRollouts, rolloutStatus } from '../functions/app/status.ts';
+import { describeProgress } from '../functions/core/describe.ts';
+import { parseRolloutRequest } from '../functions/core/request.ts';
 import type { HistoryEntry, Rollout } from '../functions/core/state.ts';
+import { describeIssues } from '../functions/core/validation.ts';
 import { describeWeights } from '../functions/core/weights.ts';
+import { RefusedError } from '../functions/errors.ts';
 import { TOPICS } from '../functions/manifest.ts';
 
 const USAGE = `usage:
@@ -61,8 +65,7 @@ function store(projectId: string): { store: FirestoreRolloutStore; close: () => 
 
 function printRollout(r: Rollout, history: readonly HistoryEntry[]): void {
   const s = r.status;
-  const step =
-    s.phase === 'Progressing' || s.phase === 'Paused' ? ` step ${s.step + 1}/${r.plan.steps.length}` : '';
+  const step = s.phase === 'Progressing' || s.phase === 'Paused' ? ` ${describeProgress(r.plan, s)}` : '';
   console.log(`${r.id}  ${s.phase}${step}  ${describeWeights(r.weights)}  version ${r.version}`);
   console.log(`  route  ${r.spec.route}\n  stable ${r.spec.stable}\n  canary ${r.spec.canary}`);
   if (r.analysis.last) console.log(`  last verdict: ${r.analysis.last.verdict} — ${r.analysis.last.summary}`);
@@ -127,13 +130,13 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!id) throw new UsageError('status needs a rollout id');
       const s = store(project(values.project));
       try {
-        const rollout = await s.store.get(id);
-        if (rollout === null) {
-          console.error(`no rollout ${id}`);
-          return 1;
-        }
-        printRollout(rollout, await s.store.history(id));
+        const { rollout, history } = await rolloutStatus(s, { rolloutId: id });
+        printRollout(rollout, history);
         return 0;
+      } catch (error) {
+        if (!(error instanceof RefusedError)) throw error;
+        console.error(error.message);
+        return 1;
       } finally {
         await s.close();
       }
@@ -141,7 +144,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'list': {
       const s = store(project(values.project));
       try {
-        const active = await s.store.findActive({});
+        const { active } = await activeRollouts(s);
         if (active.length === 0) console.log('no active rollouts');
         for (const a of active) console.log(`${a.rolloutId}  ${a.route}  canary ${a.canaryName}`);
         return 0;

@@ -1,3 +1,5 @@
+import { describeIssues, type FieldIssue } from './core/validation.ts';
+
 /**
  * Typed errors. Each says what went wrong and what to do about it, and whether trying
  * again can help (`retryable`): transient faults are retried, bad input never is.
@@ -23,22 +25,26 @@ export class ControllerError extends Error {
   }
 }
 
-export interface FieldProblem {
-  readonly field: string;
-  readonly rule: string;
-}
-
 /** Input that can never succeed as sent (malformed message, route outside the allowlist, …). */
 export class InvalidInputError extends ControllerError {
-  readonly problems: readonly FieldProblem[];
+  readonly problems: readonly FieldIssue[];
 
-  constructor(message: string, problems: readonly FieldProblem[] = [], details?: Partial<ErrorDetails>) {
+  constructor(message: string, problems: readonly FieldIssue[] = [], details?: Partial<ErrorDetails>) {
     super(message, false, {
       code: details?.code ?? 'INVALID_INPUT',
       hint: details?.hint ?? 'fix the input and send it again',
       cause: details?.cause,
     });
     this.problems = problems;
+  }
+
+  /** "`what`: field rule; field rule", naming every field to fix. */
+  static fromIssues(
+    what: string,
+    issues: readonly FieldIssue[],
+    details?: Partial<ErrorDetails>,
+  ): InvalidInputError {
+    return new InvalidInputError(`${what}: ${describeIssues(issues)}`, issues, details);
   }
 }
 

@@ -2,7 +2,7 @@
 import type { Config } from './app/config.ts';
 import type { Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import type { Logger } from './app/log.ts';
-import type { RolloutDriver } from './app/rollout-driver.ts';
+import type { RolloutExecutor } from './app/rollout-executor.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
 import type { RolloutStore } from './ports/rollout-store.ts';
 import type { TrafficRouter } from './ports/traffic-router.ts';
@@ -18,5 +18,6 @@ export interface Runtime {
   readonly metrics: Lazy<MetricsReader>;
   readonly executions: Lazy<WorkflowExecutions>;
   readonly events: LifecycleEvents;
-  readonly driver: RolloutDriver;
+  /** Runs every rollout's decisions (whoever drives the rollout: workflow, tick, alert, operator). */
+  readonly executor: RolloutExecutor;
 }

@@ -8,7 +8,7 @@ import { FirestoreRolloutStore } from './adapters/firestore-store.ts';
 import { type Config, loadConfig } from './app/config.ts';
 import { type Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import { createLogger, type Logger } from './app/log.ts';
-import { RolloutDriver } from './app/rollout-driver.ts';
+import { RolloutExecutor } from './app/rollout-executor.ts';
 import { judgeFor } from './core/analysis/select-judge.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
@@ -69,8 +69,8 @@ export function createRuntime(
     return new PubSubPublisher(config.project);
   });
   const events = new LifecycleEvents(publisher, config.eventsTopic, log);
-  const driver = new RolloutDriver({ store, router, metrics, judgeFor, events, clock, log });
-  return { config, log, clock, store, router, metrics, executions, events, driver };
+  const executor = new RolloutExecutor({ store, router, metrics, judgeFor, events, clock, log });
+  return { config, log, clock, store, router, metrics, executions, events, executor };
 }
 
 /**

@@ -79,7 +79,6 @@ export function defaultAnalysisPlan(alpha?: number): AnalysisPlan {
       retryBaseMs: 5_000,
       retryMaxMs: 300_000,
       maxRouteAttempts: 5,
-      pausedPollMs: 60_000,
     },
     timeScale: 1,
   }).analysis;

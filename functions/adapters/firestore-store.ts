@@ -33,10 +33,10 @@ import {
   VersionConflictError,
   type WriteOptions,
 } from '../ports/rollout-store.ts';
+import { classifyGoogleError } from './google-errors.ts';
 
+/** google.rpc.Code ALREADY_EXISTS: the create that fences every commit found its document taken. */
 const ALREADY_EXISTS = 6;
-const PERMISSION_DENIED = 7;
-const TRANSIENT_CODES = new Set([1, 4, 8, 10, 13, 14]);
 
 export interface FirestoreStoreOptions {
   /** How long processed message ids are kept (Firestore TTL deletes them after `expireAt`). */
@@ -72,23 +72,25 @@ function grpcCode(error: unknown): number | undefined {
 }
 
 function translate(error: unknown, doing: string): Error {
-  const code = grpcCode(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (code !== undefined && TRANSIENT_CODES.has(code)) {
-    return new TransientError(`Firestore failed while ${doing}: ${message}`, {
-      code: 'STORE_UNAVAILABLE',
-      hint: 'retried automatically; check Firestore status if it persists',
-      cause: error,
-    });
+  const failure = classifyGoogleError(error);
+  switch (failure.kind) {
+    case 'transient':
+    case 'conflict':
+      return new TransientError(`Firestore failed while ${doing}: ${failure.detail}`, {
+        code: 'STORE_UNAVAILABLE',
+        hint: 'retried automatically; check Firestore status if it persists',
+        cause: error,
+      });
+    case 'permissionDenied':
+    case 'unauthenticated':
+      return new RefusedError(`Firestore refused ${doing}: ${failure.detail}`, {
+        code: 'STORE_PERMISSION_DENIED',
+        hint: "grant the function's service account roles/datastore.user",
+        cause: error,
+      });
+    default:
+      return error instanceof Error ? error : new Error(failure.detail);
   }
-  if (code === PERMISSION_DENIED) {
-    return new RefusedError(`Firestore refused ${doing}: ${message}`, {
-      code: 'STORE_PERMISSION_DENIED',
-      hint: "grant the function's service account roles/datastore.user",
-      cause: error,
-    });
-  }
-  return error instanceof Error ? error : new Error(message);
 }
 
 function asRollout(id: string, data: unknown): Rollout {
@@ -197,7 +199,10 @@ export class FirestoreRolloutStore implements RolloutStore {
     batch.create(this.#history(next.id, next.version), entry);
     // The lock is this rollout's: it was created with the rollout, and the history fence lets a
     // rollout reach a terminal phase exactly once, so no other rollout's lock is deleted here.
-    if (isTerminal(next.status.phase)) batch.delete(this.#lock(next.spec.route));
+    // (A terminal rollout can still record a restore of its route; that never touches the lock.)
+    if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) {
+      batch.delete(this.#lock(next.spec.route));
+    }
     if (options.dedupeKey !== undefined) {
       batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));
     }
@@ -262,16 +267,6 @@ export class FirestoreRolloutStore implements RolloutStore {
       });
     } catch (error) {
       throw translate(error, 'finding active rollouts');
-    }
-  }
-
-  async rememberMessage(key: string, now: number): Promise<boolean> {
-    try {
-      await this.#processed(key).create(this.#processedRecord(key, now));
-      return true;
-    } catch (error) {
-      if (grpcCode(error) === ALREADY_EXISTS) return false;
-      throw translate(error, `recording message ${key}`);
     }
   }
 

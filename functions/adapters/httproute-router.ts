@@ -3,9 +3,9 @@
  * rewrites only the target rule's destinations, patches `rules` (the whole array, everything
  * else exactly as read), waits for the operation and reads back to verify the split.
  *
- * HTTPRoute has no etag: the caller passes the `updateTime` of the view it decided on, and the
- * route is patched only if it still carries it (the window left is one GET-to-PATCH round trip).
- * Production uses Application Default Credentials; with `rootUrl` (the local stand-in) requests
+ * HTTPRoute has no etag: a write with a precondition (the split the caller expects to replace)
+ * is built from the same GET the precondition is checked on, so the window left for another
+ * writer is one GET-to-PATCH round trip. Production uses Application Default Credentials; with `rootUrl` (the local stand-in) requests
  * go unauthenticated.
  */
 import {
@@ -14,7 +14,13 @@ import {
   type networkservices_v1,
 } from 'googleapis/build/src/apis/networkservices/index.js';
 import { describeWeights, sameWeights, type Weights } from '../core/weights.ts';
-import { RouteError, type RouteTarget, type RouteView, type TrafficRouter } from '../ports/traffic-router.ts';
+import {
+  RouteError,
+  type RouteTarget,
+  type RouteView,
+  type RouteWrite,
+  type TrafficRouter,
+} from '../ports/traffic-router.ts';
 import { routeErrorFrom } from './httproute-errors.ts';
 import { type PollClock, type PollOptions, realClock, waitForOperation } from './httproute-operation.ts';
 import { type HttpRoute, rewriteRules, viewOf } from './httproute-rules.ts';
@@ -57,25 +63,17 @@ export class HttpRouteRouter implements TrafficRouter {
     return viewOf(await this.#get(target.route), target);
   }
 
-  async apply(
-    target: RouteTarget & { readonly ruleIndex: number },
-    weights: Weights,
-    expected?: { readonly updateTime: string },
-  ): Promise<RouteView> {
+  async apply(target: RouteTarget, weights: Weights, precondition: Weights | null): Promise<RouteWrite> {
     const before = await this.#get(target.route);
-    const rules = rewriteRules(before, target, weights);
     const current = viewOf(before, target);
+    // The precondition is checked on the very read the new rules are built from: the window left
+    // for another writer is this GET-to-PATCH round trip (HTTPRoute has no etag).
+    if (precondition !== null && !showsOnly(current, precondition)) return { written: false, route: current };
+    const rules = rewriteRules(before, target, weights);
     // Already split this way (however the weights are spelled): nothing to write.
-    if (sameWeights(current.weights, weights)) return current;
-    if (expected !== undefined && before.updateTime !== expected.updateTime) {
-      throw new RouteError(
-        'conflict',
-        `route ${target.route} changed since the controller read it (updateTime ${expected.updateTime} → ${before.updateTime}); not overwriting it`,
-        'another writer is active; the controller reads the route again and decides (a person’s edit pauses the rollout)',
-      );
-    }
+    if (sameWeights(current.weights, weights)) return { written: false, route: current };
 
-    const action = `setting ${describeWeights(weights)} on rule ${target.ruleIndex} of route ${target.route}`;
+    const action = `setting ${describeWeights(weights)} on rule ${current.ruleIndex} of route ${target.route}`;
     let operation: networkservices_v1.Schema$Operation;
     try {
       const response = await this.#api.projects.locations.httpRoutes.patch(
@@ -88,7 +86,7 @@ export class HttpRouteRouter implements TrafficRouter {
     }
     await waitForOperation(operation, (name) => this.#operation(name), this.#poll, action, this.#clock);
 
-    return this.#verify(await this.#get(target.route), target, weights, action);
+    return { written: true, route: this.#verify(await this.#get(target.route), target, weights, action) };
   }
 
   /** The route read back after the change must show the requested split; anything else means another writer. */
@@ -138,4 +136,9 @@ export class HttpRouteRouter implements TrafficRouter {
       }
     }
   }
+}
+
+/** The rule splits exactly `weights` between stable and canary and routes nowhere else. */
+function showsOnly(view: RouteView, weights: Weights): boolean {
+  return view.otherDestinations.length === 0 && sameWeights(view.weights, weights);
 }

@@ -129,11 +129,7 @@ export function checkWeights(weights: Weights): void {
  * weight. Everything else is a deep copy of the rules as read. Refuses a rule that also routes to
  * other backends, so a person's destination is never removed.
  */
-export function rewriteRules(
-  route: HttpRoute,
-  target: RouteTarget & { readonly ruleIndex: number },
-  weights: Weights,
-): RouteRule[] {
+export function rewriteRules(route: HttpRoute, target: RouteTarget, weights: Weights): RouteRule[] {
   checkWeights(weights);
   if (sameBackend(target.stable, target.canary)) {
     throw new RouteError(

@@ -4,7 +4,7 @@
  */
 import { isTerminal, type Phase, type Rollout } from '../core/state.ts';
 import type { Config } from './config.ts';
-import type { RolloutDriver } from './rollout-driver.ts';
+import type { RolloutExecutor } from './rollout-executor.ts';
 
 export interface AdvanceAnswer {
   readonly rolloutId: string;
@@ -31,13 +31,19 @@ export function answerFor(r: Rollout, now: number, config: Config, reason: strin
   };
 }
 
-export async function advance(
-  driver: RolloutDriver,
-  rolloutId: string,
-  actor: string,
-  config: Config,
-  clock: () => number,
-): Promise<AdvanceAnswer | null> {
-  const result = await driver.drive(rolloutId, { type: 'due', actor });
-  return result === null ? null : answerFor(result.rollout, clock(), config, result.reason);
+export interface AdvanceDeps {
+  readonly executor: RolloutExecutor;
+  readonly config: Config;
+  readonly clock: () => number;
+}
+
+export interface AdvanceCommand {
+  readonly rolloutId: string;
+  /** Who calls: `workflow:<execution>` or `workflow`. */
+  readonly actor: string;
+}
+
+export async function advance(deps: AdvanceDeps, command: AdvanceCommand): Promise<AdvanceAnswer | null> {
+  const result = await deps.executor.run(command.rolloutId, { type: 'due', actor: command.actor });
+  return result === null ? null : answerFor(result.rollout, deps.clock(), deps.config, result.reason);
 }

@@ -1,6 +1,7 @@
 /**
- * Cloud Monitoring's Pub/Sub notification (schema version 1.2) and how an incident is mapped to
- * the rollouts it concerns, through the alert policy's user labels:
+ * onAlert's use case: a Cloud Monitoring incident rolls back the canaries it concerns. Parses the
+ * Pub/Sub notification (schema version 1.2) and maps the incident to rollouts through the alert
+ * policy's user labels:
  *
  *   rollout_id      the rollout itself
  *   rollout_route   the HTTPRoute's short name: the active rollout on that route
@@ -12,8 +13,11 @@
  */
 import { z } from 'zod';
 import type { IncidentInput } from '../core/inputs.ts';
+import { validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
+import type { Logger } from './log.ts';
+import type { RolloutExecutor } from './rollout-executor.ts';
 
 const labels = z.record(z.string(), z.string()).nullish();
 
@@ -42,19 +46,14 @@ export interface Incident extends IncidentInput {
 }
 
 export function parseIncident(body: unknown): Incident {
-  const parsed = notificationSchema.safeParse(body);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '$', rule: i.message }));
-    throw new InvalidInputError(
-      `not a Cloud Monitoring incident notification: ${problems.map((p) => `${p.field} ${p.rule}`).join('; ')}`,
-      problems,
-      {
-        code: 'INVALID_INCIDENT',
-        hint: 'point only Monitoring Pub/Sub notification channels at the alerts topic',
-      },
-    );
+  const parsed = validate(notificationSchema, body);
+  if (!parsed.ok) {
+    throw InvalidInputError.fromIssues('not a Cloud Monitoring incident notification', parsed.issues, {
+      code: 'INVALID_INCIDENT',
+      hint: 'point only Monitoring Pub/Sub notification channels at the alerts topic',
+    });
   }
-  const i = parsed.data.incident;
+  const i = parsed.value.incident;
   const observed = i.observed_value ?? null;
   const threshold = i.threshold_value ?? null;
   const values =
@@ -95,4 +94,42 @@ export async function rolloutsFor(store: RolloutStore, incident: Incident): Prom
     return store.findActive({ canaryService: selector.canaryName });
   }
   return found;
+}
+
+export interface AlertDeps {
+  readonly store: RolloutStore;
+  readonly executor: RolloutExecutor;
+  readonly log: Logger;
+}
+
+export interface AlertCommand {
+  readonly incident: Incident;
+  /** The delivering message: each rollout takes a redelivered alert once. */
+  readonly messageId: string;
+}
+
+/** Rolls back (or records the closing of) every active rollout the incident concerns; returns their ids. */
+export async function handleAlert(deps: AlertDeps, command: AlertCommand): Promise<string[]> {
+  const { incident, messageId } = command;
+  const targets = await rolloutsFor(deps.store, incident);
+  if (targets.length === 0) {
+    deps.log.info(`alert ${incident.policy} (${incident.state}) matches no active rollout`, {
+      incidentId: incident.incidentId,
+      policyLabels: incident.policyLabels,
+      resourceLabels: incident.resourceLabels,
+    });
+    return [];
+  }
+  await Promise.all(
+    targets.map((t) =>
+      deps.executor.run(
+        t.rolloutId,
+        { type: 'alert', actor: `alert:${incident.policy}`, incident },
+        // Only the alert and the route change it causes: measuring is the other drivers' job
+        // (this function has no Monitoring permission).
+        { dedupeKey: `rollout-alerts:${messageId}:${t.rolloutId}`, only: true },
+      ),
+    ),
+  );
+  return targets.map((t) => t.rolloutId);
 }

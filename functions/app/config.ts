@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { type MetricSource, metricSourceSchema } from '../core/request.ts';
 import { lastSegment } from '../core/resource-name.ts';
+import { validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 
 const seconds = (fallback: number, min: number, max: number) =>
@@ -120,39 +121,15 @@ export interface Config {
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '$', rule: i.message }));
-    throw new InvalidInputError(
-      `invalid controller configuration: ${problems.map((p) => `${p.field} ${p.rule}`).join('; ')}`,
-      problems,
-      {
-        code: 'INVALID_CONFIG',
-        hint: 'fix the environment variables of the function (see docs/configuration.md)',
-      },
-    );
+  const parsed = validate(envSchema, env);
+  if (!parsed.ok) {
+    throw InvalidInputError.fromIssues('invalid controller configuration', parsed.issues, {
+      code: 'INVALID_CONFIG',
+      hint: 'fix the environment variables of the function (see docs/configuration.md)',
+    });
   }
-  const e = parsed.data;
-  if ((e.WORKFLOW_NAME === undefined) !== (e.ADVANCE_URL === undefined)) {
-    throw new InvalidInputError(
-      'invalid controller configuration: set WORKFLOW_NAME and ADVANCE_URL together',
-      [],
-      {
-        code: 'INVALID_CONFIG',
-        hint: 'both are needed to start workflow executions; leave both unset to allow only scheduler-driven rollouts',
-      },
-    );
-  }
-  if (e.TIME_SCALE !== 1 && e.NETWORK_SERVICES_ENDPOINT === undefined) {
-    throw new InvalidInputError(
-      'invalid controller configuration: TIME_SCALE is only for the local cloud',
-      [],
-      {
-        code: 'INVALID_CONFIG',
-        hint: 'unset TIME_SCALE in production',
-      },
-    );
-  }
+  const e = parsed.value;
+  checkCombinations(e);
   return {
     project: e.GOOGLE_CLOUD_PROJECT,
     allowedRoutes: e.ALLOWED_ROUTES,
@@ -187,6 +164,30 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       firestoreEmulator: e.FIRESTORE_EMULATOR_HOST ?? null,
     },
   };
+}
+
+/** Rules across variables that the per-variable schema cannot state. */
+function checkCombinations(e: z.output<typeof envSchema>): void {
+  if ((e.WORKFLOW_NAME === undefined) !== (e.ADVANCE_URL === undefined)) {
+    throw new InvalidInputError(
+      'invalid controller configuration: set WORKFLOW_NAME and ADVANCE_URL together',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'both are needed to start workflow executions; leave both unset to allow only scheduler-driven rollouts',
+      },
+    );
+  }
+  if (e.TIME_SCALE !== 1 && e.NETWORK_SERVICES_ENDPOINT === undefined) {
+    throw new InvalidInputError(
+      'invalid controller configuration: TIME_SCALE is only for the local cloud',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'unset TIME_SCALE in production',
+      },
+    );
+  }
 }
 
 /** Whether the controller may manage this route (exact name, or a pattern ending in `*`). */

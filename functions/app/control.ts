@@ -6,15 +6,15 @@ import { z } from 'zod';
 import { planRetry } from '../core/create.ts';
 import type { ControlCommand } from '../core/inputs.ts';
 import type { Phase } from '../core/state.ts';
-import { InvalidInputError, RefusedError } from '../errors.ts';
+import { ROLLOUT_ID, validate } from '../core/validation.ts';
+import { InvalidInputError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
-import type { RolloutDriver } from './rollout-driver.ts';
+import type { RolloutExecutor } from './rollout-executor.ts';
+import { rolloutNotFound } from './status.ts';
 
 const commandSchema = z.strictObject(
   {
-    rolloutId: z
-      .string({ error: 'is required' })
-      .regex(/^[a-z0-9][-a-z0-9]{0,62}$/, { error: 'must be a rollout id' }),
+    rolloutId: z.string({ error: 'is required' }).regex(ROLLOUT_ID, { error: 'must be a rollout id' }),
     command: z.enum(['pause', 'resume', 'promote', 'abort', 'retry'], {
       error: 'must be one of pause, resume, promote, abort, retry',
     }),
@@ -33,20 +33,12 @@ const commandSchema = z.strictObject(
 export type ControlRequest = z.output<typeof commandSchema>;
 
 export function parseControl(body: unknown): ControlRequest {
-  const parsed = commandSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => ({
-    field: i.code === 'unrecognized_keys' ? i.keys.join(', ') : i.path.join('.') || '$',
-    rule: i.code === 'unrecognized_keys' ? 'is not a known field' : i.message,
-  }));
-  throw new InvalidInputError(
-    `control command rejected: ${problems.map((p) => `${p.field} ${p.rule}`).join('; ')}`,
-    problems,
-    {
-      code: 'INVALID_COMMAND',
-      hint: 'send {"rolloutId": "…", "command": "pause|resume|promote|abort|retry", "actor": "…", "reason": "…"}',
-    },
-  );
+  const parsed = validate(commandSchema, body);
+  if (parsed.ok) return parsed.value;
+  throw InvalidInputError.fromIssues('control command rejected', parsed.issues, {
+    code: 'INVALID_COMMAND',
+    hint: 'send {"rolloutId": "…", "command": "pause|resume|promote|abort|retry", "actor": "…", "reason": "…"}',
+  });
 }
 
 export interface ControlResult {
@@ -62,7 +54,7 @@ export interface ControlResult {
 
 export interface ControlDeps {
   readonly store: RolloutStore;
-  readonly driver: RolloutDriver;
+  readonly executor: RolloutExecutor;
   /** Starts a retry (same path as a new rollout request). */
   readonly startRetry: (
     body: unknown,
@@ -73,16 +65,19 @@ export interface ControlDeps {
   ) => Promise<{ id: string; phase: Phase; version: number }>;
 }
 
-export async function control(
-  deps: ControlDeps,
-  request: ControlRequest,
-  dedupeKey?: string,
-): Promise<ControlResult> {
+export interface OperatorCommand {
+  readonly request: ControlRequest;
+  /** The delivering message, so a redelivery changes nothing twice. */
+  readonly dedupeKey?: string;
+}
+
+export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {
+  const { request, dedupeKey } = command;
   const actor = `operator:${request.actor}`;
   const base = { rolloutId: request.rolloutId, command: request.command };
   if (request.command === 'retry') {
     const existing = await deps.store.get(request.rolloutId);
-    if (existing === null) throw notFound(request.rolloutId);
+    if (existing === null) throw rolloutNotFound(request.rolloutId);
     const plan = planRetry(existing);
     if (!plan.ok) {
       return {
@@ -109,12 +104,12 @@ export async function control(
       newRolloutId: started.id,
     };
   }
-  const result = await deps.driver.drive(
+  const result = await deps.executor.run(
     request.rolloutId,
     { type: 'control', command: request.command, actor, note: request.reason },
     dedupeKey === undefined ? {} : { dedupeKey },
   );
-  if (result === null) throw notFound(request.rolloutId);
+  if (result === null) throw rolloutNotFound(request.rolloutId);
   return {
     ...base,
     applied: result.transitions > 0,
@@ -122,11 +117,4 @@ export async function control(
     version: result.rollout.version,
     reason: result.reason,
   };
-}
-
-function notFound(id: string): RefusedError {
-  return new RefusedError(`no rollout ${id}`, {
-    code: 'ROLLOUT_NOT_FOUND',
-    hint: 'check the rollout id (rolloutctl list)',
-  });
 }

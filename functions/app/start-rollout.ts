@@ -5,24 +5,24 @@
  * scheduler-driven rollouts).
  */
 import { createRollout } from '../core/create.ts';
-import { describeIssues, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
+import type { PlanContext } from '../core/plan.ts';
+import { type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
 import { describeWeights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
-import type { TrafficRouter } from '../ports/traffic-router.ts';
-import { RouteError } from '../ports/traffic-router.ts';
+import { RouteError, type RouteTarget, type RouteView, type TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
 import { type Config, defaultMetricSource, routeAllowed } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
-import type { RolloutDriver } from './rollout-driver.ts';
+import type { RolloutExecutor } from './rollout-executor.ts';
 
 export interface StartDeps {
   readonly store: RolloutStore;
   readonly router: Lazy<TrafficRouter>;
   readonly executions: Lazy<WorkflowExecutions>;
-  readonly driver: RolloutDriver;
+  readonly executor: RolloutExecutor;
   readonly events: LifecycleEvents;
   readonly config: Config;
   readonly clock: () => number;
@@ -51,90 +51,111 @@ export function rolloutIdFor(request: RolloutRequest, messageId: string): string
 
 /** Throws InvalidInputError / RefusedError (acknowledge, do not retry) or transient errors (retry). */
 export async function startRollout(deps: StartDeps, command: StartCommand): Promise<StartOutcome> {
-  const parsed = validateRolloutRequest(command.body);
+  const request = acceptedRequest(deps.config, command.body);
+  const id = rolloutIdFor(request, command.messageId);
+  const log = deps.log.child({ rolloutId: id });
+  const existing = await deps.store.get(id);
+  const outcome: StartOutcome =
+    existing === null ? await create(deps, request, id, command, log) : { kind: 'exists', rollout: existing };
+  if (outcome.kind === 'exists') {
+    log.info('rollout already exists; this request is a repeat', { phase: outcome.rollout.status.phase });
+  }
+  const creator = outcome.kind === 'created';
+  return { kind: outcome.kind, rollout: await ensureDriver(deps, outcome.rollout, creator, command.actor) };
+}
+
+/** A valid request for a route this controller manages. */
+function acceptedRequest(config: Config, body: unknown): RolloutRequest {
+  const parsed = validateRolloutRequest(body);
   if (!parsed.ok) {
-    throw new InvalidInputError(`rollout request rejected: ${describeIssues(parsed.issues)}`, parsed.issues, {
+    throw InvalidInputError.fromIssues('rollout request rejected', parsed.issues, {
       code: 'INVALID_REQUEST',
       hint: 'fix the named fields (schema: schema/rollout-request.schema.json) and publish again',
     });
   }
-  const request = parsed.value;
-  if (!routeAllowed(deps.config, request.route)) {
-    throw new RefusedError(`route ${request.route} is not managed by this controller`, {
+  if (!routeAllowed(config, parsed.value.route)) {
+    throw new RefusedError(`route ${parsed.value.route} is not managed by this controller`, {
       code: 'ROUTE_NOT_ALLOWED',
       hint: 'add it to ALLOWED_ROUTES of the controller, or publish to the controller that manages it',
     });
   }
-  const id = rolloutIdFor(request, command.messageId);
-  const log = deps.log.child({ rolloutId: id });
-
-  let rollout = await deps.store.get(id);
-  let kind: StartOutcome['kind'] = 'exists';
-  if (rollout === null) {
-    const now = deps.clock();
-    const target = {
-      route: request.route,
-      ruleIndex: request.rule ?? null,
-      stable: request.stable,
-      canary: request.canary,
-    };
-    const view = await readRoute(deps, target);
-    if (view.otherDestinations.length > 0) {
-      throw new RefusedError(
-        `rule ${view.ruleIndex} of ${request.route} also sends traffic to ${view.otherDestinations.join(', ')}`,
-        {
-          code: 'ROUTE_NOT_READY',
-          hint: 'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
-        },
-      );
-    }
-    if (view.weights.canary !== 0) {
-      throw new RefusedError(
-        `route ${request.route} already sends ${view.weights.canary}% to the canary (${describeWeights(view.weights)})`,
-        {
-          code: 'ROUTE_NOT_READY',
-          hint: 'start from all traffic on stable: finish or abort the earlier rollout, or set the route back by hand',
-        },
-      );
-    }
-    const created = createRollout({
-      id,
-      request,
-      context: {
-        metrics: {
-          stable: request.analysis.metrics?.stable ?? defaultMetricSource(deps.config, request.stable),
-          canary: request.analysis.metrics?.canary ?? defaultMetricSource(deps.config, request.canary),
-        },
-        timing: {
-          leaseMs: deps.config.route.leaseMs,
-          retryBaseMs: deps.config.route.retryBaseMs,
-          retryMaxMs: deps.config.route.retryMaxMs,
-          maxRouteAttempts: deps.config.route.maxAttempts,
-          pausedPollMs: deps.config.pausedPollMs,
-        },
-        timeScale: deps.config.timeScale,
-      },
-      ruleIndex: view.ruleIndex,
-      weights: view.weights,
-      now,
-      actor: command.actor,
-      ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
-      ...(command.retryOf !== undefined ? { retryOf: command.retryOf } : {}),
-    });
-    const outcome = await deps.store.create(created.rollout, created.entry);
-    rollout = outcome.rollout;
-    kind = outcome.kind;
-    if (kind === 'created') {
-      log.notice(created.entry.reason, { event: 'rollout.created', actor: command.actor });
-      await deps.events.publish(created.rollout, created.entry);
-    }
-  }
-  if (kind === 'exists')
-    log.info('rollout already exists; this request is a repeat', { phase: rollout.status.phase });
-  return { kind, rollout: await ensureDriver(deps, rollout, kind === 'created', command.actor) };
+  return parsed.value;
 }
 
-async function readRoute(deps: StartDeps, target: Parameters<TrafficRouter['read']>[0]) {
+/** Reads the route, checks a rollout can start from it, and creates the rollout with its route lock. */
+async function create(
+  deps: StartDeps,
+  request: RolloutRequest,
+  id: string,
+  command: StartCommand,
+  log: Logger,
+): Promise<StartOutcome> {
+  const now = deps.clock();
+  const view = await readRoute(deps, {
+    route: request.route,
+    ruleIndex: request.rule ?? null,
+    stable: request.stable,
+    canary: request.canary,
+  });
+  checkStartable(request, view);
+  const created = createRollout({
+    id,
+    request,
+    context: planContext(deps.config, request),
+    ruleIndex: view.ruleIndex,
+    weights: view.weights,
+    now,
+    actor: command.actor,
+    ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
+    ...(command.retryOf !== undefined ? { retryOf: command.retryOf } : {}),
+  });
+  const outcome = await deps.store.create(created.rollout, created.entry);
+  if (outcome.kind === 'created') {
+    log.notice(created.entry.reason, { event: 'rollout.created', actor: command.actor });
+    await deps.events.publish(created.rollout, created.entry);
+  }
+  return outcome;
+}
+
+/** A rollout shifts between exactly two backends and starts from all traffic on stable. */
+function checkStartable(request: RolloutRequest, view: RouteView): void {
+  if (view.otherDestinations.length > 0) {
+    throw new RefusedError(
+      `rule ${view.ruleIndex} of ${request.route} also sends traffic to ${view.otherDestinations.join(', ')}`,
+      {
+        code: 'ROUTE_NOT_READY',
+        hint: 'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
+      },
+    );
+  }
+  if (view.weights.canary !== 0) {
+    throw new RefusedError(
+      `route ${request.route} already sends ${view.weights.canary}% to the canary (${describeWeights(view.weights)})`,
+      {
+        code: 'ROUTE_NOT_READY',
+        hint: 'start from all traffic on stable: finish or abort the earlier rollout, or set the route back by hand',
+      },
+    );
+  }
+}
+
+function planContext(config: Config, request: RolloutRequest): PlanContext {
+  return {
+    metrics: {
+      stable: request.analysis.metrics?.stable ?? defaultMetricSource(config, request.stable),
+      canary: request.analysis.metrics?.canary ?? defaultMetricSource(config, request.canary),
+    },
+    timing: {
+      leaseMs: config.route.leaseMs,
+      retryBaseMs: config.route.retryBaseMs,
+      retryMaxMs: config.route.retryMaxMs,
+      maxRouteAttempts: config.route.maxAttempts,
+    },
+    timeScale: config.timeScale,
+  };
+}
+
+async function readRoute(deps: StartDeps, target: RouteTarget): Promise<RouteView> {
   try {
     return await (await deps.router()).read(target);
   } catch (error) {
@@ -158,7 +179,7 @@ async function readRoute(deps: StartDeps, target: Parameters<TrafficRouter['read
 async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor: string): Promise<Rollout> {
   if (r.driver.kind === 'scheduler') {
     if (r.status.phase !== 'Pending') return r;
-    const result = await deps.driver.drive(r.id, { type: 'start', actor });
+    const result = await deps.executor.run(r.id, { type: 'start', actor });
     return result?.rollout ?? r;
   }
   // A workflow-driven rollout without an execution gets one while it is not finished, even if
@@ -186,6 +207,6 @@ async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor
     rolloutId: r.id,
     advanceUrl: workflow.advanceUrl,
   });
-  const result = await deps.driver.drive(r.id, { type: 'driverAttached', actor, execution }, { only: true });
+  const result = await deps.executor.run(r.id, { type: 'driverAttached', actor, execution }, { only: true });
   return result?.rollout ?? r;
 }

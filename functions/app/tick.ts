@@ -6,7 +6,7 @@
 import type { DueRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
-import type { RolloutDriver } from './rollout-driver.ts';
+import type { RolloutExecutor } from './rollout-executor.ts';
 
 export interface TickReport {
   readonly due: number;
@@ -44,10 +44,15 @@ export async function runWithConcurrency<T>(
   await Promise.all(workers);
 }
 
-export async function tick(
-  deps: { store: RolloutStore; driver: RolloutDriver; config: Config; clock: () => number; log: Logger },
-  actor = 'scheduler',
-): Promise<TickReport> {
+export interface TickDeps {
+  readonly store: RolloutStore;
+  readonly executor: RolloutExecutor;
+  readonly config: Config;
+  readonly clock: () => number;
+  readonly log: Logger;
+}
+
+export async function tick(deps: TickDeps, command: { readonly actor: string }): Promise<TickReport> {
   const now = deps.clock();
   const due = await deps.store.due(now, deps.config.tick.batch);
   const eligible = eligibleForTick(due, now, deps.config.tick.workflowGraceMs);
@@ -55,7 +60,7 @@ export async function tick(
   let failed = 0;
   await runWithConcurrency(eligible, deps.config.tick.concurrency, async (d) => {
     try {
-      await deps.driver.drive(d.id, { type: 'due', actor });
+      await deps.executor.run(d.id, { type: 'due', actor: command.actor });
       advanced += 1;
     } catch (error) {
       failed += 1;

@@ -30,7 +30,6 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     intent: null,
     analysis: {
       windowsJudged: 0,
-      stepPasses: 0,
       stepCanaryRequests: 0,
       inconclusiveStreak: 0,
       judge: null,

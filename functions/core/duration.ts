@@ -11,9 +11,3 @@ export function parseDurationSeconds(text: string): number | undefined {
   const [, amount, unit] = match as unknown as [string, string, keyof typeof UNIT_SECONDS];
   return Number(amount) * UNIT_SECONDS[unit];
 }
-
-export function formatSeconds(seconds: number): string {
-  if (seconds % 3600 === 0 && seconds >= 3600) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60}m`;
-  return `${seconds}s`;
-}

@@ -1,6 +1,7 @@
 /**
  * Lifecycle events published to `rollout-events`, one per change (see docs/events.md).
  */
+import { stepPosition } from './describe.ts';
 import { authoredStepCount } from './plan.ts';
 import type { HistoryEntry, Rollout } from './state.ts';
 
@@ -41,7 +42,7 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
     canary: r.spec.canary,
     phase: entry.to.phase,
     previousPhase: entry.from.phase,
-    step: entry.to.step === null ? null : entry.to.step + 1,
+    step: entry.to.step === null ? null : stepPosition(r.plan, entry.to.step).number,
     totalSteps: authoredStepCount(r.plan),
     weights: entry.to.weights,
     intent: entry.intent,

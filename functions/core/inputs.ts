@@ -1,23 +1,13 @@
 /**
- * Everything that can happen to a rollout, and everything the core can ask a driver to do.
+ * Everything that can happen to a rollout. Each input names who caused it (`actor`), so every
+ * history entry says who or what moved the rollout.
  */
 
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
-import type { HistoryEntry, RouteIntent } from './state.ts';
-import type { Weights } from './weights.ts';
+import type { RouteView } from './route-view.ts';
+import type { RouteIntent } from './state.ts';
 
 export type ControlCommand = 'pause' | 'resume' | 'promote' | 'abort' | 'retry';
-
-/** What a driver saw on the route after (or instead of) applying an intent. */
-export type RouteObservation =
-  | { readonly kind: 'matchesIntent'; readonly updateTime: string }
-  | { readonly kind: 'matchesPrevious'; readonly updateTime: string }
-  | {
-      readonly kind: 'drifted';
-      readonly weights: Weights | null;
-      readonly detail: string;
-      readonly updateTime: string;
-    };
 
 export type RouteErrorKind = 'transient' | 'conflict' | 'notFound' | 'permissionDenied' | 'invalidArgument';
 
@@ -39,8 +29,11 @@ export type Input =
   | (Base & { readonly type: 'due' })
   | (Base & {
       readonly type: 'routeObserved';
-      readonly intentId: number;
-      readonly observation: RouteObservation;
+      /** The route change the read or write was made for. */
+      readonly intent: RouteIntent;
+      /** True when this call wrote the route (the view is the read-back after its operation). */
+      readonly written: boolean;
+      readonly route: RouteView;
     })
   | (Base & {
       readonly type: 'routeFailed';
@@ -51,19 +44,3 @@ export type Input =
   | (Base & { readonly type: 'alert'; readonly incident: IncidentInput })
   | (Base & { readonly type: 'control'; readonly command: ControlCommand; readonly note: string })
   | (Base & { readonly type: 'driverAttached'; readonly execution: string });
-
-export type InputType = Input['type'];
-
-export type Effect =
-  /** Patch the route to the intent's weights, wait for the operation, read back, report `routeObserved`. */
-  | { readonly type: 'applyRoute'; readonly intent: RouteIntent }
-  /** Read the route and report how it compares with the intent (after taking over a stale intent). */
-  | { readonly type: 'readRoute'; readonly intent: RouteIntent }
-  /** Read both backends' metrics for the window, judge them, report `verdict`. */
-  | { readonly type: 'measure'; readonly window: AnalysisWindow }
-  /** Publish the lifecycle event for this change. */
-  | { readonly type: 'notify'; readonly entry: HistoryEntry }
-  /** Nothing more to do before this time. */
-  | { readonly type: 'waitUntil'; readonly at: number }
-  /** The rollout reached a terminal phase. */
-  | { readonly type: 'finish' };

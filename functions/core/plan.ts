@@ -34,8 +34,6 @@ export interface RouteTiming {
   readonly retryMaxMs: number;
   /** Failed attempts at a forward route change before the rollout rolls back instead. */
   readonly maxRouteAttempts: number;
-  /** How often a driver looks at a paused rollout that has nothing else due. */
-  readonly pausedPollMs: number;
 }
 
 export interface Plan {

@@ -4,16 +4,16 @@
  */
 import { z } from 'zod';
 import { parseDurationSeconds } from './duration.ts';
+import { LOCATION_ID, type Parsed, PROJECT_ID, RESOURCE_ID, ROLLOUT_ID, validate } from './validation.ts';
 
 export const MAX_REQUEST_BYTES = 32 * 1024;
 export const MAX_STEPS = 30;
 const MAX_TOTAL_HOLD_SECONDS = 7 * 24 * 3600;
 
-const RESOURCE_ID = '[a-z]([-a-z0-9]{0,61}[a-z0-9])?';
-const PROJECT = '[a-z0-9]([-a-z0-9.:]{0,61}[a-z0-9])?';
-const LOCATION = '[a-z0-9][-a-z0-9]{0,61}';
-const ROUTE_NAME = new RegExp(`^projects/${PROJECT}/locations/${LOCATION}/httpRoutes/${RESOURCE_ID}$`);
-const BACKEND_NAME = new RegExp(`^projects/${PROJECT}/locations/${LOCATION}/backendServices/${RESOURCE_ID}$`);
+const ROUTE_NAME = new RegExp(`^projects/${PROJECT_ID}/locations/${LOCATION_ID}/httpRoutes/${RESOURCE_ID}$`);
+const BACKEND_NAME = new RegExp(
+  `^projects/${PROJECT_ID}/locations/${LOCATION_ID}/backendServices/${RESOURCE_ID}$`,
+);
 
 function duration(minSeconds: number, maxSeconds: number) {
   return z
@@ -55,7 +55,7 @@ const cloudRunSource = z.strictObject({
     .optional(),
   project: z
     .string()
-    .regex(new RegExp(`^${PROJECT}$`), { error: 'must be a project id' })
+    .regex(new RegExp(`^${PROJECT_ID}$`), { error: 'must be a project id' })
     .optional(),
 });
 
@@ -66,7 +66,7 @@ const internalLbSource = z.strictObject({
     .regex(new RegExp(`^${RESOURCE_ID}$`), { error: 'must be a backend service name' }),
   project: z
     .string()
-    .regex(new RegExp(`^${PROJECT}$`), { error: 'must be a project id' })
+    .regex(new RegExp(`^${PROJECT_ID}$`), { error: 'must be a project id' })
     .optional(),
 });
 
@@ -167,7 +167,7 @@ export const rolloutRequestSchema = z
     {
       rolloutId: z
         .string({ error: 'must be a string' })
-        .regex(/^[a-z0-9][-a-z0-9]{0,62}$/, {
+        .regex(ROLLOUT_ID, {
           error: 'must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit',
         })
         .optional()
@@ -240,76 +240,23 @@ export type RolloutRequest = z.output<typeof rolloutRequestSchema>;
 /** What a person may write (defaults optional). */
 export type RolloutRequestInput = z.input<typeof rolloutRequestSchema>;
 export type MetricSource = z.output<typeof metricSourceSchema>;
-export type RequestStep = RolloutRequest['steps'][number];
-export type AnalysisSpec = RolloutRequest['analysis'];
-
-export interface FieldIssue {
-  /** Where the problem is, e.g. `steps[2].weight`; `$` for the whole message. */
-  readonly field: string;
-  readonly rule: string;
-}
-
-export type Parsed<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly issues: FieldIssue[] };
-
-type ZodIssue = z.core.$ZodIssue;
-
-/**
- * A step is one of two shapes; when neither fits, report the problems of the shape the
- * author evidently meant (the one with fewer problems) instead of a generic union error.
- */
-function flattenIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[], out: FieldIssue[]): void {
-  for (const issue of issues) {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        out.push({ field: fieldPath([...path, key]), rule: 'is not a known field' });
-    } else if (
-      issue.code === 'invalid_union' &&
-      issue.errors.length > 0 &&
-      prefix.length + issue.path.length > 0
-    ) {
-      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
-      const branchIssues: FieldIssue[] = [];
-      flattenIssues(closest, path, branchIssues);
-      const onlyShape = branchIssues.every((i) => i.field === fieldPath(path));
-      if (onlyShape) out.push({ field: fieldPath(path), rule: issue.message });
-      else out.push(...branchIssues);
-    } else {
-      out.push({ field: fieldPath(path), rule: issue.message });
-    }
-  }
-}
-
-function fieldPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? '$' : out;
-}
 
 /** Validates an already-decoded value. */
 export function validateRolloutRequest(value: unknown): Parsed<RolloutRequest> {
-  const result = rolloutRequestSchema.safeParse(value);
-  if (result.success) return { ok: true, value: result.data };
-  const issues: FieldIssue[] = [];
-  flattenIssues(result.error.issues, [], issues);
-  return { ok: false, issues };
+  return validate(rolloutRequestSchema, value);
 }
 
 /** Decodes and validates raw message bytes (size first, then JSON, then schema). */
 export function parseRolloutRequest(raw: string | Uint8Array): Parsed<RolloutRequest> {
-  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  const bytes = typeof raw === 'string' ? new TextEncoder().encode(raw) : raw;
+  const size = bytes.byteLength;
   if (size > MAX_REQUEST_BYTES) {
     return {
       ok: false,
       issues: [{ field: '$', rule: `must be at most ${MAX_REQUEST_BYTES} bytes (got ${size})` }],
     };
   }
-  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -317,8 +264,4 @@ export function parseRolloutRequest(raw: string | Uint8Array): Parsed<RolloutReq
     return { ok: false, issues: [{ field: '$', rule: `must be valid JSON (${(error as Error).message})` }] };
   }
   return validateRolloutRequest(value);
-}
-
-export function describeIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((i) => `${i.field} ${i.rule}`).join('; ');
 }

@@ -55,7 +55,8 @@ export function isTerminal(phase: Phase): boolean {
   return TERMINAL_PHASES.includes(phase);
 }
 
-export type IntentPurpose = 'step' | 'promote' | 'rollback';
+/** `restore`: put the confirmed weights back over a late write of the controller's own. */
+export type IntentPurpose = 'step' | 'promote' | 'rollback' | 'restore';
 
 /** A route change recorded before it is made ("write intent, act, confirm"). */
 export interface RouteIntent {
@@ -87,7 +88,6 @@ export interface VerdictRecord {
 export interface AnalysisState {
   /** Windows of the current step already judged. */
   readonly windowsJudged: number;
-  readonly stepPasses: number;
   readonly stepCanaryRequests: number;
   readonly inconclusiveStreak: number;
   /** The judge's accumulators, kept for the whole rollout. */
@@ -142,6 +142,9 @@ export type EventType =
   | 'rollout.weights_applying'
   | 'rollout.weights_retrying'
   | 'rollout.weights_live'
+  | 'rollout.weights_restoring'
+  | 'rollout.weights_restored'
+  | 'rollout.route_edited'
   | 'rollout.analysis'
   | 'rollout.paused'
   | 'rollout.resumed'

@@ -4,19 +4,15 @@
  */
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { advance } from '../app/advance.ts';
-import { traceFields } from '../app/log.ts';
-import { InvalidInputError, RefusedError } from '../errors.ts';
+import { rolloutNotFound } from '../app/status.ts';
+import { ROLLOUT_ID } from '../core/validation.ts';
+import { InvalidInputError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
-import { bodyObject, sendError, sendJson } from './http.ts';
-
-const ID = /^[a-z0-9][-a-z0-9]{0,62}$/;
+import { bodyObject, requestLog, sendError, sendJson } from './http.ts';
 
 export function advanceRolloutHandler(rt: Runtime) {
   return async (req: Request, res: Response): Promise<void> => {
-    const log = rt.log.child({
-      function: 'advanceRollout',
-      ...traceFields(rt.config.project, req.get('traceparent'), req.get('x-cloud-trace-context')),
-    });
+    const log = requestLog(rt, 'advanceRollout', req);
     try {
       if (req.method !== 'POST') {
         throw new InvalidInputError(
@@ -30,25 +26,17 @@ export function advanceRolloutHandler(rt: Runtime) {
       }
       const body = bodyObject(req.body);
       const id = body['rolloutId'];
-      if (typeof id !== 'string' || !ID.test(id)) {
+      if (typeof id !== 'string' || !ROLLOUT_ID.test(id)) {
         throw new InvalidInputError('rolloutId is missing or malformed', [
           { field: 'rolloutId', rule: 'must be a rollout id' },
         ]);
       }
       const execution = typeof body['execution'] === 'string' ? body['execution'].slice(0, 200) : null;
-      const answer = await advance(
-        rt.driver,
-        id,
-        execution ? `workflow:${execution}` : 'workflow',
-        rt.config,
-        rt.clock,
-      );
-      if (answer === null) {
-        throw new RefusedError(`no rollout ${id}`, {
-          code: 'ROLLOUT_NOT_FOUND',
-          hint: 'the workflow was started for a rollout that does not exist',
-        });
-      }
+      const answer = await advance(rt, {
+        rolloutId: id,
+        actor: execution ? `workflow:${execution}` : 'workflow',
+      });
+      if (answer === null) throw rolloutNotFound(id);
       sendJson(res, 200, answer);
     } catch (error) {
       sendError(res, error, log);

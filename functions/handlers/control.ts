@@ -9,9 +9,8 @@ export function controlHandler(rt: Runtime) {
   return pubsubHandler(rt, 'control', async (message, log) => {
     const request = parseControl(jsonOf(message));
     const result = await control(
-      { store: rt.store, driver: rt.driver, startRetry: startRetry(rt, message.messageId) },
-      request,
-      `rollout-control:${message.messageId}`,
+      { store: rt.store, executor: rt.executor, startRetry: startRetry(rt, message.messageId) },
+      { request, dedupeKey: `rollout-control:${message.messageId}` },
     );
     log.info(
       `${request.command} by ${request.actor}: ${result.applied ? 'applied' : (result.reason ?? 'no change')}`,

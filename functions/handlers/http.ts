@@ -1,7 +1,16 @@
 /** JSON answers for the HTTP functions, with errors in one shape: {error: {code, message, hint}}. */
-import type { Response } from '@google-cloud/functions-framework';
-import type { Logger } from '../app/log.ts';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { type Logger, traceFields } from '../app/log.ts';
 import { ControllerError, InvalidInputError, RefusedError } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
+
+/** The function's logger for one request, grouped under the request's trace. */
+export function requestLog(rt: Runtime, functionName: string, req: Request): Logger {
+  return rt.log.child({
+    function: functionName,
+    ...traceFields(rt.config.project, req.get('traceparent'), req.get('x-cloud-trace-context')),
+  });
+}
 
 export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).set('content-type', 'application/json').send(JSON.stringify(body));

@@ -5,7 +5,7 @@ import { pubsubHandler } from './pubsub-handler.ts';
 
 export function tickHandler(rt: Runtime) {
   return pubsubHandler(rt, 'tick', async (_message, log) => {
-    const report = await tick({ ...rt, log });
+    const report = await tick({ ...rt, log }, { actor: 'scheduler' });
     if (report.due > 0)
       log.info(`tick advanced ${report.advanced} of ${report.due} due rollouts`, { ...report });
   });

@@ -41,7 +41,7 @@ export interface RolloutStore {
   get(id: string): Promise<Rollout | null>;
   /**
    * Stores `next` and appends `entry` only if the stored version is still `next.version - 1`;
-   * releases the route lock in the same commit when `next` is terminal.
+   * releases the route lock in the same commit when `next` is the first terminal version.
    * Throws VersionConflictError or DuplicateMessageError.
    */
   commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<void>;
@@ -53,8 +53,6 @@ export interface RolloutStore {
   findActive(
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
   ): Promise<ActiveRollout[]>;
-  /** Records a processed message key; false when it was already recorded. */
-  rememberMessage(key: string, now: number): Promise<boolean>;
   hasProcessed(key: string): Promise<boolean>;
 }
 

@@ -2,6 +2,7 @@
  * Terminal rendering of the demo: one block per rollout (phase, step, weights, traffic and error
  * ratio per backend, last verdict with its e-value, progress bar) and a final summary table.
  */
+import { describeProgress } from '../../functions/core/describe.ts';
 import type { Rollout } from '../../functions/core/state.ts';
 import type { Scenario } from './scenarios.ts';
 
@@ -59,8 +60,7 @@ export function renderRollout(v: RolloutView): string[] {
   const head = `${bold(v.scenario.app.padEnd(9))} ${v.scenario.title.padEnd(27)}`;
   if (r === null) return [`${head} ${dim('waiting for the request to be accepted…')}`];
   const s = r.status;
-  const step =
-    s.phase === 'Progressing' || s.phase === 'Paused' ? `step ${s.step + 1}/${r.plan.steps.length}` : '';
+  const step = s.phase === 'Progressing' || s.phase === 'Paused' ? describeProgress(r.plan, s) : '';
   const intent = r.intent ? dim(` → ${r.intent.weights.canary}% (${r.intent.purpose})`) : '';
   const last = r.analysis.last;
   const e = last?.evidence['eValue'];

@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.ts';
 import type { Input } from '../../functions/core/inputs.ts';
-import type { Rollout } from '../../functions/core/state.ts';
+import type { Rollout, RouteIntent } from '../../functions/core/state.ts';
 import { transition } from '../../functions/core/transition.ts';
 import {
   DuplicateMessageError,
@@ -9,6 +9,7 @@ import {
   SpecConflictError,
   VersionConflictError,
 } from '../../functions/ports/rollout-store.ts';
+import { observed, routeInput } from '../support/drive.ts';
 import { testFirestore } from '../support/firestore.ts';
 import { newRollout, routeName } from '../support/fixtures.ts';
 
@@ -20,6 +21,13 @@ beforeEach(() => fs.clear());
 afterAll(() => fs.close());
 
 /** Applies one input through the core and stores the result, as a driver does. */
+/** The intent the first step of `r` records. */
+function stepIntent(r: Rollout): RouteIntent {
+  const d = transition(r, { type: 'start', actor: 'test' }, T0);
+  if (d.kind !== 'changed' || d.rollout.intent === null) throw new Error('start records an intent');
+  return d.rollout.intent;
+}
+
 async function step(r: Rollout, input: Input, now: number): Promise<Rollout> {
   const decision = transition(r, input, now);
   if (decision.kind !== 'changed') throw new Error(`expected a change, got: ${decision.reason}`);
@@ -67,20 +75,19 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     );
     expect(r.status.phase).toBe('RollingBack');
     expect(await store.findActive({ routeName: 'checkout' })).toHaveLength(1);
-    const intentId = r.intent?.id ?? -1;
-    r = await step(
-      r,
-      {
-        type: 'routeObserved',
-        actor: 'test',
-        intentId,
-        observation: { kind: 'matchesIntent', updateTime: 'x' },
-      },
-      T0 + 2000,
-    );
+    r = await step(r, observed(r), T0 + 2000);
     expect(r.status.phase).toBe('Aborted');
     expect(await store.findActive({ routeName: 'checkout' })).toHaveLength(0);
     expect((await store.create(b.rollout, b.entry)).kind).toBe('created');
+
+    // The ended rollout still records putting right a late write of its own; r-b keeps the lock.
+    const late = stepIntent(a.rollout);
+    r = await step(r, routeInput(late, late.weights, true, 'workflow:late'), T0 + 3000);
+    expect(r.intent?.purpose).toBe('restore');
+    r = await step(r, observed(r), T0 + 4000);
+    expect(r.status.phase).toBe('Aborted');
+    expect((await store.history('r-a')).at(-1)?.event).toBe('rollout.weights_restored');
+    expect((await store.findActive({ routeName: 'checkout' })).map((x) => x.rolloutId)).toEqual(['r-b']);
   });
 
   it('applies exactly one of 10 concurrent transitions computed from the same version', async () => {
@@ -166,16 +173,7 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     const { rollout, entry } = newRollout('r-history');
     await store.create(rollout, entry);
     let r = await step(rollout, { type: 'start', actor: 'workflow:e1' }, T0 + 1000);
-    r = await step(
-      r,
-      {
-        type: 'routeObserved',
-        actor: 'workflow:e1',
-        intentId: r.intent?.id ?? -1,
-        observation: { kind: 'matchesIntent', updateTime: 'u1' },
-      },
-      T0 + 2000,
-    );
+    r = await step(r, observed(r), T0 + 2000);
     r = await step(r, { type: 'control', command: 'pause', actor: 'operator:ann', note: 'lunch' }, T0 + 3000);
     r = await step(r, { type: 'control', command: 'resume', actor: 'operator:ann', note: 'back' }, T0 + 4000);
     const history = await store.history('r-history');
@@ -192,13 +190,7 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect(r.version).toBe(5);
   });
 
-  it('recognises a redelivered message, alone and inside a commit', async () => {
-    expect(await store.rememberMessage('rollout-control:42', T0)).toBe(true);
-    expect(await store.rememberMessage('rollout-control:42', T0 + 5)).toBe(false);
-    expect(await store.hasProcessed('rollout-control:42')).toBe(true);
-    const record = await fs.db.collection('processedMessages').doc('rollout-control:42').get();
-    expect(record.get('expireAt').toMillis()).toBeGreaterThan(T0);
-
+  it('recognises a redelivered message inside a commit', async () => {
     const { rollout, entry } = newRollout('r-dedupe');
     await store.create(rollout, entry);
     const first = transition(
@@ -208,6 +200,9 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     );
     if (first.kind !== 'changed') throw new Error('expected change');
     await store.commit(first.rollout, first.entry, { dedupeKey: 'rollout-control:7' });
+    expect(await store.hasProcessed('rollout-control:7')).toBe(true);
+    const record = await fs.db.collection('processedMessages').doc('rollout-control:7').get();
+    expect(record.get('expireAt').toMillis()).toBeGreaterThan(T0);
     const again = transition(
       first.rollout,
       { type: 'control', command: 'abort', actor: 'operator:a', note: 'x' },
@@ -232,16 +227,7 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
       { type: 'control', command: 'abort', actor: 'operator:a', note: 'x' },
       T0 + 1,
     );
-    d = await step(
-      d,
-      {
-        type: 'routeObserved',
-        actor: 't',
-        intentId: d.intent?.id ?? -1,
-        observation: { kind: 'matchesIntent', updateTime: 'u' },
-      },
-      T0 + 2,
-    );
+    d = await step(d, observed(d), T0 + 2);
     expect(d.status.phase).toBe('Aborted');
 
     expect((await store.due(T0 + 30_000, 10)).map((x) => x.id)).toEqual(['r-soon']);

@@ -175,8 +175,9 @@ describe('HttpRouteRouter.apply', () => {
       }),
     );
     const polls = beforeNth('getOperation', 3, () => api.store.completePendingOperations());
-    const view = await router.apply(rule1, { stable: 90, canary: 10 });
+    const { written, route: view } = await router.apply(rule1, { stable: 90, canary: 10 }, null);
 
+    expect(written).toBe(true);
     expect(view.weights).toEqual({ stable: 90, canary: 10 });
     expect(view.updateTime).toBe(api.store.route(ROUTE)?.updateTime);
     expect(polls()).toBe(3);
@@ -193,15 +194,15 @@ describe('HttpRouteRouter.apply', () => {
 
   it('completes with a real operation delay', async () => {
     api.store.setOperationDelay(25);
-    const view = await router.apply(rule1, { stable: 50, canary: 50 });
+    const { route: view } = await router.apply(rule1, { stable: 50, canary: 50 }, null);
     expect(view.weights).toEqual({ stable: 50, canary: 50 });
     expect((await router.read(target)).weights).toEqual({ stable: 50, canary: 50 });
   });
 
   it('sends back every other part of the route exactly as read', async () => {
     const before = api.store.route(ROUTE);
-    await router.apply(rule1, { stable: 75, canary: 25 });
-    await router.apply(rule1, { stable: 40, canary: 60 });
+    await router.apply(rule1, { stable: 75, canary: 25 }, null);
+    await router.apply(rule1, { stable: 40, canary: 60 }, null);
     const after = api.store.route(ROUTE);
 
     const expected = structuredClone(withoutUpdateTime(before));
@@ -216,12 +217,12 @@ describe('HttpRouteRouter.apply', () => {
   });
 
   it('drops a destination at 0% instead of sending weight 0, and writes a lone destination without weight', async () => {
-    await router.apply(rule1, { stable: 90, canary: 10 });
-    const view = await router.apply(rule1, { stable: 0, canary: 100 });
+    await router.apply(rule1, { stable: 90, canary: 10 }, null);
+    const { route: view } = await router.apply(rule1, { stable: 0, canary: 100 }, null);
     expect(view.weights).toEqual({ stable: 0, canary: 100 });
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual([{ serviceName: CANARY }]);
 
-    await router.apply(rule1, { stable: 100, canary: 0 });
+    await router.apply(rule1, { stable: 100, canary: 0 }, null);
     const stableOnly = destinationsOf(api.store.route(ROUTE), 1);
     expect(stableOnly).toHaveLength(1);
     expect(stableOnly?.[0]?.serviceName).toBe(STABLE);
@@ -230,29 +231,45 @@ describe('HttpRouteRouter.apply', () => {
 
   it('does not patch when the rule already has the requested split', async () => {
     const patches = api.store.requestCount('patch');
-    const view = await router.apply(rule1, { stable: 100, canary: 0 });
+    const { written, route: view } = await router.apply(rule1, { stable: 100, canary: 0 }, null);
+    expect(written).toBe(false);
     expect(view.weights).toEqual({ stable: 100, canary: 0 });
     expect(api.store.requestCount('patch')).toBe(patches);
   });
 
-  it('detects a person editing the route after the caller read it, and leaves the edit alone', async () => {
+  it('writes over a person’s edit of the split only without a precondition, and keeps edits elsewhere', async () => {
     const patches = api.store.requestCount('patch');
-    const seen = await router.read(rule1);
+    api.store.editByHand(ROUTE, (r) => {
+      const action = r.rules?.[1]?.action;
+      if (action)
+        action.destinations = [
+          { serviceName: STABLE, weight: 70 },
+          { serviceName: CANARY, weight: 30 },
+        ];
+    });
+    const edited = destinationsOf(api.store.route(ROUTE), 1);
+    const refused = await router.apply(rule1, { stable: 90, canary: 10 }, { stable: 100, canary: 0 });
+    expect(refused).toMatchObject({ written: false, route: { weights: { stable: 70, canary: 30 } } });
+    expect(refused.route.updateTime).toBe(api.store.route(ROUTE)?.updateTime);
+    expect(api.store.requestCount('patch')).toBe(patches);
+    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(edited);
+
+    // An edit outside the managed destinations is no reason to hold back, and survives the write.
     api.store.editByHand(ROUTE, (r) => {
       r.labels = { ...r.labels, editedBy: 'alice' };
     });
-    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, seen));
-    expect(error.kind).toBe('conflict');
-    expect(error.retryable).toBe(true);
-    expect(error.message).toContain(`changed since the controller read it (updateTime ${seen.updateTime} →`);
-    expect(api.store.requestCount('patch')).toBe(patches);
+    const applied = await router.apply(rule1, { stable: 90, canary: 10 }, { stable: 70, canary: 30 });
+    expect(applied).toMatchObject({ written: true, route: { weights: { stable: 90, canary: 10 } } });
     expect(api.store.route(ROUTE)?.labels).toEqual({ team: 'checkout', env: 'prod', editedBy: 'alice' });
-    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
+  });
 
-    // Read again, decide again: the change goes through and the person's edit stays.
-    const view = await router.apply(rule1, { stable: 90, canary: 10 }, await router.read(rule1));
-    expect(view.weights).toEqual({ stable: 90, canary: 10 });
-    expect(api.store.route(ROUTE)?.labels).toEqual({ team: 'checkout', env: 'prod', editedBy: 'alice' });
+  it('does not write when the rule also routes elsewhere and a precondition says it should not', async () => {
+    api.store.editByHand(ROUTE, (r) => {
+      r.rules?.[1]?.action?.destinations?.push({ serviceName: backend('manual'), weight: 1 });
+    });
+    const refused = await router.apply(rule1, { stable: 90, canary: 10 }, { stable: 100, canary: 0 });
+    expect(refused.written).toBe(false);
+    expect(refused.route.otherDestinations).toEqual([backend('manual')]);
   });
 
   it('reports a conflict when the route read back after the operation shows another split', async () => {
@@ -270,14 +287,14 @@ describe('HttpRouteRouter.apply', () => {
       });
     });
     api.store.setOperationDelay(60_000);
-    const error = await rejection(router.apply(rule1, { stable: 80, canary: 20 }));
+    const error = await rejection(router.apply(rule1, { stable: 80, canary: 20 }, null));
     expect(error.kind).toBe('conflict');
     expect(error.message).toContain('shows stable 50% / canary 50%');
   });
 
   it("surfaces the API's validation message as invalidArgument", async () => {
     const error = await rejection(
-      router.apply({ ...rule1, canary: 'shop-canary' }, { stable: 90, canary: 10 }),
+      router.apply({ ...rule1, canary: 'shop-canary' }, { stable: 90, canary: 10 }, null),
     );
     expect(error.kind).toBe('invalidArgument');
     expect(error.retryable).toBe(false);
@@ -297,7 +314,7 @@ describe('HttpRouteRouter.apply', () => {
           { serviceName: backend('manual'), weight: 1 },
         ];
     });
-    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }));
+    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
     expect(error.kind).toBe('invalidArgument');
     expect(error.message).toContain(backend('manual'));
   });
@@ -307,7 +324,9 @@ describe('HttpRouteRouter failures', () => {
   it('maps 404 to notFound', async () => {
     const missing = { ...target, route: `${P}/httpRoutes/gone` };
     expect((await rejection(router.read(missing))).kind).toBe('notFound');
-    const error = await rejection(router.apply({ ...missing, ruleIndex: 0 }, { stable: 90, canary: 10 }));
+    const error = await rejection(
+      router.apply({ ...missing, ruleIndex: 0 }, { stable: 90, canary: 10 }, null),
+    );
     expect(error.kind).toBe('notFound');
     expect(error.hint).toContain('route name');
   });
@@ -320,7 +339,7 @@ describe('HttpRouteRouter failures', () => {
     expect(read.hint).toContain('networkservices.httpRoutes');
 
     api.store.failNext('patch', 403);
-    const patch = await rejection(router.apply(rule1, { stable: 90, canary: 10 }));
+    const patch = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
     expect(patch.kind).toBe('permissionDenied');
     expect(patch.message).toContain('networkservices.httpRoutes.update');
   });
@@ -340,7 +359,7 @@ describe('HttpRouteRouter failures', () => {
   it('does not retry a failed patch (503 → transient, one request)', async () => {
     const patches = api.store.requestCount('patch');
     api.store.failNext('patch', 503);
-    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }));
+    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
     expect(error.kind).toBe('transient');
     expect(api.store.requestCount('patch') - patches).toBe(1);
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
@@ -350,7 +369,7 @@ describe('HttpRouteRouter failures', () => {
     api.store.setOperationDelay(60_000);
     api.store.failNext('getOperation', 503);
     const polls = beforeNth('getOperation', 2, () => api.store.completePendingOperations());
-    const view = await router.apply(rule1, { stable: 90, canary: 10 });
+    const { route: view } = await router.apply(rule1, { stable: 90, canary: 10 }, null);
     expect(view.weights).toEqual({ stable: 90, canary: 10 });
     expect(polls()).toBe(2);
   });
@@ -361,15 +380,15 @@ describe('HttpRouteRouter failures', () => {
       'FAILED_PRECONDITION',
       'Mesh projects/demo/locations/global/meshes/main is not of type SIDECAR.',
     );
-    const refused = await rejection(router.apply(rule1, { stable: 90, canary: 10 }));
+    const refused = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
     expect(refused.kind).toBe('invalidArgument');
     expect(refused.message).toContain('is not of type SIDECAR');
 
     api.store.failOperations(1, 'UNAVAILABLE', 'Backend temporarily unavailable.');
-    expect((await rejection(router.apply(rule1, { stable: 90, canary: 10 }))).kind).toBe('transient');
+    expect((await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null))).kind).toBe('transient');
 
     api.store.failOperations(1, 'ABORTED', 'Concurrent modification.');
-    expect((await rejection(router.apply(rule1, { stable: 90, canary: 10 }))).kind).toBe('conflict');
+    expect((await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null))).kind).toBe('conflict');
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
   });
 
@@ -379,7 +398,7 @@ describe('HttpRouteRouter failures', () => {
       rootUrl: api.url,
       poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
     });
-    const error = await rejection(impatient.apply(rule1, { stable: 90, canary: 10 }));
+    const error = await rejection(impatient.apply(rule1, { stable: 90, canary: 10 }, null));
     expect(error.kind).toBe('transient');
     expect(error.message).toContain('did not finish within 30 ms');
   });

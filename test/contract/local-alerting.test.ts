@@ -6,7 +6,7 @@
  */
 import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseIncident } from '../../functions/app/incident.ts';
+import { parseIncident } from '../../functions/app/alert.ts';
 import { AlertEvaluator } from '../../local/alerting/evaluator.ts';
 import { CloudRunRecorder } from '../../local/monitoring/cloud-run-recorder.ts';
 import { type MonitoringServer, startMonitoringServer } from '../../local/monitoring/server.ts';

@@ -37,7 +37,7 @@ describe('local cloud', () => {
     const target = { route: app.route, ruleIndex: null, stable: app.stable, canary: app.canary };
     const view = await router.read(target);
     expect(view).toMatchObject({ ruleIndex: 1, weights: { stable: 100, canary: 0 } });
-    await router.apply({ ...target, ruleIndex: view.ruleIndex }, { stable: 80, canary: 20 });
+    await router.apply({ ...target, ruleIndex: view.ruleIndex }, { stable: 80, canary: 20 }, null);
 
     // No traffic before this test, so the window may start early enough for the 3 s (scaled) minimum period.
     const start = Date.now() - 5000;

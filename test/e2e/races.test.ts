@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { eventsOf, type Stack, startStack } from '../support/stack.ts';
 
 let stack: Stack;
 
@@ -208,5 +208,17 @@ describe('races and crashes', () => {
     await expect
       .poll(() => stack.route(app).rules?.[1]?.action?.destinations, { timeout: 10_000 })
       .toEqual([{ serviceName: app.stable }]);
+    // Put back as a route change of its own: an intent in history, confirmed, announced.
+    await expect
+      .poll(async () => (await stack.store.history('late-1')).slice(-2).map((h) => h.event), {
+        timeout: 10_000,
+      })
+      .toEqual(['rollout.weights_restoring', 'rollout.weights_restored']);
+    const history = await stack.store.history('late-1');
+    expect(history.at(-2)?.intent).toEqual({ purpose: 'restore', weights: { stable: 100, canary: 0 } });
+    expect(history.at(-1)?.to).toMatchObject({ phase: 'Aborted', weights: { stable: 100, canary: 0 } });
+    await expect
+      .poll(() => eventsOf(stack, 'late-1').map((e) => e.type), { timeout: 10_000 })
+      .toEqual(expect.arrayContaining(['rollout.weights_restoring', 'rollout.weights_restored']));
   });
 });

@@ -1,9 +1,12 @@
 /** Helpers for driving the pure core in tests: inputs and assertions on decisions. */
 
 import type { AnalysisWindow, Judgement, Verdict } from '../../functions/core/analysis/verdict.ts';
-import type { Effect, Input } from '../../functions/core/inputs.ts';
-import type { Rollout } from '../../functions/core/state.ts';
-import { type Decision, transition } from '../../functions/core/transition.ts';
+import type { Decision, FollowUp } from '../../functions/core/decision.ts';
+import type { Input } from '../../functions/core/inputs.ts';
+import type { RouteView } from '../../functions/core/route-view.ts';
+import type { Rollout, RouteIntent } from '../../functions/core/state.ts';
+import { transition } from '../../functions/core/transition.ts';
+import type { Weights } from '../../functions/core/weights.ts';
 
 export function changed(d: Decision): Rollout {
   if (d.kind !== 'changed') throw new Error(`expected a change, got unchanged: ${d.reason}`);
@@ -15,22 +18,34 @@ export function reasonOf(d: Decision): string {
   return d.reason;
 }
 
-export function effect<T extends Effect['type']>(d: Decision, type: T): Extract<Effect, { type: T }> {
-  const found = d.effects.find((e): e is Extract<Effect, { type: T }> => e.type === type);
-  if (!found)
-    throw new Error(`expected a ${type} effect, got ${d.effects.map((e) => e.type).join(', ') || 'none'}`);
-  return found;
+export function followUp<K extends FollowUp['kind']>(d: Decision, kind: K): Extract<FollowUp, { kind: K }> {
+  const f = d.followUp;
+  if (f.kind !== kind) throw new Error(`expected a ${kind} follow-up, got ${f.kind}`);
+  return f as Extract<FollowUp, { kind: K }>;
 }
 
 export const due = (actor = 'workflow:e1'): Input => ({ type: 'due', actor });
 
+/** The managed rule as a route read would show it. */
+export function routeShowing(weights: Weights, otherDestinations: readonly string[] = []): RouteView {
+  return { updateTime: 'u', ruleIndex: 0, weights, otherDestinations };
+}
+
+/** What a driver reports after writing (or reading) the route for the rollout's current intent. */
 export function observed(r: Rollout, kind: 'matchesIntent' | 'matchesPrevious' = 'matchesIntent'): Input {
-  return {
-    type: 'routeObserved',
-    actor: 'workflow:e1',
-    intentId: r.intent?.id ?? -1,
-    observation: { kind, updateTime: 'u' },
-  };
+  const intent = r.intent;
+  if (intent === null) throw new Error('the rollout has no route change in flight');
+  return routeInput(intent, kind === 'matchesIntent' ? intent.weights : intent.previous);
+}
+
+/** The route shows `weights` after a write for `intent` (`written` false: only read). */
+export function routeInput(
+  intent: RouteIntent,
+  weights: Weights,
+  written = true,
+  actor = 'workflow:e1',
+): Input {
+  return { type: 'routeObserved', actor, intent, written, route: routeShowing(weights) };
 }
 
 export function judgement(verdict: Verdict, canaryRequests = 100, summary = `${verdict} window`): Judgement {
@@ -41,7 +56,7 @@ export function verdictInput(window: AnalysisWindow, verdict: Verdict, canaryReq
   return { type: 'verdict', actor: 'workflow:e1', window, judgement: judgement(verdict, canaryRequests) };
 }
 
-/** Applies the input and the route confirmation its applyRoute effect asks for. */
+/** Applies the input and the route confirmation its applyRoute follow-up asks for. */
 export function applyAndConfirm(r: Rollout, input: Input, now: number): Rollout {
   const next = changed(transition(r, input, now));
   return next.intent ? changed(transition(next, observed(next), now)) : next;

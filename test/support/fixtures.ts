@@ -39,7 +39,6 @@ export const TIMING: RouteTiming = {
   retryBaseMs: 5_000,
   retryMaxMs: 300_000,
   maxRouteAttempts: 5,
-  pausedPollMs: 60_000,
 };
 
 export function newRollout(

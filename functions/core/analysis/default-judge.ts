@@ -12,7 +12,7 @@
  * errors, including windows with too few canary requests for the absolute checks.
  */
 import type { AnalysisPlan } from '../plan.ts';
-import { absoluteChecks } from './absolute.ts';
+import { type AbsoluteOutcome, absoluteChecks } from './absolute.ts';
 import {
   DEFAULT_PRIOR,
   type IntervalCounts,
@@ -110,43 +110,75 @@ function formatE(e: number): string {
   return e.toExponential(1);
 }
 
+type Step = ReturnType<typeof sequentialStep>;
+
+/** The comparison's evidence for this window: e-value against its threshold, and what it rests on. */
+function comparisonEvidence(step: Step, alpha: number): Record<string, EvidenceValue> {
+  return {
+    eValue: displayEValue(step.logE),
+    logEValue: Number(step.logE.toFixed(3)),
+    eValueThreshold: significant(1 / alpha, 6),
+    peakEValue: displayEValue(step.state.peakLogE),
+    alpha,
+    p0: step.p0 === null ? null : significant(step.p0, 4),
+    comparedWindows: step.state.intervals,
+    comparedCanaryErrors: step.state.canaryErrors,
+    comparedStableErrors: step.state.stableErrors,
+  };
+}
+
+/** The verdict of the absolute checks and the comparison together, and one line saying why. */
+function combine(
+  m: Measurement,
+  absolute: AbsoluteOutcome,
+  step: Step,
+  alpha: number,
+  notes: string[],
+): { verdict: Verdict; summary: string } {
+  const eValue = displayEValue(step.logE);
+  const limit = `${formatE(significant(1 / alpha, 6))} (α = ${alpha})`;
+  if (step.rejected) {
+    const evalue =
+      step.logE >= step.logThreshold
+        ? `e-value ${formatE(eValue)} ≥ ${limit}`
+        : `e-value reached ${formatE(displayEValue(step.state.peakLogE))} ≥ ${limit} earlier (now ${formatE(eValue)})`;
+    notes.push("canary 5xx rate is higher than stable's");
+    const summary = `canary 5xx rate above stable's: ${evalue} over ${step.state.canaryErrors} canary and ${step.state.stableErrors} stable 5xx`;
+    return {
+      verdict: 'fail',
+      summary: absolute.verdict === 'fail' ? `${summary}; ${absolute.summary}` : summary,
+    };
+  }
+  if (m.stable.kind === 'noData' && m.weights.stable > 0 && absolute.verdict !== 'fail') {
+    // Stable serves traffic but has no metrics: a wrong stable source would otherwise switch
+    // the comparison off without a word. Only a step at 100% canary legitimately has none.
+    return {
+      verdict: 'inconclusive',
+      summary: `no stable metrics while stable serves ${m.weights.stable}% (${m.stable.reason}); the comparison with stable cannot run: check analysis.metrics.stable`,
+    };
+  }
+  return { verdict: absolute.verdict, summary: `${absolute.summary}; e-value ${formatE(eValue)} < ${limit}` };
+}
+
 /** The default judge with a given prior (tests and the benchmark try others; production uses the default). */
 export function createSequentialJudge(prior: MixturePrior = DEFAULT_PRIOR): Judge {
   return {
     name: 'sequential',
     judge(m: Measurement, previous: JudgeState | null, config: AnalysisPlan) {
       const absolute = absoluteChecks(m, previous, config);
-      const evidence: Record<string, EvidenceValue> = { ...absolute.evidence };
-      const state: Record<string, JudgeState[string]> = {
-        ...(previous ?? {}),
-        absoluteFailures: absolute.failures,
-      };
-      if (!config.sequential.enabled) {
-        return {
-          verdict: absolute.verdict,
-          summary: absolute.summary,
-          evidence,
-          canaryRequests: absolute.canaryRequests,
-          state,
-        };
-      }
       const alpha = config.sequential.alpha;
       const stored = readSequentialState(previous);
       const counts = intervalCounts(m);
       const step = sequentialStep(stored, counts, alpha, prior);
-      Object.assign(state, writeSequentialState(step.state));
-
-      const eValue = displayEValue(step.logE);
-      const threshold = significant(1 / alpha, 6);
-      evidence['eValue'] = eValue;
-      evidence['logEValue'] = Number(step.logE.toFixed(3));
-      evidence['eValueThreshold'] = threshold;
-      evidence['peakEValue'] = displayEValue(step.state.peakLogE);
-      evidence['alpha'] = alpha;
-      evidence['p0'] = step.p0 === null ? null : significant(step.p0, 4);
-      evidence['comparedWindows'] = step.state.intervals;
-      evidence['comparedCanaryErrors'] = step.state.canaryErrors;
-      evidence['comparedStableErrors'] = step.state.stableErrors;
+      const state: Record<string, JudgeState[string]> = {
+        ...(previous ?? {}),
+        absoluteFailures: absolute.failures,
+        ...writeSequentialState(step.state),
+      };
+      const evidence: Record<string, EvidenceValue> = {
+        ...absolute.evidence,
+        ...comparisonEvidence(step, alpha),
+      };
       const notes: string[] = [];
       if (counts === null) {
         const missing = m.stable.kind === 'noData' ? 'stable' : 'canary';
@@ -157,28 +189,7 @@ export function createSequentialJudge(prior: MixturePrior = DEFAULT_PRIOR): Judg
       if (step.restarted || (previous !== null && previous[KEY.prior] !== undefined && stored === null)) {
         notes.push('stored comparison was made with another prior or is unreadable; started afresh');
       }
-      const limit = `${formatE(threshold)} (α = ${alpha})`;
-
-      let verdict: Verdict;
-      let summary: string;
-      if (step.rejected) {
-        verdict = 'fail';
-        const evalue =
-          step.logE >= step.logThreshold
-            ? `e-value ${formatE(eValue)} ≥ ${limit}`
-            : `e-value reached ${formatE(displayEValue(step.state.peakLogE))} ≥ ${limit} earlier (now ${formatE(eValue)})`;
-        notes.push("canary 5xx rate is higher than stable's");
-        summary = `canary 5xx rate above stable's: ${evalue} over ${step.state.canaryErrors} canary and ${step.state.stableErrors} stable 5xx`;
-        if (absolute.verdict === 'fail') summary = `${summary}; ${absolute.summary}`;
-      } else if (m.stable.kind === 'noData' && m.weights.stable > 0 && absolute.verdict !== 'fail') {
-        // Stable serves traffic but has no metrics: a wrong stable source would otherwise switch
-        // the comparison off without a word. Only a step at 100% canary legitimately has none.
-        verdict = 'inconclusive';
-        summary = `no stable metrics while stable serves ${m.weights.stable}% (${m.stable.reason}); the comparison with stable cannot run: check analysis.metrics.stable`;
-      } else {
-        verdict = absolute.verdict;
-        summary = `${absolute.summary}; e-value ${formatE(eValue)} < ${limit}`;
-      }
+      const { verdict, summary } = combine(m, absolute, step, alpha, notes);
       evidence['reasons'] = notes.length > 0 ? notes.join('; ') : null;
       return { verdict, summary, evidence, canaryRequests: absolute.canaryRequests, state };
     },

@@ -31,7 +31,7 @@ describe('controller configuration', () => {
       expect(fields).toEqual(
         expect.arrayContaining([
           'GOOGLE_CLOUD_PROJECT',
-          'ALLOWED_ROUTES.0',
+          'ALLOWED_ROUTES[0]',
           'ROUTE_LEASE_SECONDS',
           'DEFAULT_METRICS',
         ]),

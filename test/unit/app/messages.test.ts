@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseIncident, selectorFor } from '../../../functions/app/alert.ts';
 import { parseControl } from '../../../functions/app/control.ts';
-import { parseIncident, selectorFor } from '../../../functions/app/incident.ts';
 import {
   jsonOf,
   MAX_MESSAGE_BYTES,

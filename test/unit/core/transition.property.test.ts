@@ -5,12 +5,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../functions/core/analysis/verdict.ts';
-import type { ControlCommand, Effect, Input } from '../../../functions/core/inputs.ts';
+import type { FollowUp } from '../../../functions/core/decision.ts';
+import type { ControlCommand, Input } from '../../../functions/core/inputs.ts';
 import type { RolloutRequestInput } from '../../../functions/core/request.ts';
 import { isAnalysing } from '../../../functions/core/schedule.ts';
 import { isTerminal, type Rollout, type RouteIntent } from '../../../functions/core/state.ts';
 import { type Decision, transition } from '../../../functions/core/transition.ts';
-import { judgement } from '../../support/drive.ts';
+import { judgement, routeInput } from '../../support/drive.ts';
 import { newRollout } from '../../support/fixtures.ts';
 
 type Command =
@@ -83,8 +84,28 @@ interface Sim {
   r: Rollout;
   now: number;
   route: RouteIntent | null;
-  measure: Extract<Effect, { type: 'measure' }>['window'] | null;
+  measure: Extract<FollowUp, { kind: 'measure' }>['window'] | null;
 }
+
+/** An intent the rollout never recorded, for reports that arrive without a change in flight. */
+const NO_INTENT: RouteIntent = {
+  id: 0,
+  purpose: 'step',
+  weights: { stable: 90, canary: 10 },
+  previous: { stable: 100, canary: 0 },
+  leaseUntil: 0,
+  attempts: 1,
+  lastError: null,
+  overwrite: false,
+};
+
+/** Route events: the only changes a terminal rollout can still record (putting a late write right). */
+const ROUTE_EVENTS = [
+  'rollout.weights_restoring',
+  'rollout.weights_restored',
+  'rollout.weights_retrying',
+  'rollout.route_edited',
+];
 
 function inputFor(sim: Sim, c: Command): Input {
   const actor = 'property';
@@ -92,35 +113,15 @@ function inputFor(sim: Sim, c: Command): Input {
     case 'advance':
       return { type: 'due', actor };
     case 'route': {
-      const intent = sim.route ?? sim.r.intent;
-      const intentId = intent?.id ?? 0;
+      const intent = sim.route ?? sim.r.intent ?? NO_INTENT;
+      const intentId = intent.id;
       switch (c.outcome) {
         case 'ok':
-          return {
-            type: 'routeObserved',
-            actor,
-            intentId,
-            observation: { kind: 'matchesIntent', updateTime: 'u' },
-          };
+          return routeInput(intent, intent.weights, true, actor);
         case 'previous':
-          return {
-            type: 'routeObserved',
-            actor,
-            intentId,
-            observation: { kind: 'matchesPrevious', updateTime: 'u' },
-          };
+          return routeInput(intent, intent.previous, true, actor);
         case 'drift':
-          return {
-            type: 'routeObserved',
-            actor,
-            intentId,
-            observation: {
-              kind: 'drifted',
-              weights: { stable: 33, canary: 67 },
-              detail: 'hand edit',
-              updateTime: 'u',
-            },
-          };
+          return routeInput(intent, { stable: 33, canary: 67 }, true, actor);
         case 'transient':
           return { type: 'routeFailed', actor, intentId, error: { kind: 'transient', message: '503' } };
         case 'denied':
@@ -147,13 +148,10 @@ function inputFor(sim: Sim, c: Command): Input {
       };
     case 'control':
       return { type: 'control', actor, command: c.command, note: 'property' };
-    case 'stale':
-      return {
-        type: 'routeObserved',
-        actor,
-        intentId: c.intentId === sim.r.intent?.id ? c.intentId + 1000 : c.intentId,
-        observation: { kind: 'matchesIntent', updateTime: 'u' },
-      };
+    case 'stale': {
+      const id = c.intentId === sim.r.intent?.id ? c.intentId + 1000 : c.intentId;
+      return routeInput({ ...NO_INTENT, id }, NO_INTENT.weights, false, actor);
+    }
   }
   return { type: 'due', actor };
 }
@@ -162,8 +160,14 @@ function checkStep(before: Rollout, decision: Decision, input: Input, now: numbe
   // Deterministic: the same input at the same time decides the same thing.
   expect(transition(before, input, now)).toEqual(decision);
   if (isTerminal(before.status.phase)) {
-    expect(decision.kind).toBe('unchanged');
-    expect(decision.effects).toEqual([{ type: 'finish' }]);
+    // Terminal phases never change; only a late write of the controller's own is put right.
+    if (decision.kind === 'changed') {
+      expect(decision.rollout.status).toEqual(before.status);
+      expect(decision.rollout.weights).toEqual(before.weights);
+      expect(ROUTE_EVENTS).toContain(decision.entry.event);
+    } else {
+      expect(decision.followUp).toEqual({ kind: 'none' });
+    }
   }
   if (decision.kind === 'unchanged') {
     expect(decision.reason.length).toBeGreaterThan(0);
@@ -174,7 +178,6 @@ function checkStep(before: Rollout, decision: Decision, input: Input, now: numbe
   expect(decision.entry.version).toBe(after.version);
   expect(decision.entry.from.phase).toBe(before.status.phase);
   expect(decision.entry.to.phase).toBe(after.status.phase);
-  expect(decision.effects.filter((e) => e.type === 'notify')).toHaveLength(1);
   // Weights only rise, except when a rollback or abort is confirmed.
   if (after.weights.canary < before.weights.canary) {
     expect(['RolledBack', 'Aborted']).toContain(after.status.phase);
@@ -234,10 +237,10 @@ describe('transition invariants (property-based)', () => {
             sim.r = decision.rollout;
             seenVersions.push(sim.r.version);
           }
-          for (const e of decision.effects) {
-            if (e.type === 'applyRoute' || e.type === 'readRoute') sim.route = e.intent;
-            if (e.type === 'measure') sim.measure = e.window;
-          }
+          const f = decision.followUp;
+          if (f.kind === 'applyRoute' || f.kind === 'readRoute' || f.kind === 'restoreRoute')
+            sim.route = f.intent;
+          if (f.kind === 'measure') sim.measure = f.window;
         }
         // Versions strictly increase along the whole run.
         for (let i = 1; i < seenVersions.length; i += 1) {
@@ -274,12 +277,7 @@ describe('transition invariants (property-based)', () => {
           sim.now += 600_000;
           const intent = sim.r.intent;
           const input: Input = intent
-            ? {
-                type: 'routeObserved',
-                actor: 'op',
-                intentId: intent.id,
-                observation: { kind: 'matchesIntent', updateTime: 'u' },
-              }
+            ? routeInput(intent, intent.weights, true, 'op')
             : { type: 'due', actor: 'op' };
           const d = transition(sim.r, input, sim.now);
           if (d.kind === 'changed') sim.r = d.rollout;

@@ -9,9 +9,10 @@ import {
   applyAndConfirm,
   changed,
   due,
-  effect,
+  followUp,
   observed,
   reasonOf,
+  routeInput,
   verdictInput,
 } from '../../support/drive.ts';
 import { newRollout, request, TIMING } from '../../support/fixtures.ts';
@@ -30,7 +31,7 @@ function fresh(
 /** Drives a confirmed step through one passing window; returns the rollout and the time used. */
 function passWindow(r: Rollout, at: number, requests = 100): Rollout {
   const d = transition(r, due(), at);
-  const window = effect(d, 'measure').window;
+  const window = followUp(d, 'measure').window;
   return changed(transition(r, verdictInput(window, 'pass', requests), at));
 }
 
@@ -45,8 +46,8 @@ describe('transition: the happy path', () => {
       weights: { stable: 90, canary: 10 },
       previous: ALL_STABLE,
     });
-    expect(effect(started, 'applyRoute').intent).toBe(r.intent);
-    expect(effect(started, 'notify').entry.event).toBe('rollout.weights_applying');
+    expect(followUp(started, 'applyRoute').intent).toBe(r.intent);
+    expect(started.kind === 'changed' && started.entry.event).toBe('rollout.weights_applying');
 
     r = changed(transition(r, observed(r), T0 + S));
     expect(r.weights).toEqual({ stable: 90, canary: 10 });
@@ -56,16 +57,18 @@ describe('transition: the happy path', () => {
 
     const early = transition(r, due(), T0 + 60 * S);
     expect(reasonOf(early)).toMatch(/hold ends .*needs a passing window and 50 canary requests/);
-    expect(effect(early, 'waitUntil').at).toBe(T0 + S + FIRST_WINDOW_READY);
+    expect(early.followUp).toEqual({ kind: 'none' });
+    expect(r.nextActionAt).toBe(T0 + S + FIRST_WINDOW_READY);
 
     const ready = transition(r, due(), T0 + S + FIRST_WINDOW_READY);
-    expect(effect(ready, 'measure').window).toEqual({
+    expect(followUp(ready, 'measure').window).toEqual({
       index: 1,
       start: T0 + S + 30 * S,
       end: T0 + S + 90 * S,
     });
     r = passWindow(r, T0 + S + FIRST_WINDOW_READY);
-    expect(r.analysis).toMatchObject({ windowsJudged: 1, stepPasses: 1, stepCanaryRequests: 100 });
+    expect(r.analysis).toMatchObject({ windowsJudged: 1, stepCanaryRequests: 100 });
+    expect(r.analysis.last?.verdict).toBe('pass');
 
     // Hold (2 m) is over and the evidence is in: the gate pauses the rollout.
     r = changed(transition(r, due(), T0 + S + FIRST_WINDOW_READY));
@@ -77,7 +80,7 @@ describe('transition: the happy path', () => {
     });
     expect(reasonOf(transition(r, due(), T0 + 300 * S))).toMatch(/manual gate/);
     // The canary still serves 10% while paused, so its analysis goes on.
-    expect(effect(transition(r, due(), T0 + 400 * S), 'measure').window.index).toBe(3);
+    expect(followUp(transition(r, due(), T0 + 400 * S), 'measure').window.index).toBe(3);
 
     const resumed = transition(
       r,
@@ -99,7 +102,8 @@ describe('transition: the happy path', () => {
     expect(r.status).toEqual({ phase: 'Succeeded' });
     expect(r.weights).toEqual(ALL_CANARY);
     expect(r.nextActionAt).toBeNull();
-    expect(done.effects.map((e) => e.type)).toEqual(['notify', 'finish']);
+    expect(done.kind === 'changed' && done.entry.event).toBe('rollout.succeeded');
+    expect(done.followUp).toEqual({ kind: 'none' });
     expect(r.version).toBe(10);
   });
 
@@ -123,7 +127,7 @@ describe('transition: the happy path', () => {
   it('gives a late driver every overdue window as one measurement', () => {
     const r = applyAndConfirm(fresh(), due(), T0);
     const late = transition(r, due(), T0 + FIRST_WINDOW_READY + 185 * S);
-    expect(effect(late, 'measure').window).toEqual({ index: 4, start: T0 + 30 * S, end: T0 + 270 * S });
+    expect(followUp(late, 'measure').window).toEqual({ index: 4, start: T0 + 30 * S, end: T0 + 270 * S });
   });
 
   it('scales every request duration by the time scale', () => {
@@ -156,7 +160,7 @@ describe('transition: the happy path', () => {
 describe('transition: rollback wins', () => {
   it('rolls back on a failed verdict and ends RolledBack once stable is confirmed', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    const window = effect(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
+    const window = followUp(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
     const failed = transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY);
     r = changed(failed);
     expect(r.status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'verdict' } });
@@ -219,7 +223,7 @@ describe('transition: rollback wins', () => {
   it('keeps analysing a paused canary and rolls it back when it fails', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
     r = changed(transition(r, { type: 'control', command: 'pause', actor: 'op', note: 'wait' }, T0 + S));
-    const window = effect(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
+    const window = followUp(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
     expect(changed(transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY)).status.phase).toBe(
       'RollingBack',
     );
@@ -228,40 +232,22 @@ describe('transition: rollback wins', () => {
   it('re-applies stable when the route is edited during a rollback', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
     r = changed(transition(r, { type: 'control', command: 'abort', actor: 'op', note: '' }, T0 + S));
-    const drift: Input = {
-      type: 'routeObserved',
-      actor: 'w',
-      intentId: r.intent?.id ?? -1,
-      observation: {
-        kind: 'drifted',
-        weights: { stable: 50, canary: 50 },
-        detail: 'canary 50%',
-        updateTime: 'u',
-      },
-    };
+    if (r.intent === null) throw new Error('abort records a rollback intent');
+    const drift: Input = routeInput(r.intent, { stable: 50, canary: 50 }, true, 'w');
     const again = transition(r, drift, T0 + 2 * S);
-    expect(effect(again, 'applyRoute').intent).toMatchObject({ purpose: 'rollback', attempts: 2 });
+    expect(followUp(again, 'applyRoute').intent).toMatchObject({ purpose: 'rollback', attempts: 2 });
   });
 });
 
 describe('transition: route changes that fail or drift', () => {
   it('pauses without overwriting a hand edit, and re-applies the step on resume', () => {
     const r = changed(transition(fresh(), due(), T0));
-    const drift: Input = {
-      type: 'routeObserved',
-      actor: 'scheduler',
-      intentId: r.intent?.id ?? -1,
-      observation: {
-        kind: 'drifted',
-        weights: { stable: 70, canary: 30 },
-        detail: 'canary at 30%',
-        updateTime: 'u',
-      },
-    };
+    if (r.intent === null) throw new Error('a step records an intent');
+    const drift: Input = routeInput(r.intent, { stable: 70, canary: 30 }, false, 'scheduler');
     const paused = changed(transition(r, drift, T0 + S));
     expect(paused.status).toMatchObject({
       phase: 'Paused',
-      reason: { kind: 'drift', detail: 'canary at 30%' },
+      reason: { kind: 'drift', detail: expect.stringContaining('route shows stable 70% / canary 30%') },
     });
     expect(paused.intent).toBeNull();
     expect(paused.nextActionAt).toBeNull();
@@ -270,7 +256,7 @@ describe('transition: route changes that fail or drift', () => {
       { type: 'control', command: 'resume', actor: 'op', note: 'fixed' },
       T0 + 2 * S,
     );
-    expect(effect(resumed, 'applyRoute').intent).toMatchObject({
+    expect(followUp(resumed, 'applyRoute').intent).toMatchObject({
       weights: { stable: 90, canary: 10 },
       overwrite: true,
     });
@@ -300,11 +286,11 @@ describe('transition: route changes that fail or drift', () => {
       now += backoff;
       const takeover = transition(r, due('scheduler'), now);
       r = changed(takeover);
-      expect(effect(takeover, 'readRoute').intent.id).toBe(r.intent?.id);
+      expect(followUp(takeover, 'readRoute').intent.id).toBe(r.intent?.id);
       const again = transition(r, observed(r, 'matchesPrevious'), now);
       r = changed(again);
       if (r.status.phase === 'RollingBack') break;
-      expect(effect(again, 'applyRoute').intent.attempts).toBe(attempt + 1);
+      expect(followUp(again, 'applyRoute').intent.attempts).toBe(attempt + 1);
     }
     expect(r.status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'routeError' } });
     expect(
@@ -368,7 +354,7 @@ describe('transition: analysis outcomes', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
     let now = T0 + FIRST_WINDOW_READY;
     for (let i = 1; i <= 10; i += 1) {
-      const window = effect(transition(r, due(), now), 'measure').window;
+      const window = followUp(transition(r, due(), now), 'measure').window;
       r = changed(transition(r, verdictInput(window, 'inconclusive', 0), now));
       now += 60 * S;
     }
@@ -386,7 +372,7 @@ describe('transition: analysis outcomes', () => {
 
   it('ignores stale and duplicate verdicts with a reason', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    const window = effect(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
+    const window = followUp(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
     r = changed(transition(r, verdictInput(window, 'pass'), T0 + FIRST_WINDOW_READY));
     expect(reasonOf(transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY))).toMatch(/stale/);
     const elsewhere = { ...window, index: 2, start: window.start + 1 };
@@ -406,7 +392,10 @@ describe('transition: operator controls and terminal phases', () => {
       { type: 'control', command: 'promote', actor: 'op', note: 'ship it' },
       T0 + S,
     );
-    expect(effect(promoted, 'applyRoute').intent).toMatchObject({ purpose: 'promote', weights: ALL_CANARY });
+    expect(followUp(promoted, 'applyRoute').intent).toMatchObject({
+      purpose: 'promote',
+      weights: ALL_CANARY,
+    });
     const promoting = changed(promoted);
     expect(
       reasonOf(
@@ -439,7 +428,7 @@ describe('transition: operator controls and terminal phases', () => {
     for (const input of inputs) {
       const d = transition(r, input, T0 + 2 * S);
       expect(reasonOf(d)).toMatch(/terminal phases never change/);
-      expect(d.effects).toEqual([{ type: 'finish' }]);
+      expect(d.followUp).toEqual({ kind: 'none' });
     }
     const retry = planRetry(r);
     expect(retry).toMatchObject({ ok: true, id: 'r1-retry2', attempt: 2 });

@@ -1,0 +1,217 @@
+/**
+ * Executes a rollout's decisions: feeds an input to the core, stores the decision (one version,
+ * one history entry, one lifecycle event), carries out its one follow-up — a route write or
+ * read, a measurement — and feeds the outcome back, until nothing more is due. It decides
+ * nothing itself. Every driver (workflow, tick, alert, operator) goes through here.
+ */
+import type { Judge } from '../core/analysis/verdict.ts';
+import type { Decision, FollowUp } from '../core/decision.ts';
+import type { Input } from '../core/inputs.ts';
+import type { AnalysisPlan } from '../core/plan.ts';
+import type { MetricSource } from '../core/request.ts';
+import { isTerminal, type Rollout, type RouteIntent } from '../core/state.ts';
+import { transition } from '../core/transition.ts';
+import { ControllerError } from '../errors.ts';
+import type { MetricsReader } from '../ports/metrics-reader.ts';
+import { DuplicateMessageError, type RolloutStore, VersionConflictError } from '../ports/rollout-store.ts';
+import { RouteError, type RouteWrite, type TrafficRouter } from '../ports/traffic-router.ts';
+import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
+import type { Logger } from './log.ts';
+
+export interface ExecutorDeps {
+  readonly store: RolloutStore;
+  readonly router: Lazy<TrafficRouter>;
+  readonly metrics: Lazy<MetricsReader>;
+  readonly judgeFor: (plan: AnalysisPlan) => Judge;
+  readonly events: LifecycleEvents;
+  readonly clock: () => number;
+  readonly log: Logger;
+}
+
+export interface RunOptions {
+  /** Recorded with the first change so a redelivered message is recognised. */
+  readonly dedupeKey?: string;
+  /** Stop after deciding on this input and its follow-up instead of going on with whatever is due. */
+  readonly only?: boolean;
+}
+
+export interface RunResult {
+  readonly rollout: Rollout;
+  readonly transitions: number;
+  /** Why the last decision changed nothing (e.g. "hold ends …"); null if the run ended on a change. */
+  readonly reason: string | null;
+  readonly duplicate: boolean;
+}
+
+type Stored = 'stored' | 'conflict' | 'duplicate';
+
+const MAX_DECISIONS = 25;
+const MAX_CONFLICTS = 5;
+
+export class RolloutExecutor {
+  readonly #deps: ExecutorDeps;
+
+  constructor(deps: ExecutorDeps) {
+    this.#deps = deps;
+  }
+
+  /** Returns null when there is no rollout with this id. */
+  async run(id: string, first: Input, options: RunOptions = {}): Promise<RunResult | null> {
+    let r = await this.#deps.store.get(id);
+    if (r === null) return null;
+    const log = this.#deps.log.child({ rolloutId: id });
+    const publishing: Promise<void>[] = [];
+    let input: Input | null = first;
+    let dedupeKey = options.dedupeKey;
+    let transitions = 0;
+    let conflicts = 0;
+    let reason: string | null = null;
+    try {
+      for (let i = 0; input !== null && i < MAX_DECISIONS; i += 1) {
+        const decision = transition(r, input, this.#deps.clock());
+        if (decision.kind === 'unchanged') {
+          reason = decision.reason;
+          log.debug(`no change: ${decision.reason}`, { input: input.type, phase: r.status.phase });
+        } else {
+          const stored = await this.#store(decision, dedupeKey, input, log);
+          if (stored === 'duplicate')
+            return { rollout: r, transitions, reason: 'duplicate message', duplicate: true };
+          if (stored === 'conflict') {
+            conflicts += 1;
+            r = await this.#reload(id, decision.rollout.version, conflicts);
+            continue;
+          }
+          dedupeKey = undefined;
+          r = decision.rollout;
+          transitions += 1;
+          reason = null;
+          publishing.push(this.#deps.events.publish(r, decision.entry));
+        }
+        input =
+          (await this.#follow(r, decision.followUp, input.actor)) ?? nextInput(decision, input, options);
+      }
+    } finally {
+      await Promise.allSettled(publishing);
+    }
+    return { rollout: r, transitions, reason, duplicate: false };
+  }
+
+  async #store(
+    decision: Extract<Decision, { kind: 'changed' }>,
+    dedupeKey: string | undefined,
+    input: Input,
+    log: Logger,
+  ): Promise<Stored> {
+    try {
+      await this.#deps.store.commit(
+        decision.rollout,
+        decision.entry,
+        dedupeKey === undefined ? {} : { dedupeKey },
+      );
+    } catch (error) {
+      if (error instanceof DuplicateMessageError) {
+        log.info('message already processed; nothing to do', { dedupeKey });
+        return 'duplicate';
+      }
+      if (error instanceof VersionConflictError) {
+        log.debug('another driver moved the rollout first; deciding again', { input: input.type });
+        return 'conflict';
+      }
+      throw error;
+    }
+    const { entry, rollout } = decision;
+    log.info(entry.reason, {
+      event: entry.event,
+      phase: rollout.status.phase,
+      step: entry.to.step,
+      version: rollout.version,
+      actor: input.actor,
+      weights: rollout.weights,
+    });
+    return 'stored';
+  }
+
+  /** The rollout as another driver left it, to decide the same input again (a bounded number of times). */
+  async #reload(id: string, attempted: number, conflicts: number): Promise<Rollout> {
+    const fresh = conflicts <= MAX_CONFLICTS ? await this.#deps.store.get(id) : null;
+    if (fresh === null) throw new VersionConflictError(id, attempted);
+    return fresh;
+  }
+
+  /** Carries out a follow-up and returns its outcome as the next input (null for none). */
+  async #follow(r: Rollout, followUp: FollowUp, actor: string): Promise<Input | null> {
+    switch (followUp.kind) {
+      case 'none':
+        return null;
+      case 'measure':
+        return this.#measure(r, followUp.window, actor);
+      case 'readRoute':
+        return this.#route(followUp.intent, actor, async (router) => ({
+          written: false,
+          route: await router.read(followUp.target),
+        }));
+      case 'applyRoute':
+      case 'restoreRoute':
+        return this.#route(followUp.intent, actor, (router) =>
+          router.apply(followUp.target, followUp.intent.weights, followUp.precondition),
+        );
+    }
+  }
+
+  async #route(
+    intent: RouteIntent,
+    actor: string,
+    call: (router: TrafficRouter) => Promise<RouteWrite>,
+  ): Promise<Input> {
+    try {
+      const { written, route } = await call(await this.#deps.router());
+      return { type: 'routeObserved', actor, intent, written, route };
+    } catch (error) {
+      return { type: 'routeFailed', actor, intentId: intent.id, error: routeFailure(error) };
+    }
+  }
+
+  async #measure(
+    r: Rollout,
+    window: { index: number; start: number; end: number },
+    actor: string,
+  ): Promise<Input> {
+    const metrics = await this.#deps.metrics();
+    const analysis = r.plan.analysis;
+    const latency = analysis.maxP99LatencyMs !== null || analysis.maxP99LatencyRatio !== null;
+    const read = async (source: MetricSource) => {
+      try {
+        return await metrics.read(source, { start: window.start, end: window.end }, { latency });
+      } catch (error) {
+        // A transient failure is retried by the caller with the window still unjudged;
+        // anything else is reported as missing data (inconclusive, never a pass).
+        if (error instanceof ControllerError && !error.retryable) {
+          return { kind: 'noData' as const, reason: `${error.message} (${error.hint})` };
+        }
+        throw error;
+      }
+    };
+    const [stable, canary] = await Promise.all([
+      read(analysis.metrics.stable),
+      read(analysis.metrics.canary),
+    ]);
+    const judgement = this.#deps
+      .judgeFor(analysis)
+      .judge({ window, weights: r.weights, stable, canary }, r.analysis.judge, analysis);
+    return { type: 'verdict', actor, window, judgement };
+  }
+}
+
+/** A failed route call as the core sees it; anything that is not a known route failure propagates. */
+function routeFailure(error: unknown): Extract<Input, { type: 'routeFailed' }>['error'] {
+  if (error instanceof RouteError) return { kind: error.kind, message: error.message };
+  if (error instanceof ControllerError && error.retryable)
+    return { kind: 'transient', message: error.message };
+  throw error;
+}
+
+/** After a change with nothing to follow up, look at what is due next — unless told to stop. */
+function nextInput(decision: Decision, input: Input, options: RunOptions): Input | null {
+  if (decision.kind !== 'changed' || options.only || isTerminal(decision.rollout.status.phase)) return null;
+  return { type: 'due', actor: input.actor };
+}

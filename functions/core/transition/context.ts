@@ -1,0 +1,124 @@
+/**
+ * The one value every decision is made from — the rollout, the input's actor and type, and the
+ * time — and the two ways a decision ends: `commit` (one new version, one history entry) or
+ * `unchanged` (the reason). Both carry at most one follow-up.
+ */
+import { type Decision, type FollowUp, NO_FOLLOW_UP } from '../decision.ts';
+import type { Input } from '../inputs.ts';
+import type { RouteTarget } from '../route-view.ts';
+import { computeNextActionAt } from '../schedule.ts';
+import {
+  type EventType,
+  type HistoryEntry,
+  type PauseReason,
+  type ResumeMode,
+  type Rollout,
+  type RouteIntent,
+  type Status,
+  snapshot,
+} from '../state.ts';
+import type { Weights } from '../weights.ts';
+
+export interface Context {
+  readonly r: Rollout;
+  readonly now: number;
+  readonly actor: string;
+  readonly input: Input['type'];
+}
+
+export function contextOf(r: Rollout, input: Input, now: number): Context {
+  return { r, now, actor: input.actor, input: input.type };
+}
+
+/** What a change sets; anything left out stays as it is. */
+export interface Change {
+  readonly event: EventType;
+  readonly reason: string;
+  readonly status?: Status;
+  readonly weights?: Weights;
+  readonly intent?: RouteIntent | null;
+  readonly analysis?: Rollout['analysis'];
+  readonly stepStartedAt?: number | null;
+  readonly driver?: Rollout['driver'];
+  readonly lastAlert?: Rollout['lastAlert'];
+  readonly verdict?: HistoryEntry['verdict'];
+  readonly followUp?: FollowUp;
+}
+
+export function unchanged(reason: string, followUp: FollowUp = NO_FOLLOW_UP): Decision {
+  return { kind: 'unchanged', reason, followUp };
+}
+
+export function commit(c: Context, change: Change): Decision {
+  const r = c.r;
+  const draft: Rollout = {
+    ...r,
+    status: change.status ?? r.status,
+    weights: change.weights ?? r.weights,
+    intent: change.intent === undefined ? r.intent : change.intent,
+    analysis: change.analysis ?? r.analysis,
+    stepStartedAt: change.stepStartedAt === undefined ? r.stepStartedAt : change.stepStartedAt,
+    driver: change.driver ?? r.driver,
+    lastAlert: change.lastAlert === undefined ? r.lastAlert : change.lastAlert,
+    version: r.version + 1,
+    updatedAt: c.now,
+  };
+  const next: Rollout = { ...draft, nextActionAt: computeNextActionAt(draft) };
+  const entry: HistoryEntry = {
+    version: next.version,
+    at: c.now,
+    event: change.event,
+    actor: c.actor,
+    input: c.input,
+    reason: change.reason,
+    from: snapshot(r),
+    to: snapshot(next),
+    intent:
+      next.intent && next.intent !== r.intent
+        ? { purpose: next.intent.purpose, weights: next.intent.weights }
+        : null,
+    verdict: change.verdict ?? null,
+  };
+  return { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP };
+}
+
+/** The route and rule a rollout shifts. */
+export function targetOf(r: Rollout): RouteTarget {
+  return { route: r.spec.route, ruleIndex: r.ruleIndex, stable: r.spec.stable, canary: r.spec.canary };
+}
+
+/** A route change recorded before it is made; its id is the version that records it. */
+export function newIntent(
+  c: Context,
+  purpose: RouteIntent['purpose'],
+  weights: Weights,
+  overwrite = purpose === 'rollback',
+): RouteIntent {
+  return {
+    id: c.r.version + 1,
+    purpose,
+    weights,
+    previous: c.r.weights,
+    leaseUntil: c.now + c.r.plan.timing.leaseMs,
+    attempts: 1,
+    lastError: null,
+    overwrite,
+  };
+}
+
+/** Every pause goes through here: the step it holds, why, and what `resume` will do. */
+export function pause(
+  c: Context,
+  step: number,
+  reason: PauseReason,
+  resume: ResumeMode,
+  why: string,
+  extra: Pick<Change, 'intent' | 'analysis' | 'verdict'> = {},
+): Decision {
+  return commit(c, {
+    ...extra,
+    event: 'rollout.paused',
+    reason: why,
+    status: { phase: 'Paused', step, reason, resume },
+  });
+}

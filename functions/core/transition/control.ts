@@ -1,0 +1,104 @@
+/**
+ * What people and alerts ask for: operator commands (pause, resume, promote, abort), Monitoring
+ * incidents, and the workflow execution that drives the rollout. Rollback wins: an abort or an
+ * open alert rolls back from any phase that is not already rolling back.
+ */
+import type { Decision } from '../decision.ts';
+import type { ControlCommand, IncidentInput } from '../inputs.ts';
+import type { Status } from '../state.ts';
+import { type Context, commit, pause, unchanged } from './context.ts';
+import { rollBack } from './route.ts';
+import { enterStep, promoteNow } from './steps.ts';
+
+export function onControl(c: Context, command: ControlCommand, note: string): Decision {
+  const s = c.r.status;
+  const who = c.actor;
+  switch (command) {
+    case 'pause':
+      return onPause(c, s, note);
+    case 'resume':
+      return onResume(c, s, note);
+    case 'promote':
+      if (s.phase === 'Pending' || s.phase === 'Progressing' || s.phase === 'Paused') {
+        return promoteNow(c, `promoted by ${who}: ${note}`);
+      }
+      return unchanged(
+        s.phase === 'Promoting' ? 'already promoting' : `cannot promote while ${s.phase}; rollback wins`,
+      );
+    case 'abort':
+      if (s.phase === 'RollingBack') return unchanged('already rolling back to stable');
+      return rollBack(c, { kind: 'abort', actor: who, note }, `aborted by ${who}: ${note}; restoring stable`);
+    case 'retry':
+      return unchanged(
+        `only a finished rollout (Failed, RolledBack, Aborted) can be retried; this one is ${s.phase}`,
+      );
+    default:
+      return unchanged(`unknown control command "${String(command)}"`);
+  }
+}
+
+function onPause(c: Context, s: Status, note: string): Decision {
+  const reason = { kind: 'operator', actor: c.actor, note } as const;
+  if (s.phase === 'Progressing') {
+    return pause(c, s.step, reason, 'continue', `paused by ${c.actor}: ${note}`);
+  }
+  if (s.phase === 'Pending') {
+    return pause(c, 0, reason, 'applyStep', `paused by ${c.actor} before the first step: ${note}`);
+  }
+  return unchanged(s.phase === 'Paused' ? 'already paused' : `cannot pause while ${s.phase}; abort to stop`);
+}
+
+function onResume(c: Context, s: Status, note: string): Decision {
+  if (s.phase !== 'Paused') return unchanged(`not paused (${s.phase}); nothing to resume`);
+  const why = `resumed by ${c.actor}: ${note}`;
+  switch (s.resume) {
+    case 'nextStep':
+      return enterStep(c, s.step + 1, why);
+    case 'applyStep':
+      // After a hand edit the operator has looked at the route: the step's weights replace it.
+      return enterStep(c, s.step, why, s.reason.kind === 'drift');
+    case 'continue':
+      return commit(c, {
+        event: 'rollout.resumed',
+        reason: why,
+        status: { phase: 'Progressing', step: s.step },
+        analysis: { ...c.r.analysis, inconclusiveStreak: 0 },
+      });
+  }
+}
+
+export function onAlert(c: Context, incident: IncidentInput): Decision {
+  const lastAlert = {
+    incidentId: incident.incidentId,
+    policy: incident.policy,
+    state: incident.state,
+    at: c.now,
+  };
+  if (incident.state === 'closed') {
+    return commit(c, {
+      event: 'rollout.alert_closed',
+      reason: `alert ${incident.policy} closed (${incident.summary})`,
+      lastAlert,
+    });
+  }
+  if (c.r.status.phase === 'RollingBack')
+    return unchanged(`already rolling back; alert ${incident.policy} noted`);
+  return rollBack(
+    c,
+    { kind: 'alert', incidentId: incident.incidentId, policy: incident.policy, summary: incident.summary },
+    `alert ${incident.policy} opened (${incident.summary}); rolling back`,
+    { lastAlert },
+  );
+}
+
+export function onDriverAttached(c: Context, execution: string): Decision {
+  const driver = c.r.driver;
+  if (driver.kind !== 'workflow')
+    return unchanged('driven by the scheduler; no workflow execution to attach');
+  if (driver.execution === execution) return unchanged(`execution ${execution} already attached`);
+  return commit(c, {
+    event: 'rollout.driver_attached',
+    reason: `workflow execution ${execution} drives this rollout`,
+    driver: { kind: 'workflow', execution },
+  });
+}

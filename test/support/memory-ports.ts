@@ -1,0 +1,147 @@
+/**
+ * Small in-memory implementations of the ports, for unit tests of the executor only. They keep
+ * the contracts the production adapters are held to by their own contract tests (version fence,
+ * dedupe keys, route lock release, precondition on the read a write is built from); they are
+ * never a stand-in for those adapters.
+ */
+import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
+import type { RouteTarget, RouteView } from '../../functions/core/route-view.ts';
+import { type HistoryEntry, isTerminal, type Rollout } from '../../functions/core/state.ts';
+import { sameWeights, type Weights } from '../../functions/core/weights.ts';
+import type { EventPublisher } from '../../functions/ports/event-publisher.ts';
+import type { MetricsReader, TimeWindow } from '../../functions/ports/metrics-reader.ts';
+import {
+  type ActiveRollout,
+  type CreateOutcome,
+  type DueRollout,
+  DuplicateMessageError,
+  type RolloutStore,
+  VersionConflictError,
+  type WriteOptions,
+} from '../../functions/ports/rollout-store.ts';
+import type { RouteWrite, TrafficRouter } from '../../functions/ports/traffic-router.ts';
+
+export class MemoryStore implements RolloutStore {
+  readonly rollouts = new Map<string, Rollout>();
+  readonly entries = new Map<string, HistoryEntry[]>();
+  readonly locks = new Map<string, string>();
+  readonly processed = new Set<string>();
+  /** Set to make the next commit fail as if the function died before it reached Firestore. */
+  failNextCommit: Error | null = null;
+
+  async create(rollout: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CreateOutcome> {
+    const stored = this.rollouts.get(rollout.id);
+    if (stored !== undefined) return { kind: 'exists', rollout: stored };
+    this.rollouts.set(rollout.id, rollout);
+    this.entries.set(rollout.id, [entry]);
+    this.locks.set(rollout.spec.route, rollout.id);
+    if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
+    return { kind: 'created', rollout };
+  }
+
+  async get(id: string): Promise<Rollout | null> {
+    return this.rollouts.get(id) ?? null;
+  }
+
+  async commit(next: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<void> {
+    const failure = this.failNextCommit;
+    this.failNextCommit = null;
+    if (failure !== null) throw failure;
+    const stored = this.rollouts.get(next.id);
+    if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
+    if (options.dedupeKey !== undefined && this.processed.has(options.dedupeKey)) {
+      throw new DuplicateMessageError(options.dedupeKey);
+    }
+    this.rollouts.set(next.id, next);
+    this.entries.get(next.id)?.push(entry);
+    if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) this.locks.delete(next.spec.route);
+    if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    return [...(this.entries.get(id) ?? [])];
+  }
+
+  async due(now: number, limit: number): Promise<DueRollout[]> {
+    return [...this.rollouts.values()]
+      .filter((r) => !isTerminal(r.status.phase) && r.nextActionAt !== null && r.nextActionAt <= now)
+      .sort((a, b) => (a.nextActionAt ?? 0) - (b.nextActionAt ?? 0))
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, nextActionAt: r.nextActionAt ?? now, driver: r.driver.kind }));
+  }
+
+  async findActive(): Promise<ActiveRollout[]> {
+    return [];
+  }
+
+  async hasProcessed(key: string): Promise<boolean> {
+    return this.processed.has(key);
+  }
+}
+
+/** One route whose managed rule splits between stable and canary, counting reads and writes. */
+export class MemoryRouter implements TrafficRouter {
+  weights: Weights;
+  otherDestinations: string[] = [];
+  updates = 0;
+  readonly reads: RouteTarget[] = [];
+  readonly writes: { weights: Weights; precondition: Weights | null }[] = [];
+  /** While set, a write that passed its precondition waits here before it lands (a slow operation). */
+  hold: Promise<void> | null = null;
+
+  constructor(weights: Weights) {
+    this.weights = weights;
+  }
+
+  #view(): RouteView {
+    return {
+      updateTime: `t${this.updates}`,
+      ruleIndex: 0,
+      weights: this.weights,
+      otherDestinations: [...this.otherDestinations],
+    };
+  }
+
+  async read(target: RouteTarget): Promise<RouteView> {
+    this.reads.push(target);
+    return this.#view();
+  }
+
+  async apply(_target: RouteTarget, weights: Weights, precondition: Weights | null): Promise<RouteWrite> {
+    const seen = this.#view();
+    const holds =
+      precondition === null ||
+      (seen.otherDestinations.length === 0 && sameWeights(seen.weights, precondition));
+    if (!holds || sameWeights(seen.weights, weights)) return { written: false, route: seen };
+    this.writes.push({ weights, precondition });
+    const hold = this.hold;
+    this.hold = null;
+    if (hold !== null) await hold;
+    this.weights = weights;
+    this.updates += 1;
+    return { written: true, route: this.#view() };
+  }
+}
+
+export class MemoryMetrics implements MetricsReader {
+  readonly reads: TimeWindow[] = [];
+  readonly readings: { stable: BackendReading; canary: BackendReading };
+
+  constructor(readings: { stable: BackendReading; canary: BackendReading }) {
+    this.readings = readings;
+  }
+
+  async read(source: { preset: string; service?: string }, window: TimeWindow): Promise<BackendReading> {
+    this.reads.push(window);
+    return source.service?.endsWith('canary') ? this.readings.canary : this.readings.stable;
+  }
+}
+
+export class MemoryPublisher implements EventPublisher {
+  readonly published: { topic: string; data: unknown }[] = [];
+
+  async publish(topic: string, data: unknown): Promise<string> {
+    this.published.push({ topic, data });
+    return String(this.published.length);
+  }
+}

@@ -1,4 +1,5 @@
-/** The last segment of a full resource name: `projects/p/locations/global/httpRoutes/checkout` → `checkout`. */
+/** The last segment of a full resource name: `projects/p/locations/global/httpRoutes/checkout` → `checkout` (a trailing `/` is ignored). */
 export function lastSegment(name: string): string {
-  return name.slice(name.lastIndexOf('/') + 1);
+  const trimmed = name.replace(/\/+$/, '');
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
 }

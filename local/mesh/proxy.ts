@@ -27,6 +27,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { lastSegment } from '../../functions/core/resource-name.ts';
 import type { RequestRecorder } from '../monitoring/request-recorder.ts';
 import { listen } from '../net.ts';
 import type { HttpRoute, RouteFeed } from '../network-services/route-feed.ts';
@@ -123,11 +124,6 @@ interface ResolvedBackend {
 interface RouteTable {
   readonly routes: readonly HttpRoute[];
   readonly notes: readonly string[];
-}
-
-export function lastSegment(name: string): string {
-  const trimmed = name.replace(/\/+$/, '');
-  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
 }
 
 function resolveBackends(backends: MeshProxyOptions['backends']): Map<string, ResolvedBackend> {

@@ -245,6 +245,24 @@ export class FirestoreRolloutStore implements RolloutStore {
     }
   }
 
+  async waiting(limit: number): Promise<DueRollout[]> {
+    try {
+      const snapshot = await this.#db
+        .collection('rollouts')
+        .where('status.phase', '==', 'ActionRequired')
+        .limit(limit)
+        .get();
+      return snapshot.docs
+        .map((doc) => {
+          const r = asRollout(doc.id, doc.data());
+          return { id: r.id, nextActionAt: r.updatedAt, driver: r.driver.kind };
+        })
+        .sort((a, b) => a.nextActionAt - b.nextActionAt);
+    } catch (error) {
+      throw translate(error, 'listing rollouts that wait for a person');
+    }
+  }
+
   async findActive(
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
   ): Promise<ActiveRollout[]> {

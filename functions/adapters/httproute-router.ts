@@ -1,11 +1,11 @@
 /**
- * TrafficRouter on a Cloud Service Mesh HTTPRoute (Network Services API v1). Reads the route,
- * rewrites only the target rule's destinations, patches `rules` (the whole array, everything
- * else exactly as read), waits for the operation and reads back to verify the split.
+ * TrafficRouter on a Cloud Service Mesh HTTPRoute (Network Services API v1). Reads the route, has
+ * the core plan the write on that read, rewrites only the managed rule's destinations, patches
+ * `rules` (the whole array, everything else exactly as read), waits for the operation and reads
+ * the route back for the core to judge.
  *
- * HTTPRoute has no etag: a write with a precondition (the split the caller expects to replace)
- * is built from the same GET the precondition is checked on, so the window left for another
- * writer is one GET-to-PATCH round trip. Production uses Application Default Credentials; with `rootUrl` (the local stand-in) requests
+ * HTTPRoute has no etag: the write is planned on the same GET it is built from, so the window
+ * left for another writer is one GET-to-PATCH round trip. Production uses Application Default Credentials; with `rootUrl` (the local stand-in) requests
  * go unauthenticated.
  */
 import {
@@ -13,17 +13,13 @@ import {
   networkservices,
   type networkservices_v1,
 } from 'googleapis/build/src/apis/networkservices/index.js';
-import { describeWeights, sameWeights, type Weights } from '../core/weights.ts';
-import {
-  RouteError,
-  type RouteTarget,
-  type RouteView,
-  type RouteWrite,
-  type TrafficRouter,
-} from '../ports/traffic-router.ts';
+import type { RouteSnapshot } from '../core/routing/snapshot.ts';
+import { planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
+import { describeWeights } from '../core/weights.ts';
+import type { RouteWrite, TrafficRouter } from '../ports/traffic-router.ts';
 import { routeErrorFrom } from './httproute-errors.ts';
 import { type PollClock, type PollOptions, realClock, waitForOperation } from './httproute-operation.ts';
-import { type HttpRoute, rewriteRules, viewOf } from './httproute-rules.ts';
+import { type HttpRoute, rulesWith, snapshotOf } from './httproute-rules.ts';
 
 export interface HttpRouteRouterOptions {
   /** Root URL of a local Network Services stand-in; unset in production. */
@@ -59,25 +55,23 @@ export class HttpRouteRouter implements TrafficRouter {
     this.#clock = options.clock ?? realClock;
   }
 
-  async read(target: RouteTarget): Promise<RouteView> {
-    return viewOf(await this.#get(target.route), target);
+  async read(route: string): Promise<RouteSnapshot> {
+    return snapshotOf(await this.#get(route));
   }
 
-  async apply(target: RouteTarget, weights: Weights, precondition: Weights | null): Promise<RouteWrite> {
-    const before = await this.#get(target.route);
-    const current = viewOf(before, target);
-    // The precondition is checked on the very read the new rules are built from: the window left
-    // for another writer is this GET-to-PATCH round trip (HTTPRoute has no etag).
-    if (precondition !== null && !showsOnly(current, precondition)) return { written: false, route: current };
-    const rules = rewriteRules(before, target, weights);
-    // Already split this way (however the weights are spelled): nothing to write.
-    if (sameWeights(current.weights, weights)) return { written: false, route: current };
-
-    const action = `setting ${describeWeights(weights)} on rule ${current.ruleIndex} of route ${target.route}`;
+  async apply(route: string, request: WriteRequest): Promise<RouteWrite> {
+    const before = await this.#get(route);
+    const snapshot = snapshotOf(before);
+    // Planned on the very read the rules are built from: the window left for another writer is
+    // this GET-to-PATCH round trip (HTTPRoute has no etag).
+    const plan = planWrite(snapshot, request);
+    if (plan.kind === 'skip') return { written: false, route: snapshot };
+    const rules = rulesWith(before, plan.ruleIndex, plan.destinations);
+    const action = `setting ${describeWeights(request.weights)} (${request.mode}) on rule ${plan.ruleIndex} of route ${route}`;
     let operation: networkservices_v1.Schema$Operation;
     try {
       const response = await this.#api.projects.locations.httpRoutes.patch(
-        { name: target.route, updateMask: 'rules', requestBody: { rules } },
+        { name: route, updateMask: 'rules', requestBody: { rules } },
         { retry: false, timeout: this.#requestTimeoutMs },
       );
       operation = response.data;
@@ -85,29 +79,7 @@ export class HttpRouteRouter implements TrafficRouter {
       throw routeErrorFrom(error, action);
     }
     await waitForOperation(operation, (name) => this.#operation(name), this.#poll, action, this.#clock);
-
-    return { written: true, route: this.#verify(await this.#get(target.route), target, weights, action) };
-  }
-
-  /** The route read back after the change must show the requested split; anything else means another writer. */
-  #verify(route: HttpRoute, target: RouteTarget, weights: Weights, action: string): RouteView {
-    const hint =
-      'another writer changed the route right after this change; the controller reads it again and decides';
-    let view: RouteView;
-    try {
-      view = viewOf(route, target);
-    } catch (error) {
-      if (!(error instanceof RouteError)) throw error;
-      throw new RouteError('conflict', `after ${action}: ${error.message}`, hint, error);
-    }
-    if (!sameWeights(view.weights, weights)) {
-      throw new RouteError(
-        'conflict',
-        `after ${action}, rule ${view.ruleIndex} shows ${describeWeights(view.weights)} (updateTime ${view.updateTime})`,
-        hint,
-      );
-    }
-    return view;
+    return { written: true, route: snapshotOf(await this.#get(route)) };
   }
 
   async #operation(name: string): Promise<networkservices_v1.Schema$Operation> {
@@ -136,9 +108,4 @@ export class HttpRouteRouter implements TrafficRouter {
       }
     }
   }
-}
-
-/** The rule splits exactly `weights` between stable and canary and routes nowhere else. */
-function showsOnly(view: RouteView, weights: Weights): boolean {
-  return view.otherDestinations.length === 0 && sameWeights(view.weights, weights);
 }

@@ -120,7 +120,9 @@ export class RolloutExecutor {
       throw error;
     }
     const { entry, rollout } = decision;
-    log.info(entry.reason, {
+    // A person must act: said once, as a warning; the checks while waiting log at DEBUG.
+    const write = entry.event === 'rollout.action_required' ? log.warn : log.info;
+    write(entry.reason, {
       event: entry.event,
       phase: rollout.status.phase,
       step: entry.to.step,
@@ -148,12 +150,12 @@ export class RolloutExecutor {
       case 'readRoute':
         return this.#route(followUp.intent, actor, async (router) => ({
           written: false,
-          route: await router.read(followUp.target),
+          route: await router.read(followUp.route),
         }));
       case 'applyRoute':
       case 'restoreRoute':
         return this.#route(followUp.intent, actor, (router) =>
-          router.apply(followUp.target, followUp.intent.weights, followUp.precondition),
+          router.apply(followUp.route, followUp.request),
         );
     }
   }

@@ -7,11 +7,13 @@
 import { createRollout } from '../core/create.ts';
 import type { PlanContext } from '../core/plan.ts';
 import { type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
+import { type Reading, read } from '../core/routing/managed-rule.ts';
+import type { RouteSnapshot } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
-import { describeWeights } from '../core/weights.ts';
+import { describeWeights, type Weights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
-import { RouteError, type RouteTarget, type RouteView, type TrafficRouter } from '../ports/traffic-router.ts';
+import { RouteError, type TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
 import { type Config, defaultMetricSource, routeAllowed } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
@@ -91,19 +93,18 @@ async function create(
   log: Logger,
 ): Promise<StartOutcome> {
   const now = deps.clock();
-  const view = await readRoute(deps, {
-    route: request.route,
-    ruleIndex: request.rule ?? null,
-    stable: request.stable,
-    canary: request.canary,
-  });
-  checkStartable(request, view);
+  const route = await readRoute(deps, request.route);
+  const found = startable(
+    request,
+    read(route, { stable: request.stable, canary: request.canary, hint: request.rule ?? null, shape: null }),
+  );
   const created = createRollout({
     id,
     request,
     context: planContext(deps.config, request),
-    ruleIndex: view.ruleIndex,
-    weights: view.weights,
+    ruleIndex: found.index,
+    ruleShape: found.shape,
+    weights: found.weights,
     now,
     actor: command.actor,
     ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
@@ -117,26 +118,41 @@ async function create(
   return outcome;
 }
 
-/** A rollout shifts between exactly two backends and starts from all traffic on stable. */
-function checkStartable(request: RolloutRequest, view: RouteView): void {
-  if (view.otherDestinations.length > 0) {
-    throw new RefusedError(
-      `rule ${view.ruleIndex} of ${request.route} also sends traffic to ${view.otherDestinations.join(', ')}`,
-      {
-        code: 'ROUTE_NOT_READY',
-        hint: 'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
-      },
+function notReady(message: string, hint: string): RefusedError {
+  return new RefusedError(message, { code: 'ROUTE_NOT_READY', hint });
+}
+
+/** A rollout shifts one rule between exactly two backends and starts from all traffic on stable. */
+function startable(
+  request: RolloutRequest,
+  reading: Reading,
+): { index: number; shape: string; weights: Weights } {
+  if (reading.kind === 'gone') {
+    throw notReady(
+      `no rule of route ${request.route} routes to the stable backend ${request.stable}`,
+      'add the stable backend as a destination of the rule to shift, or name the rule with "rule"',
     );
   }
-  if (view.weights.canary !== 0) {
-    throw new RefusedError(
-      `route ${request.route} already sends ${view.weights.canary}% to the canary (${describeWeights(view.weights)})`,
-      {
-        code: 'ROUTE_NOT_READY',
-        hint: 'start from all traffic on stable: finish or abort the earlier rollout, or set the route back by hand',
-      },
+  if (reading.kind === 'ambiguous') {
+    throw notReady(
+      `rules [${reading.candidates.join(', ')}] of route ${request.route} all route to ${request.stable} or ${request.canary}`,
+      'say which rule the rollout shifts with "rule" in the rollout request',
     );
   }
+  if (reading.others.length > 0) {
+    throw notReady(
+      `rule ${reading.index} of ${request.route} also sends traffic to ${reading.others.join(', ')}`,
+      'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
+    );
+  }
+  const weights = reading.weights;
+  if (weights === null || weights.canary !== 0) {
+    throw notReady(
+      `route ${request.route} already sends ${weights?.canary ?? '?'}% to the canary (${weights ? describeWeights(weights) : 'rule sends no traffic'})`,
+      'start from all traffic on stable: finish or abort the earlier rollout, or set the route back by hand',
+    );
+  }
+  return { index: reading.index, shape: reading.shape, weights };
 }
 
 function planContext(config: Config, request: RolloutRequest): PlanContext {
@@ -155,12 +171,12 @@ function planContext(config: Config, request: RolloutRequest): PlanContext {
   };
 }
 
-async function readRoute(deps: StartDeps, target: RouteTarget): Promise<RouteView> {
+async function readRoute(deps: StartDeps, route: string): Promise<RouteSnapshot> {
   try {
-    return await (await deps.router()).read(target);
+    return await (await deps.router()).read(route);
   } catch (error) {
     if (error instanceof RouteError && !error.retryable) {
-      throw new RefusedError(`cannot start on ${target.route}: ${error.message}`, {
+      throw new RefusedError(`cannot start on ${route}: ${error.message}`, {
         code: error.code,
         hint: error.hint,
         cause: error,

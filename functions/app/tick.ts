@@ -1,7 +1,8 @@
 /**
- * tick (Cloud Scheduler, every minute): advances every rollout that is due. Scheduler-driven
- * rollouts move here; workflow-driven ones only when their workflow is overdue by the grace
- * period (the execution died or is stuck) — the safety net.
+ * tick (Cloud Scheduler, every minute): advances every rollout that is due, and looks at the route
+ * of every rollout waiting for a person. Scheduler-driven rollouts move here; workflow-driven ones
+ * only when their workflow is overdue by the grace period (the execution died or is stuck) — the
+ * safety net.
  */
 import type { DueRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { Config } from './config.ts';
@@ -54,7 +55,12 @@ export interface TickDeps {
 
 export async function tick(deps: TickDeps, command: { readonly actor: string }): Promise<TickReport> {
   const now = deps.clock();
-  const due = await deps.store.due(now, deps.config.tick.batch);
+  // Due rollouts, and those waiting for a person: a look at their route tells whether one acted.
+  const [scheduled, waiting] = await Promise.all([
+    deps.store.due(now, deps.config.tick.batch),
+    deps.store.waiting(deps.config.tick.batch),
+  ]);
+  const due = [...scheduled, ...waiting];
   const eligible = eligibleForTick(due, now, deps.config.tick.workflowGraceMs);
   let advanced = 0;
   let failed = 0;

@@ -10,7 +10,9 @@ export interface NewRollout {
   readonly id: string;
   readonly request: RolloutRequest;
   readonly context: PlanContext;
+  /** Where the managed rule was found when the rollout was accepted, and what it looked like. */
   readonly ruleIndex: number;
+  readonly ruleShape: string;
   /** Weights read from the route when the rollout was accepted. */
   readonly weights: Weights;
   readonly now: number;
@@ -25,6 +27,7 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     spec: n.request,
     plan: normalisePlan(n.request, n.context),
     ruleIndex: n.ruleIndex,
+    ruleShape: n.ruleShape,
     status: { phase: 'Pending' },
     weights: n.weights,
     intent: null,

@@ -4,30 +4,29 @@
  * for the executor to carry out and feed back as the next input.
  */
 import type { AnalysisWindow } from './analysis/verdict.ts';
-import type { RouteTarget } from './route-view.ts';
+import type { WriteRequest } from './routing/write-plan.ts';
 import type { HistoryEntry, Rollout, RouteIntent } from './state.ts';
-import type { Weights } from './weights.ts';
 
 export type FollowUp =
   /**
-   * Set the intent's weights on the route, only while the managed rule still shows `precondition`
-   * (null: whatever it shows — rollback wins); report `routeObserved` or `routeFailed`.
+   * Write the route as `request` says — on the very read the write is built from, so its
+   * precondition holds right up to the write — and report `routeObserved` or `routeFailed`.
    */
   | {
       readonly kind: 'applyRoute';
-      readonly target: RouteTarget;
+      readonly route: string;
       readonly intent: RouteIntent;
-      readonly precondition: Weights | null;
+      readonly request: WriteRequest;
     }
-  /** Put the rollout's confirmed weights back over a late write that still shows `precondition`. */
+  /** Put the rollout's confirmed weights back over a late write (`request.precondition`: that write). */
   | {
       readonly kind: 'restoreRoute';
-      readonly target: RouteTarget;
+      readonly route: string;
       readonly intent: RouteIntent;
-      readonly precondition: Weights;
+      readonly request: WriteRequest;
     }
-  /** Read the route and report it for the intent (after taking over an intent whose lease ran out). */
-  | { readonly kind: 'readRoute'; readonly target: RouteTarget; readonly intent: RouteIntent }
+  /** Read the route and report it for the intent (taking over an intent, or checking on a person). */
+  | { readonly kind: 'readRoute'; readonly route: string; readonly intent: RouteIntent }
   /** Read both backends' metrics for the window, judge them, report `verdict`. */
   | { readonly kind: 'measure'; readonly window: AnalysisWindow }
   | { readonly kind: 'none' };

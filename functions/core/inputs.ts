@@ -4,7 +4,7 @@
  */
 
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
-import type { RouteView } from './route-view.ts';
+import type { RouteSnapshot } from './routing/snapshot.ts';
 import type { RouteIntent } from './state.ts';
 
 export type ControlCommand = 'pause' | 'resume' | 'promote' | 'abort' | 'retry';
@@ -31,9 +31,9 @@ export type Input =
       readonly type: 'routeObserved';
       /** The route change the read or write was made for. */
       readonly intent: RouteIntent;
-      /** True when this call wrote the route (the view is the read-back after its operation). */
+      /** True when this call wrote the route (the snapshot is the read-back after its operation). */
       readonly written: boolean;
-      readonly route: RouteView;
+      readonly route: RouteSnapshot;
     })
   | (Base & {
       readonly type: 'routeFailed';

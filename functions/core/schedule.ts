@@ -75,6 +75,9 @@ export function computeNextActionAt(r: Rollout): number | null {
     case 'Aborted':
     case 'Failed':
       return null;
+    case 'ActionRequired':
+      // Nothing is due until a person acts; drivers only look whether the route changed.
+      return null;
     default:
       break;
   }

@@ -17,14 +17,27 @@ export type PauseReason =
 /** What `resume` does: keep holding the current weights, apply the current step again, or move on. */
 export type ResumeMode = 'continue' | 'applyStep' | 'nextStep';
 
+/** Why the controller cannot change the route safely and waits for a person. */
+export type RouteProblem =
+  /** No rule routes to the stable or the canary backend any more. */
+  | { readonly kind: 'ruleGone' }
+  /** Several rules route to stable or canary and none can be told to be the managed one. */
+  | { readonly kind: 'ruleAmbiguous'; readonly rules: readonly number[] }
+  /** The managed rule also routes to backends a person added; a shift would have to remove them. */
+  | { readonly kind: 'foreignDestinations'; readonly rule: number; readonly backends: readonly string[] }
+  /** The managed rule is rolled back, but other rules still send the canary traffic. */
+  | { readonly kind: 'canaryElsewhere'; readonly rules: readonly number[] }
+  /** The API refuses the write for a reason a person must fix (permission, validation). */
+  | { readonly kind: 'refused'; readonly message: string };
+
 export type RollbackCause =
   | { readonly kind: 'verdict'; readonly summary: string }
   | { readonly kind: 'alert'; readonly incidentId: string; readonly policy: string; readonly summary: string }
   | { readonly kind: 'abort'; readonly actor: string; readonly note: string }
   | { readonly kind: 'routeError'; readonly message: string };
 
-export type Status =
-  | { readonly phase: 'Pending' }
+/** The phases a rollout can go back to once a person has acted on the route. */
+export type ResumableStatus =
   | { readonly phase: 'Progressing'; readonly step: number }
   | {
       readonly phase: 'Paused';
@@ -33,8 +46,21 @@ export type Status =
       readonly resume: ResumeMode;
     }
   | { readonly phase: 'Promoting' }
+  | { readonly phase: 'RollingBack'; readonly cause: RollbackCause };
+
+export type Status =
+  | { readonly phase: 'Pending' }
+  | ResumableStatus
   | { readonly phase: 'Succeeded' }
-  | { readonly phase: 'RollingBack'; readonly cause: RollbackCause }
+  | {
+      /** A person must act on the route: the controller cannot change it safely (see RouteProblem). */
+      readonly phase: 'ActionRequired';
+      readonly problem: RouteProblem;
+      /** The route's updateTime when the problem was seen; null when only an operator can clear it. */
+      readonly routeSeen: string | null;
+      /** Where the rollout goes back to when the route changes or an operator acts. */
+      readonly resume: ResumableStatus;
+    }
   | { readonly phase: 'RolledBack'; readonly cause: RollbackCause }
   | { readonly phase: 'Aborted'; readonly actor: string; readonly note: string }
   | { readonly phase: 'Failed'; readonly error: string };
@@ -49,6 +75,7 @@ export const ACTIVE_PHASES: readonly Phase[] = [
   'Paused',
   'Promoting',
   'RollingBack',
+  'ActionRequired',
 ];
 
 export function isTerminal(phase: Phase): boolean {
@@ -110,8 +137,10 @@ export interface Rollout {
   readonly id: string;
   readonly spec: RolloutRequest;
   readonly plan: Plan;
-  /** Index of the route rule being shifted (resolved when the rollout was created). */
+  /** Where the managed rule was last seen (a hint: the rule is found by what it routes on every read). */
   readonly ruleIndex: number;
+  /** The managed rule's shape when last seen, to tell it from a look-alike rule (null: not yet known). */
+  readonly ruleShape: string | null;
   readonly status: Status;
   /** Weights confirmed live on the route. */
   readonly weights: Weights;
@@ -151,6 +180,7 @@ export type EventType =
   | 'rollout.promoting'
   | 'rollout.succeeded'
   | 'rollout.rolling_back'
+  | 'rollout.action_required'
   | 'rollout.rolled_back'
   | 'rollout.aborted'
   | 'rollout.failed'

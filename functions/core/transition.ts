@@ -2,14 +2,16 @@
  * The one transition function: (rollout, input, now) → decision. Pure and deterministic.
  * A change bumps the version by one and yields exactly one history entry; anything else is
  * an explicit "unchanged" with the reason, so no input is ever silently dropped. Each concern
- * lives in its own module under transition/: steps, route, verdict, control.
+ * lives in its own module under transition/: steps, route (writes), observe (reads), action-required,
+ * verdict, control.
  */
 import type { Decision } from './decision.ts';
 import type { Input } from './inputs.ts';
 import { isTerminal, type Rollout } from './state.ts';
 import { contextOf, unchanged } from './transition/context.ts';
 import { onAlert, onControl, onDriverAttached } from './transition/control.ts';
-import { intentDue, onRouteFailed, onRouteObserved } from './transition/route.ts';
+import { onRouteObserved } from './transition/observe.ts';
+import { intentDue, onRouteFailed } from './transition/route.ts';
 import { onDue } from './transition/steps.ts';
 import { onVerdict } from './transition/verdict.ts';
 

@@ -49,6 +49,8 @@ export interface RolloutStore {
   history(id: string): Promise<HistoryEntry[]>;
   /** Active rollouts whose next action is due at or before `now`, soonest first. */
   due(now: number, limit: number): Promise<DueRollout[]>;
+  /** Rollouts waiting for a person (ActionRequired), longest waiting first; `nextActionAt` is when they began to wait. */
+  waiting(limit: number): Promise<DueRollout[]>;
   /** Active rollouts (one per locked route) matching every given field. */
   findActive(
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,

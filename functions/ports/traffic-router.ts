@@ -1,31 +1,29 @@
 /**
- * Port: the HTTPRoute that carries the rollout's traffic (production adapter: Network Services v1).
+ * Port: the route that carries the rollout's traffic (production adapter: Network Services v1
+ * HTTPRoute). The adapter reads and writes; what a route means for a rollout is the core's.
  */
 import type { RouteErrorKind } from '../core/inputs.ts';
-import type { RouteTarget, RouteView } from '../core/route-view.ts';
-import type { Weights } from '../core/weights.ts';
+import type { RouteSnapshot } from '../core/routing/snapshot.ts';
+import type { WriteRequest } from '../core/routing/write-plan.ts';
 import { ControllerError } from '../errors.ts';
 
-export type { RouteTarget, RouteView } from '../core/route-view.ts';
-
 export interface RouteWrite {
-  /** False when nothing was written: the rule already had the weights, or the precondition failed. */
+  /** False when nothing was written: the precondition failed, or there was nothing to change. */
   readonly written: boolean;
   /** The route as read back after the operation (or as read, when nothing was written). */
-  readonly route: RouteView;
+  readonly route: RouteSnapshot;
 }
 
 export interface TrafficRouter {
-  /** Reads the route and the split of the target rule. */
-  read(target: RouteTarget): Promise<RouteView>;
+  /** Reads the route (full name, e.g. projects/P/locations/L/httpRoutes/R). */
+  read(route: string): Promise<RouteSnapshot>;
   /**
-   * Sets the split on the target rule, sending back every other part of the route exactly as
-   * read, waits for the long-running operation, then reads back and verifies the weights. With a
-   * `precondition`, writes only if the rule still shows that split on the very read the write is
-   * built from (HTTPRoute has no etag; this is as close to the write as the API allows) and
-   * otherwise returns what it read, unwritten. Throws RouteError.
+   * Reads the route, plans the write on that very read (core `planWrite`: the precondition is
+   * checked there, as close to the write as the API allows), sends every other part of the route
+   * back exactly as read, waits for the long-running operation and reads the route back.
+   * Throws RouteError.
    */
-  apply(target: RouteTarget, weights: Weights, precondition: Weights | null): Promise<RouteWrite>;
+  apply(route: string, request: WriteRequest): Promise<RouteWrite>;
 }
 
 /** A failed route read or change; `kind` is what the lifecycle reacts to. */

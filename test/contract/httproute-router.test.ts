@@ -4,7 +4,11 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpRouteRouter } from '../../functions/adapters/httproute-router.ts';
-import { RouteError, type RouteTarget } from '../../functions/ports/traffic-router.ts';
+import { type ManagedRule, read } from '../../functions/core/routing/managed-rule.ts';
+import type { RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
+import type { WriteRequest } from '../../functions/core/routing/write-plan.ts';
+import type { Weights } from '../../functions/core/weights.ts';
+import { RouteError } from '../../functions/ports/traffic-router.ts';
 import type { RequestKind } from '../../local/network-services/faults.ts';
 import type { HttpRoute } from '../../local/network-services/route-feed.ts';
 import {
@@ -80,8 +84,18 @@ function richRoute(): HttpRoute {
   };
 }
 
-const target: RouteTarget = { route: ROUTE, ruleIndex: null, stable: STABLE, canary: CANARY };
-const rule1 = { ...target, ruleIndex: 1 };
+const target: ManagedRule = { stable: STABLE, canary: CANARY, hint: null, shape: null };
+
+function shift(weights: Weights, precondition: Weights | null = null): WriteRequest {
+  return { target, weights, mode: 'shift', precondition };
+}
+
+/** The managed rule as the core reads it from a snapshot. */
+function found(snapshot: RouteSnapshot, managed: ManagedRule = target) {
+  const reading = read(snapshot, managed);
+  if (reading.kind !== 'found') throw new Error(`expected the managed rule, got ${reading.kind}`);
+  return reading;
+}
 const poll = { initialMs: 2, maxMs: 20, timeoutMs: 10_000 };
 
 let api: NetworkServicesServer;
@@ -135,33 +149,41 @@ afterEach(() => {
 });
 
 describe('HttpRouteRouter.read', () => {
-  it('finds the one rule that routes to the stable backend and reports its split', async () => {
-    const view = await router.read(target);
-    expect(view).toEqual({
-      updateTime: api.store.route(ROUTE)?.updateTime,
-      ruleIndex: 1,
-      weights: { stable: 100, canary: 0 },
-      otherDestinations: [],
-    });
+  it('reads every rule with its destinations, and the route as it is', async () => {
+    const view = await router.read(ROUTE);
+    expect(view.updateTime).toBe(api.store.route(ROUTE)?.updateTime);
+    expect(view.rules.map((r) => r.destinations.map((d) => [d.name, d.weight]))).toEqual([
+      [[backend('search'), null]],
+      [[STABLE, 100]],
+      [
+        [backend('fallback'), 3],
+        [backend('fallback-b'), 1],
+      ],
+    ]);
+    expect(found(view)).toMatchObject({ index: 1, weights: { stable: 100, canary: 0 }, others: [] });
+    expect(JSON.parse(view.shape)).toMatchObject({ labels: { team: 'checkout', env: 'prod' } });
   });
 
-  it('refuses to guess when no rule or several rules route to the stable backend', async () => {
-    const none = await rejection(router.read({ ...target, stable: backend('nobody') }));
-    expect(none.kind).toBe('invalidArgument');
-    expect(none.message).toContain('no rule of route');
+  it('tells whether rules or the route changed, apart from the destinations', async () => {
+    const before = await router.read(ROUTE);
     api.store.editByHand(ROUTE, (r) => {
-      r.rules?.[2]?.action?.destinations?.push({ serviceName: STABLE, weight: 1 });
+      r.labels = { ...r.labels, editedBy: 'alice' };
+      const action = r.rules?.[0]?.action;
+      if (action) action.timeout = '7s';
     });
-    const several = await rejection(router.read(target));
-    expect(several.kind).toBe('invalidArgument');
-    expect(several.message).toContain('rules [1, 2]');
-    expect(several.hint).toContain('ruleIndex');
+    const after = await router.read(ROUTE);
+    expect(after.shape).not.toBe(before.shape);
+    expect(after.rules[0]?.shape).not.toBe(before.rules[0]?.shape);
+    expect(after.rules[1]).toEqual(before.rules[1]);
   });
 
-  it('reads an explicit rule and lists destinations other than stable and canary', async () => {
-    const view = await router.read({ ...target, stable: backend('fallback'), canary: CANARY, ruleIndex: 2 });
-    expect(view.weights).toEqual({ stable: 100, canary: 0 });
-    expect(view.otherDestinations).toEqual([backend('fallback-b')]);
+  it('lists destinations other than stable and canary for a rule that routes to others too', async () => {
+    const view = await router.read(ROUTE);
+    expect(found(view, { ...target, stable: backend('fallback') })).toMatchObject({
+      index: 2,
+      weights: { stable: 100, canary: 0 },
+      others: [backend('fallback-b')],
+    });
   });
 });
 
@@ -175,10 +197,10 @@ describe('HttpRouteRouter.apply', () => {
       }),
     );
     const polls = beforeNth('getOperation', 3, () => api.store.completePendingOperations());
-    const { written, route: view } = await router.apply(rule1, { stable: 90, canary: 10 }, null);
+    const { written, route: view } = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }));
 
     expect(written).toBe(true);
-    expect(view.weights).toEqual({ stable: 90, canary: 10 });
+    expect(found(view).weights).toEqual({ stable: 90, canary: 10 });
     expect(view.updateTime).toBe(api.store.route(ROUTE)?.updateTime);
     expect(polls()).toBe(3);
     // The route changed only when the operation completed (during the third poll).
@@ -194,15 +216,15 @@ describe('HttpRouteRouter.apply', () => {
 
   it('completes with a real operation delay', async () => {
     api.store.setOperationDelay(25);
-    const { route: view } = await router.apply(rule1, { stable: 50, canary: 50 }, null);
-    expect(view.weights).toEqual({ stable: 50, canary: 50 });
-    expect((await router.read(target)).weights).toEqual({ stable: 50, canary: 50 });
+    const { route: view } = await router.apply(ROUTE, shift({ stable: 50, canary: 50 }));
+    expect(found(view).weights).toEqual({ stable: 50, canary: 50 });
+    expect(found(await router.read(ROUTE)).weights).toEqual({ stable: 50, canary: 50 });
   });
 
   it('sends back every other part of the route exactly as read', async () => {
     const before = api.store.route(ROUTE);
-    await router.apply(rule1, { stable: 75, canary: 25 }, null);
-    await router.apply(rule1, { stable: 40, canary: 60 }, null);
+    await router.apply(ROUTE, shift({ stable: 75, canary: 25 }));
+    await router.apply(ROUTE, shift({ stable: 40, canary: 60 }));
     const after = api.store.route(ROUTE);
 
     const expected = structuredClone(withoutUpdateTime(before));
@@ -217,12 +239,12 @@ describe('HttpRouteRouter.apply', () => {
   });
 
   it('drops a destination at 0% instead of sending weight 0, and writes a lone destination without weight', async () => {
-    await router.apply(rule1, { stable: 90, canary: 10 }, null);
-    const { route: view } = await router.apply(rule1, { stable: 0, canary: 100 }, null);
-    expect(view.weights).toEqual({ stable: 0, canary: 100 });
+    await router.apply(ROUTE, shift({ stable: 90, canary: 10 }));
+    const { route: view } = await router.apply(ROUTE, shift({ stable: 0, canary: 100 }));
+    expect(found(view).weights).toEqual({ stable: 0, canary: 100 });
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual([{ serviceName: CANARY }]);
 
-    await router.apply(rule1, { stable: 100, canary: 0 }, null);
+    await router.apply(ROUTE, shift({ stable: 100, canary: 0 }));
     const stableOnly = destinationsOf(api.store.route(ROUTE), 1);
     expect(stableOnly).toHaveLength(1);
     expect(stableOnly?.[0]?.serviceName).toBe(STABLE);
@@ -231,9 +253,9 @@ describe('HttpRouteRouter.apply', () => {
 
   it('does not patch when the rule already has the requested split', async () => {
     const patches = api.store.requestCount('patch');
-    const { written, route: view } = await router.apply(rule1, { stable: 100, canary: 0 }, null);
+    const { written, route: view } = await router.apply(ROUTE, shift({ stable: 100, canary: 0 }));
     expect(written).toBe(false);
-    expect(view.weights).toEqual({ stable: 100, canary: 0 });
+    expect(found(view).weights).toEqual({ stable: 100, canary: 0 });
     expect(api.store.requestCount('patch')).toBe(patches);
   });
 
@@ -248,8 +270,9 @@ describe('HttpRouteRouter.apply', () => {
         ];
     });
     const edited = destinationsOf(api.store.route(ROUTE), 1);
-    const refused = await router.apply(rule1, { stable: 90, canary: 10 }, { stable: 100, canary: 0 });
-    expect(refused).toMatchObject({ written: false, route: { weights: { stable: 70, canary: 30 } } });
+    const refused = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }, { stable: 100, canary: 0 }));
+    expect(refused.written).toBe(false);
+    expect(found(refused.route).weights).toEqual({ stable: 70, canary: 30 });
     expect(refused.route.updateTime).toBe(api.store.route(ROUTE)?.updateTime);
     expect(api.store.requestCount('patch')).toBe(patches);
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(edited);
@@ -258,8 +281,9 @@ describe('HttpRouteRouter.apply', () => {
     api.store.editByHand(ROUTE, (r) => {
       r.labels = { ...r.labels, editedBy: 'alice' };
     });
-    const applied = await router.apply(rule1, { stable: 90, canary: 10 }, { stable: 70, canary: 30 });
-    expect(applied).toMatchObject({ written: true, route: { weights: { stable: 90, canary: 10 } } });
+    const applied = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }, { stable: 70, canary: 30 }));
+    expect(applied.written).toBe(true);
+    expect(found(applied.route).weights).toEqual({ stable: 90, canary: 10 });
     expect(api.store.route(ROUTE)?.labels).toEqual({ team: 'checkout', env: 'prod', editedBy: 'alice' });
   });
 
@@ -267,12 +291,12 @@ describe('HttpRouteRouter.apply', () => {
     api.store.editByHand(ROUTE, (r) => {
       r.rules?.[1]?.action?.destinations?.push({ serviceName: backend('manual'), weight: 1 });
     });
-    const refused = await router.apply(rule1, { stable: 90, canary: 10 }, { stable: 100, canary: 0 });
+    const refused = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }, { stable: 100, canary: 0 }));
     expect(refused.written).toBe(false);
-    expect(refused.route.otherDestinations).toEqual([backend('manual')]);
+    expect(found(refused.route).others).toEqual([backend('manual')]);
   });
 
-  it('reports a conflict when the route read back after the operation shows another split', async () => {
+  it('returns the route as read back after the operation, showing a split another writer set', async () => {
     // A person changes the split right after the controller's operation completes.
     beforeNth('getOperation', 1, () => {
       api.store.completePendingOperations();
@@ -287,14 +311,17 @@ describe('HttpRouteRouter.apply', () => {
       });
     });
     api.store.setOperationDelay(60_000);
-    const error = await rejection(router.apply(rule1, { stable: 80, canary: 20 }, null));
-    expect(error.kind).toBe('conflict');
-    expect(error.message).toContain('shows stable 50% / canary 50%');
+    const result = await router.apply(ROUTE, shift({ stable: 80, canary: 20 }));
+    expect(result.written).toBe(true);
+    expect(found(result.route).weights).toEqual({ stable: 50, canary: 50 });
   });
 
   it("surfaces the API's validation message as invalidArgument", async () => {
     const error = await rejection(
-      router.apply({ ...rule1, canary: 'shop-canary' }, { stable: 90, canary: 10 }, null),
+      router.apply(ROUTE, {
+        ...shift({ stable: 90, canary: 10 }),
+        target: { ...target, canary: 'shop-canary' },
+      }),
     );
     expect(error.kind).toBe('invalidArgument');
     expect(error.retryable).toBe(false);
@@ -305,7 +332,7 @@ describe('HttpRouteRouter.apply', () => {
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
   });
 
-  it('refuses to remove destinations a person added to the rule', async () => {
+  it('never removes destinations a person added to the rule', async () => {
     api.store.editByHand(ROUTE, (r) => {
       const action = r.rules?.[1]?.action;
       if (action)
@@ -314,43 +341,66 @@ describe('HttpRouteRouter.apply', () => {
           { serviceName: backend('manual'), weight: 1 },
         ];
     });
-    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
-    expect(error.kind).toBe('invalidArgument');
-    expect(error.message).toContain(backend('manual'));
+    const patches = api.store.requestCount('patch');
+    const result = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }));
+    expect(result.written).toBe(false);
+    expect(found(result.route).others).toEqual([backend('manual')]);
+    expect(api.store.requestCount('patch')).toBe(patches);
+  });
+
+  it('rolls back the canary and keeps a person’s destination, giving the canary’s share to stable', async () => {
+    api.store.editByHand(ROUTE, (r) => {
+      const action = r.rules?.[1]?.action;
+      if (action)
+        action.destinations = [
+          { serviceName: STABLE, weight: 60 },
+          { serviceName: CANARY, weight: 30 },
+          { serviceName: backend('manual'), weight: 10 },
+        ];
+    });
+    const result = await router.apply(ROUTE, {
+      target,
+      weights: { stable: 100, canary: 0 },
+      mode: 'rollback',
+      precondition: null,
+    });
+    expect(result.written).toBe(true);
+    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual([
+      { serviceName: STABLE, weight: 90 },
+      { serviceName: backend('manual'), weight: 10 },
+    ]);
   });
 });
 
 describe('HttpRouteRouter failures', () => {
   it('maps 404 to notFound', async () => {
-    const missing = { ...target, route: `${P}/httpRoutes/gone` };
+    const missing = `${P}/httpRoutes/gone`;
     expect((await rejection(router.read(missing))).kind).toBe('notFound');
-    const error = await rejection(
-      router.apply({ ...missing, ruleIndex: 0 }, { stable: 90, canary: 10 }, null),
-    );
+    const error = await rejection(router.apply(missing, shift({ stable: 90, canary: 10 })));
     expect(error.kind).toBe('notFound');
     expect(error.hint).toContain('route name');
   });
 
   it('maps 403 to permissionDenied with the permission the API names', async () => {
     api.store.failNext('get', 403);
-    const read = await rejection(router.read(target));
-    expect(read.kind).toBe('permissionDenied');
-    expect(read.message).toContain("Permission 'networkservices.httpRoutes.get' denied");
-    expect(read.hint).toContain('networkservices.httpRoutes');
+    const denied = await rejection(router.read(ROUTE));
+    expect(denied.kind).toBe('permissionDenied');
+    expect(denied.message).toContain("Permission 'networkservices.httpRoutes.get' denied");
+    expect(denied.hint).toContain('networkservices.httpRoutes');
 
     api.store.failNext('patch', 403);
-    const patch = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
+    const patch = await rejection(router.apply(ROUTE, shift({ stable: 90, canary: 10 })));
     expect(patch.kind).toBe('permissionDenied');
     expect(patch.message).toContain('networkservices.httpRoutes.update');
   });
 
   it('retries a read a bounded number of times, then maps 503 to transient', async () => {
     api.store.failNext('get', 503, 1);
-    expect((await router.read(target)).ruleIndex).toBe(1);
+    expect(found(await router.read(ROUTE)).index).toBe(1);
 
     const gets = api.store.requestCount('get');
     api.store.failNext('get', 503, 2);
-    const error = await rejection(router.read(target));
+    const error = await rejection(router.read(ROUTE));
     expect(error.kind).toBe('transient');
     expect(error.retryable).toBe(true);
     expect(api.store.requestCount('get') - gets).toBe(2);
@@ -359,7 +409,7 @@ describe('HttpRouteRouter failures', () => {
   it('does not retry a failed patch (503 → transient, one request)', async () => {
     const patches = api.store.requestCount('patch');
     api.store.failNext('patch', 503);
-    const error = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
+    const error = await rejection(router.apply(ROUTE, shift({ stable: 90, canary: 10 })));
     expect(error.kind).toBe('transient');
     expect(api.store.requestCount('patch') - patches).toBe(1);
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
@@ -369,8 +419,8 @@ describe('HttpRouteRouter failures', () => {
     api.store.setOperationDelay(60_000);
     api.store.failNext('getOperation', 503);
     const polls = beforeNth('getOperation', 2, () => api.store.completePendingOperations());
-    const { route: view } = await router.apply(rule1, { stable: 90, canary: 10 }, null);
-    expect(view.weights).toEqual({ stable: 90, canary: 10 });
+    const { route: view } = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }));
+    expect(found(view).weights).toEqual({ stable: 90, canary: 10 });
     expect(polls()).toBe(2);
   });
 
@@ -380,15 +430,15 @@ describe('HttpRouteRouter failures', () => {
       'FAILED_PRECONDITION',
       'Mesh projects/demo/locations/global/meshes/main is not of type SIDECAR.',
     );
-    const refused = await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null));
+    const refused = await rejection(router.apply(ROUTE, shift({ stable: 90, canary: 10 })));
     expect(refused.kind).toBe('invalidArgument');
     expect(refused.message).toContain('is not of type SIDECAR');
 
     api.store.failOperations(1, 'UNAVAILABLE', 'Backend temporarily unavailable.');
-    expect((await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null))).kind).toBe('transient');
+    expect((await rejection(router.apply(ROUTE, shift({ stable: 90, canary: 10 })))).kind).toBe('transient');
 
     api.store.failOperations(1, 'ABORTED', 'Concurrent modification.');
-    expect((await rejection(router.apply(rule1, { stable: 90, canary: 10 }, null))).kind).toBe('conflict');
+    expect((await rejection(router.apply(ROUTE, shift({ stable: 90, canary: 10 })))).kind).toBe('conflict');
     expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
   });
 
@@ -398,7 +448,7 @@ describe('HttpRouteRouter failures', () => {
       rootUrl: api.url,
       poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
     });
-    const error = await rejection(impatient.apply(rule1, { stable: 90, canary: 10 }, null));
+    const error = await rejection(impatient.apply(ROUTE, shift({ stable: 90, canary: 10 })));
     expect(error.kind).toBe('transient');
     expect(error.message).toContain('did not finish within 30 ms');
   });
@@ -407,7 +457,7 @@ describe('HttpRouteRouter failures', () => {
     const closed = await startNetworkServicesServer();
     await closed.close();
     const offline = new HttpRouteRouter({ rootUrl: closed.url, poll, readAttempts: 1 });
-    const error = await rejection(offline.read(target));
+    const error = await rejection(offline.read(ROUTE));
     expect(error.kind).toBe('transient');
     expect(error.message).toContain('no answer from the API');
   });

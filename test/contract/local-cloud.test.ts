@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CloudMonitoringMetrics } from '../../functions/adapters/cloud-monitoring-metrics.ts';
 import { HttpRouteRouter } from '../../functions/adapters/httproute-router.ts';
+import { read } from '../../functions/core/routing/managed-rule.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { runLoad } from '../../local/mesh/load.ts';
 
@@ -34,10 +35,17 @@ describe('local cloud', () => {
       rootUrl: cloud.networkServices.url,
       poll: { initialMs: 10, maxMs: 50, timeoutMs: 5000 },
     });
-    const target = { route: app.route, ruleIndex: null, stable: app.stable, canary: app.canary };
-    const view = await router.read(target);
-    expect(view).toMatchObject({ ruleIndex: 1, weights: { stable: 100, canary: 0 } });
-    await router.apply({ ...target, ruleIndex: view.ruleIndex }, { stable: 80, canary: 20 }, null);
+    const target = { stable: app.stable, canary: app.canary, hint: null, shape: null };
+    expect(read(await router.read(app.route), target)).toMatchObject({
+      index: 1,
+      weights: { stable: 100, canary: 0 },
+    });
+    await router.apply(app.route, {
+      target,
+      weights: { stable: 80, canary: 20 },
+      mode: 'shift',
+      precondition: null,
+    });
 
     // No traffic before this test, so the window may start early enough for the 3 s (scaled) minimum period.
     const start = Date.now() - 5000;

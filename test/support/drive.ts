@@ -3,10 +3,14 @@
 import type { AnalysisWindow, Judgement, Verdict } from '../../functions/core/analysis/verdict.ts';
 import type { Decision, FollowUp } from '../../functions/core/decision.ts';
 import type { Input } from '../../functions/core/inputs.ts';
-import type { RouteView } from '../../functions/core/route-view.ts';
+import type { RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import type { Rollout, RouteIntent } from '../../functions/core/state.ts';
 import { transition } from '../../functions/core/transition.ts';
 import type { Weights } from '../../functions/core/weights.ts';
+import { backendName, RULE_SHAPE } from './fixtures.ts';
+
+const STABLE = backendName('checkout-stable');
+const CANARY = backendName('checkout-canary');
 
 export function changed(d: Decision): Rollout {
   if (d.kind !== 'changed') throw new Error(`expected a change, got unchanged: ${d.reason}`);
@@ -26,9 +30,19 @@ export function followUp<K extends FollowUp['kind']>(d: Decision, kind: K): Extr
 
 export const due = (actor = 'workflow:e1'): Input => ({ type: 'due', actor });
 
-/** The managed rule as a route read would show it. */
-export function routeShowing(weights: Weights, otherDestinations: readonly string[] = []): RouteView {
-  return { updateTime: 'u', ruleIndex: 0, weights, otherDestinations };
+/** A route whose one rule splits `weights` between the fixtures' stable and canary (and routes to `others`). */
+export function routeShowing(
+  weights: Weights,
+  others: readonly string[] = [],
+  updateTime = 'u',
+): RouteSnapshot {
+  const destination = (name: string, weight: number) => ({ name, backend: name, weight, extras: '{}' });
+  const destinations = [
+    ...(weights.stable > 0 ? [destination(STABLE, weights.stable)] : []),
+    ...(weights.canary > 0 ? [destination(CANARY, weights.canary)] : []),
+    ...others.map((name) => destination(name, 1)),
+  ];
+  return { updateTime, rules: [{ destinations, shape: RULE_SHAPE }], shape: '{}' };
 }
 
 /** What a driver reports after writing (or reading) the route for the rollout's current intent. */

@@ -34,6 +34,9 @@ export function request(overrides: Partial<RolloutRequestInput> = {}): RolloutRe
   return parsed.value;
 }
 
+/** The managed rule's shape in the fixtures' routes. */
+export const RULE_SHAPE = '{"action":{},"matches":[{"prefixMatch":"/"}]}';
+
 export const TIMING: RouteTiming = {
   leaseMs: 60_000,
   retryBaseMs: 5_000,
@@ -58,6 +61,7 @@ export function newRollout(
       timeScale: 1,
     },
     ruleIndex: 0,
+    ruleShape: RULE_SHAPE,
     weights: ALL_STABLE,
     now,
     actor: 'test',

@@ -5,9 +5,11 @@
  * never a stand-in for those adapters.
  */
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
-import type { RouteTarget, RouteView } from '../../functions/core/route-view.ts';
+import { splitOf } from '../../functions/core/routing/managed-rule.ts';
+import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
+import { planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
 import { type HistoryEntry, isTerminal, type Rollout } from '../../functions/core/state.ts';
-import { sameWeights, type Weights } from '../../functions/core/weights.ts';
+import type { Weights } from '../../functions/core/weights.ts';
 import type { EventPublisher } from '../../functions/ports/event-publisher.ts';
 import type { MetricsReader, TimeWindow } from '../../functions/ports/metrics-reader.ts';
 import {
@@ -20,6 +22,11 @@ import {
   type WriteOptions,
 } from '../../functions/ports/rollout-store.ts';
 import type { RouteWrite, TrafficRouter } from '../../functions/ports/traffic-router.ts';
+import { routeShowing } from './drive.ts';
+import { backendName } from './fixtures.ts';
+
+const STABLE = backendName('checkout-stable');
+const CANARY = backendName('checkout-canary');
 
 export class MemoryStore implements RolloutStore {
   readonly rollouts = new Map<string, Rollout>();
@@ -70,6 +77,13 @@ export class MemoryStore implements RolloutStore {
       .map((r) => ({ id: r.id, nextActionAt: r.nextActionAt ?? now, driver: r.driver.kind }));
   }
 
+  async waiting(limit: number): Promise<DueRollout[]> {
+    return [...this.rollouts.values()]
+      .filter((r) => r.status.phase === 'ActionRequired')
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, nextActionAt: r.updatedAt, driver: r.driver.kind }));
+  }
+
   async findActive(): Promise<ActiveRollout[]> {
     return [];
   }
@@ -79,47 +93,60 @@ export class MemoryStore implements RolloutStore {
   }
 }
 
-/** One route whose managed rule splits between stable and canary, counting reads and writes. */
+/** One route whose rule 0 splits between the fixtures' stable and canary, counting reads and writes. */
 export class MemoryRouter implements TrafficRouter {
-  weights: Weights;
-  otherDestinations: string[] = [];
+  route: RouteSnapshot;
   updates = 0;
-  readonly reads: RouteTarget[] = [];
+  readonly reads: string[] = [];
   readonly writes: { weights: Weights; precondition: Weights | null }[] = [];
   /** While set, a write that passed its precondition waits here before it lands (a slow operation). */
   hold: Promise<void> | null = null;
 
   constructor(weights: Weights) {
-    this.weights = weights;
+    this.route = routeShowing(weights);
   }
 
-  #view(): RouteView {
-    return {
-      updateTime: `t${this.updates}`,
-      ruleIndex: 0,
-      weights: this.weights,
-      otherDestinations: [...this.otherDestinations],
-    };
+  get weights(): Weights | null {
+    const rule = this.route.rules[0];
+    return rule === undefined
+      ? null
+      : splitOf(rule, { stable: STABLE, canary: CANARY, hint: 0, shape: null });
   }
 
-  async read(target: RouteTarget): Promise<RouteView> {
-    this.reads.push(target);
-    return this.#view();
+  /** Sets the split as a person would, with a new updateTime. */
+  set weights(weights: Weights) {
+    this.updates += 1;
+    this.route = routeShowing(weights, [], `t${this.updates}`);
   }
 
-  async apply(_target: RouteTarget, weights: Weights, precondition: Weights | null): Promise<RouteWrite> {
-    const seen = this.#view();
-    const holds =
-      precondition === null ||
-      (seen.otherDestinations.length === 0 && sameWeights(seen.weights, precondition));
-    if (!holds || sameWeights(seen.weights, weights)) return { written: false, route: seen };
-    this.writes.push({ weights, precondition });
+  async read(route: string): Promise<RouteSnapshot> {
+    this.reads.push(route);
+    return this.route;
+  }
+
+  async apply(_route: string, request: WriteRequest): Promise<RouteWrite> {
+    const plan = planWrite(this.route, request);
+    if (plan.kind === 'skip') return { written: false, route: this.route };
+    this.writes.push({ weights: request.weights, precondition: request.precondition });
     const hold = this.hold;
     this.hold = null;
     if (hold !== null) await hold;
-    this.weights = weights;
     this.updates += 1;
-    return { written: true, route: this.#view() };
+    const rules = this.route.rules.map((rule, i) =>
+      i !== plan.ruleIndex
+        ? rule
+        : {
+            ...rule,
+            destinations: plan.destinations.map((d) => ({
+              name: d.name,
+              backend: backendKey(d.name),
+              weight: d.weight,
+              extras: '{}',
+            })),
+          },
+    );
+    this.route = { ...this.route, rules, updateTime: `t${this.updates}` };
+    return { written: true, route: this.route };
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { type Decision, type FollowUp, NO_FOLLOW_UP } from '../decision.ts';
 import type { Input } from '../inputs.ts';
-import type { RouteTarget } from '../route-view.ts';
+import type { ManagedRule } from '../routing/managed-rule.ts';
 import { computeNextActionAt } from '../schedule.ts';
 import {
   type EventType,
@@ -41,6 +41,8 @@ export interface Change {
   readonly stepStartedAt?: number | null;
   readonly driver?: Rollout['driver'];
   readonly lastAlert?: Rollout['lastAlert'];
+  /** Where the managed rule was found on the read this change is based on. */
+  readonly rule?: { readonly index: number; readonly shape: string };
   readonly verdict?: HistoryEntry['verdict'];
   readonly followUp?: FollowUp;
 }
@@ -60,6 +62,8 @@ export function commit(c: Context, change: Change): Decision {
     stepStartedAt: change.stepStartedAt === undefined ? r.stepStartedAt : change.stepStartedAt,
     driver: change.driver ?? r.driver,
     lastAlert: change.lastAlert === undefined ? r.lastAlert : change.lastAlert,
+    ruleIndex: change.rule?.index ?? r.ruleIndex,
+    ruleShape: change.rule?.shape ?? r.ruleShape ?? null,
     version: r.version + 1,
     updatedAt: c.now,
   };
@@ -82,9 +86,9 @@ export function commit(c: Context, change: Change): Decision {
   return { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP };
 }
 
-/** The route and rule a rollout shifts. */
-export function targetOf(r: Rollout): RouteTarget {
-  return { route: r.spec.route, ruleIndex: r.ruleIndex, stable: r.spec.stable, canary: r.spec.canary };
+/** The rule a rollout shifts, as the core finds it on every read of the route. */
+export function managedRuleOf(r: Rollout): ManagedRule {
+  return { stable: r.spec.stable, canary: r.spec.canary, hint: r.ruleIndex, shape: r.ruleShape ?? null };
 }
 
 /** A route change recorded before it is made; its id is the version that records it. */
@@ -121,4 +125,9 @@ export function pause(
     reason: why,
     status: { phase: 'Paused', step, reason, resume },
   });
+}
+
+/** Reads the route for the intent (taking it over, or checking whether a person changed it). */
+export function readFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
+  return { kind: 'readRoute', route: r.spec.route, intent };
 }

@@ -6,12 +6,14 @@
 import type { Decision } from '../decision.ts';
 import type { ControlCommand, IncidentInput } from '../inputs.ts';
 import type { Status } from '../state.ts';
+import { describeProblem, retry } from './action-required.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
 import { enterStep, promoteNow } from './steps.ts';
 
 export function onControl(c: Context, command: ControlCommand, note: string): Decision {
   const s = c.r.status;
+  if (s.phase === 'ActionRequired') return onControlWhileWaiting(c, s, command, note);
   const who = c.actor;
   switch (command) {
     case 'pause':
@@ -34,6 +36,32 @@ export function onControl(c: Context, command: ControlCommand, note: string): De
       );
     default:
       return unchanged(`unknown control command "${String(command)}"`);
+  }
+}
+
+/**
+ * A person acted while the rollout waits on the route: resume tries again; abort tries the
+ * rollback (again); promote moves forward unless it is rolling back — rollback wins.
+ */
+function onControlWhileWaiting(
+  c: Context,
+  s: Extract<Status, { phase: 'ActionRequired' }>,
+  command: ControlCommand,
+  note: string,
+): Decision {
+  const who = c.actor;
+  const rollingBack = s.resume.phase === 'RollingBack';
+  switch (command) {
+    case 'resume':
+      return retry(c, s, `resumed by ${who}: ${note}`);
+    case 'abort':
+      if (rollingBack) return retry(c, s, `abort by ${who}: ${note}`);
+      return rollBack(c, { kind: 'abort', actor: who, note }, `aborted by ${who}: ${note}; restoring stable`);
+    case 'promote':
+      if (rollingBack) return unchanged('cannot promote while rolling back; rollback wins');
+      return promoteNow(c, `promoted by ${who}: ${note}`);
+    default:
+      return unchanged(`a person must act on the route first (${describeProblem(s.problem)}); then resume`);
   }
 }
 
@@ -81,8 +109,10 @@ export function onAlert(c: Context, incident: IncidentInput): Decision {
       lastAlert,
     });
   }
-  if (c.r.status.phase === 'RollingBack')
+  const s = c.r.status;
+  if (s.phase === 'RollingBack' || (s.phase === 'ActionRequired' && s.resume.phase === 'RollingBack')) {
     return unchanged(`already rolling back; alert ${incident.policy} noted`);
+  }
   return rollBack(
     c,
     { kind: 'alert', incidentId: incident.incidentId, policy: incident.policy, summary: incident.summary },

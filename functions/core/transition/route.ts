@@ -1,28 +1,61 @@
 /**
- * Route policy: every route change is an intent recorded before it is written, written only over
- * what the rollout last confirmed (rollback wins over anything), read back and confirmed. What
- * the route shows decides the next move: confirm, write again, pause for a person's edit, or put
- * back a late write of the controller's own that landed after the rollout moved on.
+ * Route writes: every route change is an intent recorded before it is written, written only over
+ * what the rollout last confirmed (rollback wins over anything), retried with backoff, and taken
+ * over by the next driver when its lease runs out. What a read or write shows is judged in
+ * observe.ts.
  */
 import type { Decision, FollowUp } from '../decision.ts';
 import type { RouteErrorKind } from '../inputs.ts';
-import { classify, type RouteView } from '../route-view.ts';
 import { isTerminal, type RollbackCause, type Rollout, type RouteIntent } from '../state.ts';
-import { describeWeights, sameWeights } from '../weights.ts';
-import { type Change, type Context, commit, newIntent, pause, targetOf, unchanged } from './context.ts';
+import { ALL_STABLE, describeWeights } from '../weights.ts';
+import { block } from './action-required.ts';
+import {
+  type Change,
+  type Context,
+  commit,
+  managedRuleOf,
+  newIntent,
+  readFollowUp,
+  unchanged,
+} from './context.ts';
 
 /** Rollbacks and restores are retried until the route is safe; forward changes give up after a limit. */
-function mustFinish(intent: RouteIntent): boolean {
+export function mustFinish(intent: RouteIntent): boolean {
   return intent.purpose === 'rollback' || intent.purpose === 'restore';
 }
 
 /** The write an intent asks for: over what it replaces, unless it overwrites whatever is there. */
 export function writeFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
-  const target = targetOf(r);
-  if (intent.purpose === 'restore') {
-    return { kind: 'restoreRoute', target, intent, precondition: intent.previous };
+  const route = r.spec.route;
+  const target = managedRuleOf(r);
+  switch (intent.purpose) {
+    case 'restore':
+      return {
+        kind: 'restoreRoute',
+        route,
+        intent,
+        request: { target, weights: intent.weights, mode: 'shift', precondition: intent.previous },
+      };
+    case 'rollback':
+      return {
+        kind: 'applyRoute',
+        route,
+        intent,
+        request: { target, weights: ALL_STABLE, mode: 'rollback', precondition: null },
+      };
+    default:
+      return {
+        kind: 'applyRoute',
+        route,
+        intent,
+        request: {
+          target,
+          weights: intent.weights,
+          mode: 'shift',
+          precondition: intent.overwrite ? null : intent.previous,
+        },
+      };
   }
-  return { kind: 'applyRoute', target, intent, precondition: intent.overwrite ? null : intent.previous };
 }
 
 /** Records a route change (the intent) and asks for it to be written. */
@@ -41,7 +74,7 @@ export function rollBack(
     event: 'rollout.rolling_back',
     reason,
     status: { phase: 'RollingBack', cause },
-    intent: newIntent(c, 'rollback', { stable: 100, canary: 0 }),
+    intent: newIntent(c, 'rollback', ALL_STABLE),
   });
 }
 
@@ -59,129 +92,11 @@ export function intentDue(c: Context, intent: RouteIntent): Decision {
       intent.lastError ? ` (last error: ${intent.lastError})` : ''
     }; reading the route`,
     intent: renewed,
-    followUp: { kind: 'readRoute', target: targetOf(c.r), intent: renewed },
+    followUp: readFollowUp(c.r, renewed),
   });
 }
 
-function staleReason(r: Rollout, intentId: number, what: string): string | null {
-  const current = r.intent;
-  if (current !== null && current.id === intentId) return null;
-  return `${what} for change #${intentId} is stale (current change: ${current ? `#${current.id}` : 'none'})`;
-}
-
-export function onRouteObserved(
-  c: Context,
-  observed: { readonly intent: RouteIntent; readonly written: boolean; readonly route: RouteView },
-): Decision {
-  const stale = staleReason(c.r, observed.intent.id, 'route observation');
-  const intent = c.r.intent;
-  if (stale !== null || intent === null) return lateWrite(c, observed) ?? unchanged(stale ?? 'no change');
-  const match = classify(observed.route, intent);
-  switch (match.kind) {
-    case 'matchesIntent':
-      return confirm(c, intent);
-    case 'matchesPrevious':
-      return applyAgain(c, intent, `route still shows ${describeWeights(intent.previous)}`);
-    case 'drifted':
-      return onDrift(c, intent, match.detail);
-  }
-}
-
-/**
- * A write this call made for an intent the rollout has moved past. If the rollout holds
- * confirmed weights and the route now shows the late write instead, put those weights back —
- * as a route change of its own, with history and an event: a late write never undoes a rollback.
- */
-function lateWrite(
-  c: Context,
-  observed: { readonly intent: RouteIntent; readonly written: boolean; readonly route: RouteView },
-): Decision | null {
-  const r = c.r;
-  const landed = observed.intent.weights;
-  if (!observed.written || r.intent !== null || sameWeights(r.weights, landed)) return null;
-  if (!sameWeights(observed.route.weights, landed)) return null;
-  const intent: RouteIntent = { ...newIntent(c, 'restore', r.weights, false), previous: landed };
-  return changeRoute(c, {
-    event: 'rollout.weights_restoring',
-    reason: `a late route write (${describeWeights(landed)}) of change #${observed.intent.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}`,
-    intent,
-  });
-}
-
-function onDrift(c: Context, intent: RouteIntent, detail: string): Decision {
-  if (intent.overwrite) {
-    const why = intent.purpose === 'rollback' ? 'rollback wins' : 'the operator asked to replace it';
-    return applyAgain(c, intent, `route shows something else (${detail}); ${why}`);
-  }
-  if (isTerminal(c.r.status.phase)) {
-    return commit(c, {
-      event: 'rollout.route_edited',
-      reason: `route was edited while the controller restored it (${detail}); left as it is`,
-      intent: null,
-    });
-  }
-  return pause(
-    c,
-    stepIndexForPause(c.r),
-    { kind: 'drift', detail },
-    'applyStep',
-    `route was edited outside the controller (${detail}); paused without overwriting it`,
-    { intent: null },
-  );
-}
-
-/** Index of the step the rollout is on, for pausing during promotion or a restore. */
-function stepIndexForPause(r: Rollout): number {
-  const s = r.status;
-  if (s.phase === 'Progressing' || s.phase === 'Paused') return s.step;
-  return r.plan.steps.length - 1;
-}
-
-function confirm(c: Context, intent: RouteIntent): Decision {
-  const confirmed = { weights: intent.weights, intent: null };
-  switch (intent.purpose) {
-    case 'step':
-      return commit(c, {
-        ...confirmed,
-        event: 'rollout.weights_live',
-        reason: `route confirmed at ${describeWeights(intent.weights)}`,
-        stepStartedAt: c.now,
-        analysis: { ...c.r.analysis, windowsJudged: 0, stepCanaryRequests: 0, inconclusiveStreak: 0 },
-      });
-    case 'promote':
-      return commit(c, {
-        ...confirmed,
-        event: 'rollout.succeeded',
-        reason: 'route confirmed with all traffic on the canary; rollout succeeded',
-        status: { phase: 'Succeeded' },
-      });
-    case 'restore':
-      return commit(c, {
-        ...confirmed,
-        event: 'rollout.weights_restored',
-        reason: `route confirmed back at ${describeWeights(intent.weights)} after a late write of ${describeWeights(intent.previous)}`,
-      });
-    case 'rollback':
-      return confirmRollback(c, confirmed);
-  }
-}
-
-function confirmRollback(c: Context, confirmed: Pick<Change, 'weights' | 'intent'>): Decision {
-  const s = c.r.status;
-  const cause: RollbackCause =
-    s.phase === 'RollingBack' ? s.cause : { kind: 'routeError', message: 'rollback outside RollingBack' };
-  const aborted = cause.kind === 'abort';
-  return commit(c, {
-    ...confirmed,
-    event: aborted ? 'rollout.aborted' : 'rollout.rolled_back',
-    reason: `route confirmed with all traffic on stable; ${aborted ? 'aborted' : 'rolled back'}`,
-    status: aborted
-      ? { phase: 'Aborted', actor: cause.actor, note: cause.note }
-      : { phase: 'RolledBack', cause },
-  });
-}
-
-function applyAgain(c: Context, intent: RouteIntent, why: string): Decision {
+export function applyAgain(c: Context, intent: RouteIntent, why: string): Decision {
   const attempts = intent.attempts + 1;
   if (!mustFinish(intent) && attempts > c.r.plan.timing.maxRouteAttempts) {
     const message = `gave up on ${describeWeights(intent.weights)} after ${intent.attempts} attempts${
@@ -194,6 +109,12 @@ function applyAgain(c: Context, intent: RouteIntent, why: string): Decision {
     reason: `${why}; applying ${describeWeights(intent.weights)} again (attempt ${attempts})`,
     intent: { ...intent, attempts, leaseUntil: c.now + c.r.plan.timing.leaseMs },
   });
+}
+
+export function staleReason(r: Rollout, intentId: number, what: string): string | null {
+  const current = r.intent;
+  if (current !== null && current.id === intentId) return null;
+  return `${what} for change #${intentId} is stale (current change: ${current ? `#${current.id}` : 'none'})`;
 }
 
 function backoffMs(r: Rollout, attempts: number): number {
@@ -210,9 +131,15 @@ export function onRouteFailed(
   const intent = c.r.intent;
   if (stale !== null || intent === null) return unchanged(stale ?? 'no change');
   const failure = `${error.kind}: ${error.message}`;
+  if (c.r.status.phase === 'ActionRequired') return unchanged(`still waiting for a person; ${failure}`);
   if (error.kind === 'notFound') return routeGone(c, intent, error.message);
+  const retryable = error.kind === 'transient' || error.kind === 'conflict';
+  if (!retryable && mustFinish(intent) && !isTerminal(c.r.status.phase)) {
+    // Retrying a refusal cannot help: say once that a person must act, instead of retrying forever.
+    return block(c, { kind: 'refused', message: failure }, null);
+  }
   if (!mustFinish(intent)) {
-    if (error.kind !== 'transient' && error.kind !== 'conflict') {
+    if (!retryable) {
       return rollBack(
         c,
         { kind: 'routeError', message: failure },

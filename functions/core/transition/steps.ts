@@ -6,7 +6,8 @@ import type { Decision } from '../decision.ts';
 import { describePause, describeProgress, describeStep } from '../describe.ts';
 import { dueWindow, holdEndsAt, stepEvidenceSufficient } from '../schedule.ts';
 import { describeWeights } from '../weights.ts';
-import { type Context, commit, newIntent, pause, unchanged } from './context.ts';
+import { describeProblem } from './action-required.ts';
+import { type Context, commit, newIntent, pause, readFollowUp, unchanged } from './context.ts';
 import { changeRoute, intentDue } from './route.ts';
 
 /** A driver's call (`due`, or `start` for the first one): whatever the rollout has due now. */
@@ -17,6 +18,11 @@ export function onDue(c: Context): Decision {
     return enterStep(c, 0, c.input === 'start' ? 'rollout started' : 'rollout picked up');
   }
   if (c.input === 'start') return unchanged(`already started (${s.phase})`);
+  if (s.phase === 'ActionRequired') {
+    // Nothing is retried until a person has acted: look whether the route changed.
+    const check = r.intent === null ? undefined : readFollowUp(r, r.intent);
+    return unchanged(`waiting for a person: ${describeProblem(s.problem)}; checking the route`, check);
+  }
   if (r.intent !== null) return intentDue(c, r.intent);
   const window = dueWindow(r, c.now);
   if (window !== null) {

@@ -176,9 +176,9 @@ describe('RolloutExecutor restoring a late write', () => {
     land();
     // The late write lands and a person sets the route by hand before the restore is written.
     const restoreApply = t.router.apply.bind(t.router);
-    t.router.apply = async (target, weights, precondition) => {
+    t.router.apply = async (route, request) => {
       t.router.weights = { stable: 60, canary: 40 };
-      return restoreApply(target, weights, precondition);
+      return restoreApply(route, request);
     };
     await slow;
     expect(t.router.weights).toEqual({ stable: 60, canary: 40 });

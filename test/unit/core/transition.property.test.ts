@@ -11,14 +11,23 @@ import type { RolloutRequestInput } from '../../../functions/core/request.ts';
 import { isAnalysing } from '../../../functions/core/schedule.ts';
 import { isTerminal, type Rollout, type RouteIntent } from '../../../functions/core/state.ts';
 import { type Decision, transition } from '../../../functions/core/transition.ts';
-import { judgement, routeInput } from '../../support/drive.ts';
+import { ALL_STABLE } from '../../../functions/core/weights.ts';
+import { judgement, routeInput, routeShowing } from '../../support/drive.ts';
 import { newRollout } from '../../support/fixtures.ts';
 
 type Command =
   | { readonly k: 'advance'; readonly ms: number }
   | {
       readonly k: 'route';
-      readonly outcome: 'ok' | 'previous' | 'drift' | 'transient' | 'denied' | 'notFound';
+      readonly outcome:
+        | 'ok'
+        | 'previous'
+        | 'drift'
+        | 'gone'
+        | 'elsewhere'
+        | 'transient'
+        | 'denied'
+        | 'notFound';
     }
   | { readonly k: 'judge'; readonly verdict: Verdict; readonly requests: number }
   | { readonly k: 'alert'; readonly state: 'open' | 'closed' }
@@ -34,7 +43,18 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       k: fc.constant('route' as const),
-      outcome: fc.constantFrom('ok', 'ok', 'ok', 'previous', 'drift', 'transient', 'denied', 'notFound'),
+      outcome: fc.constantFrom(
+        'ok',
+        'ok',
+        'ok',
+        'previous',
+        'drift',
+        'gone',
+        'elsewhere',
+        'transient',
+        'denied',
+        'notFound',
+      ),
     }),
   },
   {
@@ -122,6 +142,23 @@ function inputFor(sim: Sim, c: Command): Input {
           return routeInput(intent, intent.previous, true, actor);
         case 'drift':
           return routeInput(intent, { stable: 33, canary: 67 }, true, actor);
+        case 'gone':
+          return {
+            type: 'routeObserved',
+            actor,
+            intent,
+            written: false,
+            route: { ...routeShowing(ALL_STABLE), rules: [] },
+          };
+        case 'elsewhere': {
+          // The managed rule as the intent wants it, and a rule a person added that routes to the canary.
+          const route = routeShowing(intent.weights);
+          const canaryRule = routeShowing({ stable: 0, canary: 100 }).rules[0];
+          const rules = canaryRule
+            ? [{ ...canaryRule, shape: '{"person":true}' }, ...route.rules]
+            : route.rules;
+          return { type: 'routeObserved', actor, intent, written: true, route: { ...route, rules } };
+        }
         case 'transient':
           return { type: 'routeFailed', actor, intentId, error: { kind: 'transient', message: '503' } };
         case 'denied':
@@ -188,6 +225,7 @@ function checkStep(before: Rollout, decision: Decision, input: Input, now: numbe
   }
   // A rollout that can still act always says when; a terminal one never does.
   if (isTerminal(after.status.phase)) expect(after.nextActionAt).toBeNull();
+  else if (after.status.phase === 'ActionRequired') expect(after.nextActionAt).toBeNull();
   else if (after.status.phase !== 'Paused' || isAnalysing(after) || after.intent !== null) {
     expect(after.nextActionAt).not.toBeNull();
   }
@@ -205,8 +243,11 @@ function checkRollbackReachable(r: Rollout, now: number): void {
     now,
   );
   const abort = transition(r, { type: 'control', command: 'abort', actor: 'x', note: '' }, now);
+  const s = r.status;
+  const waitingToRollBack = s.phase === 'ActionRequired' && s.resume.phase === 'RollingBack';
   for (const d of [alert, abort]) {
-    if (r.status.phase === 'RollingBack') expect(d.kind).toBe('unchanged');
+    // Already rolling back: an alert is noted; an abort of a rollback waiting for a person tries it again.
+    if (s.phase === 'RollingBack' || (waitingToRollBack && d === alert)) expect(d.kind).toBe('unchanged');
     else {
       expect(d.kind).toBe('changed');
       if (d.kind === 'changed') expect(d.rollout.status.phase).toBe('RollingBack');

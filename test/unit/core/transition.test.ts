@@ -15,9 +15,12 @@ import {
   routeInput,
   verdictInput,
 } from '../../support/drive.ts';
-import { newRollout, request, TIMING } from '../../support/fixtures.ts';
+import { newRollout, RULE_SHAPE, request, TIMING } from '../../support/fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+const fail = (): never => {
+  throw new Error('expected a route change in flight');
+};
 const S = 1000;
 // Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows → first window readable 270 s after confirm.
 const FIRST_WINDOW_READY = 270 * S;
@@ -143,6 +146,7 @@ describe('transition: the happy path', () => {
         timeScale: 20,
       },
       ruleIndex: 0,
+      ruleShape: RULE_SHAPE,
       weights: ALL_STABLE,
       now: T0,
       actor: 'test',
@@ -328,24 +332,55 @@ describe('transition: route changes that fail or drift', () => {
     expect(gone.status).toEqual({ phase: 'Failed', error: 'route not found: gone' });
   });
 
-  it('keeps retrying a rollback that fails, however many times', () => {
+  it('keeps retrying a rollback through transient failures, however many times', () => {
     let r = changed(transition(fresh(), { type: 'control', command: 'abort', actor: 'op', note: '' }, T0));
     for (let i = 0; i < 20; i += 1) {
-      r = changed(
-        transition(
-          r,
-          {
-            type: 'routeFailed',
-            actor: 'w',
-            intentId: r.intent?.id ?? -1,
-            error: { kind: 'permissionDenied', message: 'x' },
-          },
-          T0 + i,
-        ),
-      );
+      const failed: Input = {
+        type: 'routeFailed',
+        actor: 'w',
+        intentId: r.intent?.id ?? -1,
+        error: { kind: 'transient', message: '503' },
+      };
+      r = changed(transition(r, failed, T0 + i));
       expect(r.status.phase).toBe('RollingBack');
     }
     expect((r.intent?.leaseUntil ?? 0) - (T0 + 19)).toBe(TIMING.retryBaseMs);
+  });
+
+  it('says once that a person must act when the API refuses a rollback, and tries again when told', () => {
+    let r = changed(transition(fresh(), { type: 'control', command: 'abort', actor: 'op', note: '' }, T0));
+    const refused: Input = {
+      type: 'routeFailed',
+      actor: 'w',
+      intentId: r.intent?.id ?? -1,
+      error: { kind: 'permissionDenied', message: 'x' },
+    };
+    const blocked = transition(r, refused, T0 + 1);
+    r = changed(blocked);
+    expect(r.status).toMatchObject({
+      phase: 'ActionRequired',
+      problem: { kind: 'refused' },
+      routeSeen: null,
+      resume: { phase: 'RollingBack', cause: { kind: 'abort' } },
+    });
+    expect(blocked.kind === 'changed' && blocked.entry.event).toBe('rollout.action_required');
+    expect(r.nextActionAt).toBeNull();
+    // Nothing retries on its own: a check reads the route and changes nothing; the refusal is not repeated.
+    const check = transition(r, due(), T0 + 60 * S);
+    expect(reasonOf(check)).toMatch(/waiting for a person/);
+    expect(followUp(check, 'readRoute').intent.id).toBe(r.intent?.id);
+    expect(reasonOf(transition(r, refused, T0 + 61 * S))).toMatch(/still waiting for a person/);
+    expect(
+      reasonOf(transition(r, routeInput(r.intent ?? fail(), { stable: 70, canary: 30 }, false), T0 + 62 * S)),
+    ).toMatch(/waiting for a person/);
+    // An operator resumes: back to RollingBack, reading the route before writing again.
+    const resumed = transition(
+      r,
+      { type: 'control', command: 'resume', actor: 'op', note: 'IAM fixed' },
+      T0 + 70 * S,
+    );
+    expect(changed(resumed).status).toMatchObject({ phase: 'RollingBack' });
+    expect(followUp(resumed, 'readRoute').intent.id).toBe(r.intent?.id);
   });
 });
 

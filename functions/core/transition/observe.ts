@@ -1,0 +1,177 @@
+/**
+ * What the route shows after a read or a write, judged for the rollout. The managed rule is found
+ * by what it routes (routing/managed-rule.ts); then:
+ *
+ *   shift     the split is the intent's → confirm; still the previous one → write again;
+ *             anything else, or a person's destination in the rule → a person's edit: pause
+ *             (an overwriting intent writes again, but never removes a person's destination)
+ *   rollback  the rule still sends the canary traffic → write again (rollback wins); it does not,
+ *             but another rule does → a person must act; otherwise → confirm
+ *
+ * A write of this call's that landed after the rollout moved on is put back (lateWrite).
+ */
+import type { Decision } from '../decision.ts';
+import { type Reading, read } from '../routing/managed-rule.ts';
+import type { RouteSnapshot } from '../routing/snapshot.ts';
+import { isTerminal, type RollbackCause, type RouteIntent } from '../state.ts';
+import { describeWeights, sameWeights } from '../weights.ts';
+import { block, onCheck } from './action-required.ts';
+import { type Change, type Context, commit, managedRuleOf, newIntent, pause, unchanged } from './context.ts';
+import { applyAgain, changeRoute, staleReason } from './route.ts';
+
+type Found = Extract<Reading, { kind: 'found' }>;
+
+export interface Observed {
+  readonly intent: RouteIntent;
+  readonly written: boolean;
+  readonly route: RouteSnapshot;
+}
+
+export function onRouteObserved(c: Context, observed: Observed): Decision {
+  const stale = staleReason(c.r, observed.intent.id, 'route observation');
+  const intent = c.r.intent;
+  if (stale !== null || intent === null) return lateWrite(c, observed) ?? unchanged(stale ?? 'no change');
+  const status = c.r.status;
+  if (status.phase === 'ActionRequired') return onCheck(c, status, observed.route);
+  const reading = read(observed.route, managedRuleOf(c.r));
+  if (reading.kind !== 'found') {
+    const problem =
+      reading.kind === 'gone'
+        ? ({ kind: 'ruleGone' } as const)
+        : ({ kind: 'ruleAmbiguous', rules: reading.candidates } as const);
+    return isTerminal(status.phase)
+      ? leaveEdited(c, intent, 'the managed rule cannot be found')
+      : block(c, problem, observed.route);
+  }
+  return intent.purpose === 'rollback'
+    ? onRollbackRead(c, intent, reading, observed.route)
+    : onShiftRead(c, intent, reading, observed.route);
+}
+
+function onShiftRead(c: Context, intent: RouteIntent, reading: Found, route: RouteSnapshot): Decision {
+  if (reading.others.length > 0) {
+    if (intent.overwrite) {
+      return block(c, { kind: 'foreignDestinations', rule: reading.index, backends: reading.others }, route);
+    }
+    return drift(c, intent, `rule ${reading.index} also sends traffic to ${reading.others.join(', ')}`);
+  }
+  const shown = reading.weights;
+  if (shown !== null && sameWeights(shown, intent.weights)) return confirm(c, intent, reading);
+  if (shown !== null && sameWeights(shown, intent.previous)) {
+    return applyAgain(c, intent, `route still shows ${describeWeights(intent.previous)}`);
+  }
+  return drift(
+    c,
+    intent,
+    shown === null
+      ? `rule ${reading.index} sends no traffic to stable or canary`
+      : `route shows ${describeWeights(shown)}; expected ${describeWeights(intent.previous)} or ${describeWeights(intent.weights)}`,
+  );
+}
+
+function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, route: RouteSnapshot): Decision {
+  const canary = reading.weights?.canary ?? 0;
+  if (canary > 0) {
+    return applyAgain(c, intent, `rule ${reading.index} still sends the canary ${canary}%; rollback wins`);
+  }
+  if (reading.canaryElsewhere.length > 0) {
+    return block(c, { kind: 'canaryElsewhere', rules: reading.canaryElsewhere }, route);
+  }
+  return confirm(c, intent, reading);
+}
+
+function drift(c: Context, intent: RouteIntent, detail: string): Decision {
+  if (intent.overwrite) {
+    const why = intent.purpose === 'rollback' ? 'rollback wins' : 'the operator asked to replace it';
+    return applyAgain(c, intent, `route shows something else (${detail}); ${why}`);
+  }
+  if (isTerminal(c.r.status.phase)) return leaveEdited(c, intent, detail);
+  const s = c.r.status;
+  const step = s.phase === 'Progressing' || s.phase === 'Paused' ? s.step : c.r.plan.steps.length - 1;
+  return pause(
+    c,
+    step,
+    { kind: 'drift', detail },
+    'applyStep',
+    `route was edited outside the controller (${detail}); paused without overwriting it`,
+    { intent: null },
+  );
+}
+
+/** A terminal rollout putting right a late write found a person's edit instead: it stays. */
+function leaveEdited(c: Context, intent: RouteIntent, detail: string): Decision {
+  return commit(c, {
+    event: 'rollout.route_edited',
+    reason: `route was edited while the controller restored ${describeWeights(intent.weights)} (${detail}); left as it is`,
+    intent: null,
+  });
+}
+
+function confirm(c: Context, intent: RouteIntent, reading: Found): Decision {
+  const confirmed: Change = {
+    event: 'rollout.weights_live',
+    reason: '',
+    weights: intent.weights,
+    intent: null,
+    rule: { index: reading.index, shape: reading.shape },
+  };
+  switch (intent.purpose) {
+    case 'step':
+      return commit(c, {
+        ...confirmed,
+        reason: `route confirmed at ${describeWeights(intent.weights)}`,
+        stepStartedAt: c.now,
+        analysis: { ...c.r.analysis, windowsJudged: 0, stepCanaryRequests: 0, inconclusiveStreak: 0 },
+      });
+    case 'promote':
+      return commit(c, {
+        ...confirmed,
+        event: 'rollout.succeeded',
+        reason: 'route confirmed with all traffic on the canary; rollout succeeded',
+        status: { phase: 'Succeeded' },
+      });
+    case 'restore':
+      return commit(c, {
+        ...confirmed,
+        event: 'rollout.weights_restored',
+        reason: `route confirmed back at ${describeWeights(intent.weights)} after a late write of ${describeWeights(intent.previous)}`,
+      });
+    case 'rollback':
+      return confirmRollback(c, confirmed);
+  }
+}
+
+function confirmRollback(c: Context, confirmed: Change): Decision {
+  const s = c.r.status;
+  const cause: RollbackCause =
+    s.phase === 'RollingBack' ? s.cause : { kind: 'routeError', message: 'rollback outside RollingBack' };
+  const aborted = cause.kind === 'abort';
+  return commit(c, {
+    ...confirmed,
+    event: aborted ? 'rollout.aborted' : 'rollout.rolled_back',
+    reason: `route confirmed with no rule sending the canary traffic; ${aborted ? 'aborted' : 'rolled back'}`,
+    status: aborted
+      ? { phase: 'Aborted', actor: cause.actor, note: cause.note }
+      : { phase: 'RolledBack', cause },
+  });
+}
+
+/**
+ * A write this call made for an intent the rollout has moved past. If the rollout holds
+ * confirmed weights and the route now shows the late write instead, put those weights back —
+ * as a route change of its own, with history and an event: a late write never undoes a rollback.
+ */
+function lateWrite(c: Context, observed: Observed): Decision | null {
+  const r = c.r;
+  const landed = observed.intent.weights;
+  if (!observed.written || r.intent !== null || sameWeights(r.weights, landed)) return null;
+  const reading = read(observed.route, managedRuleOf(r));
+  if (reading.kind !== 'found' || reading.weights === null || !sameWeights(reading.weights, landed))
+    return null;
+  const intent: RouteIntent = { ...newIntent(c, 'restore', r.weights, false), previous: landed };
+  return changeRoute(c, {
+    event: 'rollout.weights_restoring',
+    reason: `a late route write (${describeWeights(landed)}) of change #${observed.intent.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}`,
+    intent,
+  });
+}

@@ -1,4 +1,4 @@
-# Rollout state (docs/state.md): rollouts/{id} with history, routeLocks, processedMessages.
+# Rollout state (docs/state.md): rollouts/{id} with history, routeLocks, processedMessages, routeOperations.
 
 resource "google_firestore_database" "db" {
   count = var.create_firestore_database ? 1 : 0
@@ -28,6 +28,24 @@ resource "google_firestore_index" "rollouts_due" {
   }
   fields {
     field_path = "nextActionAt"
+    order      = "ASCENDING"
+  }
+
+  depends_on = [google_project_service.api]
+}
+
+# Route operations nobody reported back on: state == pending AND startedAt <= t ORDER BY startedAt.
+resource "google_firestore_index" "route_operations_stray" {
+  database    = local.firestore_database
+  collection  = "routeOperations"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "startedAt"
     order      = "ASCENDING"
   }
 

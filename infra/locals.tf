@@ -83,11 +83,13 @@ locals {
   advance_function = "advanceRollout"
 
   # Exactly the Network Services permissions the HttpRoute adapter needs: read, list and patch
-  # routes, and poll the long-running operation a patch returns.
+  # routes, poll the long-running operation a patch returns, and cancel one of its own that
+  # outlived its wait (before a later change is confirmed over it).
   route_editor_permissions = [
     "networkservices.httpRoutes.get",
     "networkservices.httpRoutes.list",
     "networkservices.httpRoutes.update",
+    "networkservices.operations.cancel",
     "networkservices.operations.get",
   ]
 

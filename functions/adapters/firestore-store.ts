@@ -6,6 +6,7 @@
  *   rollouts/{id}/history/{version}    one entry per change, id = zero-padded version
  *   routeLocks/{route with / → ~}      the one active rollout of a route
  *   processedMessages/{key}            message ids already handled; `expireAt` is the TTL field
+ *   routeOperations/{operation}        route operations the controller started, and what became of them
  *
  * Every change is one atomic commit that *creates* the history document of the new version.
  * History documents are never rewritten, so that create is the optimistic-concurrency fence:
@@ -20,7 +21,14 @@
  */
 import { type DocumentReference, type Firestore, type Query, Timestamp } from '@google-cloud/firestore';
 import { lastSegment } from '../core/resource-name.ts';
-import { ACTIVE_PHASES, type HistoryEntry, isTerminal, type Rollout } from '../core/state.ts';
+import {
+  ACTIVE_PHASES,
+  type HistoryEntry,
+  isTerminal,
+  type OperationState,
+  type Rollout,
+  type RouteOperation,
+} from '../core/state.ts';
 import { RefusedError, TransientError } from '../errors.ts';
 import {
   type ActiveRollout,
@@ -49,6 +57,10 @@ function lockId(route: string): string {
 
 function messageId(key: string): string {
   return key.replaceAll('/', '~');
+}
+
+function operationId(name: string): string {
+  return name.replaceAll('/', '~');
 }
 
 function historyId(version: number): string {
@@ -139,6 +151,10 @@ export class FirestoreRolloutStore implements RolloutStore {
 
   #processed(key: string): DocumentReference {
     return this.#db.collection('processedMessages').doc(messageId(key));
+  }
+
+  #operation(name: string): DocumentReference {
+    return this.#db.collection('routeOperations').doc(operationId(name));
   }
 
   #processedRecord(key: string, now: number) {
@@ -293,6 +309,65 @@ export class FirestoreRolloutStore implements RolloutStore {
       return (await this.#processed(key).get()).exists;
     } catch (error) {
       throw translate(error, `looking up message ${key}`);
+    }
+  }
+
+  async recordOperation(operation: RouteOperation): Promise<void> {
+    try {
+      await this.#operation(operation.name).create({ ...operation, state: 'pending' });
+    } catch (error) {
+      if (grpcCode(error) !== ALREADY_EXISTS) throw translate(error, `recording operation ${operation.name}`);
+    }
+  }
+
+  async settleOperation(name: string, state: Exclude<OperationState, 'pending'>, at: number): Promise<void> {
+    try {
+      await this.#operation(name).set({ state, settledAt: at }, { merge: true });
+    } catch (error) {
+      throw translate(error, `recording what became of operation ${name}`);
+    }
+  }
+
+  async pendingOperations(rolloutId: string): Promise<RouteOperation[]> {
+    return this.#operations(
+      this.#db
+        .collection('routeOperations')
+        .where('rolloutId', '==', rolloutId)
+        .where('state', '==', 'pending'),
+      `listing the pending route operations of ${rolloutId}`,
+    );
+  }
+
+  async strayOperations(startedBefore: number, limit: number): Promise<RouteOperation[]> {
+    return this.#operations(
+      this.#db
+        .collection('routeOperations')
+        .where('state', '==', 'pending')
+        .where('startedAt', '<=', startedBefore)
+        .orderBy('startedAt')
+        .limit(limit),
+      'listing route operations that never reported back',
+    );
+  }
+
+  async #operations(query: Query, doing: string): Promise<RouteOperation[]> {
+    try {
+      const snapshot = await query.get();
+      return snapshot.docs
+        .map((doc) => {
+          const d = doc.data();
+          return {
+            name: String(d['name']),
+            rolloutId: String(d['rolloutId']),
+            route: String(d['route']),
+            intentId: Number(d['intentId']),
+            weights: d['weights'] as RouteOperation['weights'],
+            startedAt: Number(d['startedAt']),
+          };
+        })
+        .sort((a, b) => a.startedAt - b.startedAt);
+    } catch (error) {
+      throw translate(error, doing);
     }
   }
 }

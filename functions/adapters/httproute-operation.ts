@@ -28,7 +28,52 @@ export const realClock: PollClock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-/** Resolves when the operation is done without error; throws RouteError otherwise. */
+/**
+ * Polls until the operation is done (returned as the API reports it, error or not) or the
+ * deadline passes (null: it is still running and may yet complete).
+ */
+export async function pollOperation(
+  first: Operation,
+  fetch: (name: string) => Promise<Operation>,
+  options: PollOptions,
+  clock: PollClock = realClock,
+): Promise<Operation | null> {
+  const name = first.name ?? '';
+  const deadline = clock.now() + options.timeoutMs;
+  let delay = Math.max(1, options.initialMs);
+  let current = first;
+  while (current.done !== true) {
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) return null;
+    await clock.sleep(Math.min(delay, remaining));
+    delay = Math.min(delay * 2, Math.max(1, options.maxMs));
+    try {
+      current = await fetch(name);
+    } catch (error) {
+      const failure = routeErrorFrom(error, `polling operation ${name}`);
+      if (failure.kind !== 'transient') throw failure;
+    }
+  }
+  return current;
+}
+
+export function unnamedOperation(action: string): RouteError {
+  return new RouteError(
+    'transient',
+    `${action}: the API returned an operation without a name`,
+    'retried; if it persists the API answered something unexpected',
+  );
+}
+
+export function operationTimeout(action: string, name: string, timeoutMs: number): RouteError {
+  return new RouteError(
+    'transient',
+    `${action}: operation ${name} did not finish within ${timeoutMs} ms (still running)`,
+    'it may still complete: it is recorded, and nothing is confirmed until it has finished or been cancelled (raise ROUTE_OPERATION_TIMEOUT_SECONDS if this repeats)',
+  );
+}
+
+/** Resolves with the operation once it is done without error; throws RouteError otherwise. */
 export async function waitForOperation(
   first: Operation,
   fetch: (name: string) => Promise<Operation>,
@@ -37,37 +82,9 @@ export async function waitForOperation(
   clock: PollClock = realClock,
 ): Promise<Operation> {
   const name = first.name ?? '';
-  const deadline = clock.now() + options.timeoutMs;
-  let delay = Math.max(1, options.initialMs);
-  let current = first;
-  let lastProblem = 'still running';
-  while (current.done !== true) {
-    if (name === '') {
-      throw new RouteError(
-        'transient',
-        `${action}: the API returned an operation without a name`,
-        'retried; if it persists the API answered something unexpected',
-      );
-    }
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) {
-      throw new RouteError(
-        'transient',
-        `${action}: operation ${name} did not finish within ${options.timeoutMs} ms (${lastProblem})`,
-        'it may still complete; the next attempt reads the route to see whether it did (raise ROUTE_OPERATION_TIMEOUT_SECONDS if this repeats)',
-      );
-    }
-    await clock.sleep(Math.min(delay, remaining));
-    delay = Math.min(delay * 2, Math.max(1, options.maxMs));
-    try {
-      current = await fetch(name);
-      lastProblem = 'still running';
-    } catch (error) {
-      const failure = routeErrorFrom(error, `polling operation ${name}`);
-      if (failure.kind !== 'transient') throw failure;
-      lastProblem = `last poll: ${failure.message}`;
-    }
-  }
-  if (current.error) throw operationError(current.error, name, action);
-  return current;
+  if (first.done !== true && name === '') throw unnamedOperation(action);
+  const done = await pollOperation(first, fetch, options, clock);
+  if (done === null) throw operationTimeout(action, name, options.timeoutMs);
+  if (done.error) throw operationError(done.error, name, action);
+  return done;
 }

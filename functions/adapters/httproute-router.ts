@@ -15,11 +15,24 @@ import {
 } from 'googleapis/build/src/apis/networkservices/index.js';
 import type { RouteSnapshot } from '../core/routing/snapshot.ts';
 import { planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
+import type { OperationState } from '../core/state.ts';
 import { describeWeights } from '../core/weights.ts';
-import type { RouteWrite, TrafficRouter } from '../ports/traffic-router.ts';
-import { routeErrorFrom } from './httproute-errors.ts';
-import { type PollClock, type PollOptions, realClock, waitForOperation } from './httproute-operation.ts';
-import { type HttpRoute, rulesWith, snapshotOf } from './httproute-rules.ts';
+import {
+  type OperationObserver,
+  RouteError,
+  type RouteWrite,
+  type TrafficRouter,
+} from '../ports/traffic-router.ts';
+import { operationError, routeErrorFrom } from './httproute-errors.ts';
+import {
+  operationTimeout,
+  type PollClock,
+  type PollOptions,
+  pollOperation,
+  realClock,
+  unnamedOperation,
+} from './httproute-operation.ts';
+import { type HttpRoute, type RouteRule, rulesWith, snapshotOf } from './httproute-rules.ts';
 
 export interface HttpRouteRouterOptions {
   /** Root URL of a local Network Services stand-in; unset in production. */
@@ -34,6 +47,8 @@ export interface HttpRouteRouterOptions {
 
 const DEFAULT_POLL: PollOptions = { initialMs: 500, maxMs: 5_000, timeoutMs: 120_000 };
 const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
+/** google.rpc.Code CANCELLED: what a successfully cancelled operation finishes with. */
+const CANCELLED = 1;
 
 function createClient(rootUrl: string | undefined): networkservices_v1.Networkservices {
   if (rootUrl !== undefined) return networkservices({ version: 'v1', rootUrl });
@@ -59,7 +74,7 @@ export class HttpRouteRouter implements TrafficRouter {
     return snapshotOf(await this.#get(route));
   }
 
-  async apply(route: string, request: WriteRequest): Promise<RouteWrite> {
+  async apply(route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite> {
     const before = await this.#get(route);
     const snapshot = snapshotOf(before);
     // Planned on the very read the rules are built from: the window left for another writer is
@@ -68,18 +83,77 @@ export class HttpRouteRouter implements TrafficRouter {
     if (plan.kind === 'skip') return { written: false, route: snapshot };
     const rules = rulesWith(before, plan.ruleIndex, plan.destinations);
     const action = `setting ${describeWeights(request.weights)} (${request.mode}) on rule ${plan.ruleIndex} of route ${route}`;
-    let operation: networkservices_v1.Schema$Operation;
+    const operation = await this.#patch(route, rules, action);
+    const name = operation.name ?? '';
+    if (operation.done !== true && name === '') throw unnamedOperation(action);
+    await this.#started(name, observer);
+    const done = await pollOperation(operation, (n) => this.#operation(n), this.#poll, this.#clock);
+    // Still running: the observer is not told it finished; it may yet land.
+    if (done === null) throw operationTimeout(action, name, this.#poll.timeoutMs);
+    if (done.error) {
+      await observer?.finished(name, done.error.code === CANCELLED ? 'cancelled' : 'failed');
+      throw operationError(done.error, name, action);
+    }
+    await observer?.finished(name, 'done');
+    return { written: true, route: snapshotOf(await this.#get(route)) };
+  }
+
+  async settle(operation: string): Promise<OperationState> {
+    try {
+      await this.#api.projects.locations.operations.cancel(
+        { name: operation, requestBody: {} },
+        { retry: false, timeout: this.#requestTimeoutMs },
+      );
+    } catch (error) {
+      // Cancelling a finished operation may be refused; only a missing permission matters here.
+      const failure = routeErrorFrom(error, `cancelling operation ${operation}`);
+      if (failure.kind === 'permissionDenied') throw failure;
+    }
+    let done: networkservices_v1.Schema$Operation | null;
+    try {
+      done = await pollOperation(
+        { name: operation, done: false },
+        (n) => this.#operation(n),
+        this.#poll,
+        this.#clock,
+      );
+    } catch (error) {
+      // An operation the API no longer knows may have landed: the route, read next, tells.
+      if (error instanceof RouteError && error.kind === 'notFound') return 'done';
+      throw error;
+    }
+    if (done === null) return 'pending';
+    if (done.error) return done.error.code === CANCELLED ? 'cancelled' : 'failed';
+    return 'done';
+  }
+
+  async #patch(
+    route: string,
+    rules: RouteRule[],
+    action: string,
+  ): Promise<networkservices_v1.Schema$Operation> {
     try {
       const response = await this.#api.projects.locations.httpRoutes.patch(
         { name: route, updateMask: 'rules', requestBody: { rules } },
         { retry: false, timeout: this.#requestTimeoutMs },
       );
-      operation = response.data;
+      return response.data;
     } catch (error) {
       throw routeErrorFrom(error, action);
     }
-    await waitForOperation(operation, (name) => this.#operation(name), this.#poll, action, this.#clock);
-    return { written: true, route: snapshotOf(await this.#get(route)) };
+  }
+
+  /** An operation that cannot be recorded is not left to land unseen: it is cancelled (best effort). */
+  async #started(name: string, observer: OperationObserver | undefined): Promise<void> {
+    if (observer === undefined || name === '') return;
+    try {
+      await observer.started(name);
+    } catch (error) {
+      await this.#api.projects.locations.operations
+        .cancel({ name, requestBody: {} }, { retry: false })
+        .catch(() => {});
+      throw error;
+    }
   }
 
   async #operation(name: string): Promise<networkservices_v1.Schema$Operation> {

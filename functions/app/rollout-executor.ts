@@ -9,12 +9,23 @@ import type { Decision, FollowUp } from '../core/decision.ts';
 import type { Input } from '../core/inputs.ts';
 import type { AnalysisPlan } from '../core/plan.ts';
 import type { MetricSource } from '../core/request.ts';
-import { isTerminal, type Rollout, type RouteIntent } from '../core/state.ts';
+import {
+  isTerminal,
+  type OperationState,
+  type Rollout,
+  type RouteIntent,
+  type RouteOperation,
+} from '../core/state.ts';
 import { transition } from '../core/transition.ts';
 import { ControllerError } from '../errors.ts';
 import type { MetricsReader } from '../ports/metrics-reader.ts';
 import { DuplicateMessageError, type RolloutStore, VersionConflictError } from '../ports/rollout-store.ts';
-import { RouteError, type RouteWrite, type TrafficRouter } from '../ports/traffic-router.ts';
+import {
+  type OperationObserver,
+  RouteError,
+  type RouteWrite,
+  type TrafficRouter,
+} from '../ports/traffic-router.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 
@@ -148,28 +159,74 @@ export class RolloutExecutor {
       case 'measure':
         return this.#measure(r, followUp.window, actor);
       case 'readRoute':
-        return this.#route(followUp.intent, actor, async (router) => ({
+        return this.#route(r, followUp.intent, actor, async (router) => ({
           written: false,
           route: await router.read(followUp.route),
         }));
       case 'applyRoute':
       case 'restoreRoute':
-        return this.#route(followUp.intent, actor, (router) =>
-          router.apply(followUp.route, followUp.request),
+        return this.#route(r, followUp.intent, actor, (router) =>
+          router.apply(followUp.route, followUp.request, this.#observer(r, followUp)),
         );
+      case 'settleOperations':
+        return this.#settle(r, followUp, actor);
     }
   }
 
+  /** Every operation a write starts is recorded before it is waited on, and settled when it ends. */
+  #observer(r: Rollout, f: Extract<FollowUp, { kind: 'applyRoute' | 'restoreRoute' }>): OperationObserver {
+    const { store, clock } = this.#deps;
+    return {
+      started: (name) =>
+        store.recordOperation({
+          name,
+          rolloutId: r.id,
+          route: f.route,
+          intentId: f.intent.id,
+          weights: f.request.weights,
+          startedAt: clock(),
+        }),
+      finished: (name, state) => store.settleOperation(name, state, clock()),
+    };
+  }
+
   async #route(
+    r: Rollout,
     intent: RouteIntent,
     actor: string,
     call: (router: TrafficRouter) => Promise<RouteWrite>,
   ): Promise<Input> {
+    let outcome: RouteWrite;
     try {
-      const { written, route } = await call(await this.#deps.router());
-      return { type: 'routeObserved', actor, intent, written, route };
+      outcome = await call(await this.#deps.router());
     } catch (error) {
       return { type: 'routeFailed', actor, intentId: intent.id, error: routeFailure(error) };
+    }
+    const pending = await this.#deps.store.pendingOperations(r.id);
+    return { type: 'routeObserved', actor, intent, written: outcome.written, route: outcome.route, pending };
+  }
+
+  /** Cancels or waits for each operation, records what became of it, then reads the route. */
+  async #settle(
+    r: Rollout,
+    f: Extract<FollowUp, { kind: 'settleOperations' }>,
+    actor: string,
+  ): Promise<Input> {
+    const { store, clock } = this.#deps;
+    try {
+      const router = await this.#deps.router();
+      const outcomes: { operation: RouteOperation; state: OperationState }[] = [];
+      for (const operation of f.operations) {
+        const state = await router.settle(operation.name);
+        if (state !== 'pending') await store.settleOperation(operation.name, state, clock());
+        outcomes.push({ operation, state });
+      }
+      const route = await router.read(f.route);
+      const pending = await store.pendingOperations(r.id);
+      return { type: 'operationsSettled', actor, intent: f.intent, outcomes, route, pending };
+    } catch (error) {
+      if (f.intent === null) throw error;
+      return { type: 'routeFailed', actor, intentId: f.intent.id, error: routeFailure(error) };
     }
   }
 

@@ -1,9 +1,12 @@
 /**
- * tick (Cloud Scheduler, every minute): advances every rollout that is due, and looks at the route
- * of every rollout waiting for a person. Scheduler-driven rollouts move here; workflow-driven ones
+ * tick (Cloud Scheduler, every minute): advances every rollout that is due, looks at the route of
+ * every rollout waiting for a person, and settles route operations nobody reported back on (their
+ * driver died): one that landed after its rollout moved on is put right. Scheduler-driven rollouts move here; workflow-driven ones
  * only when their workflow is overdue by the grace period (the execution died or is stuck) — the
  * safety net.
  */
+import type { Input } from '../core/inputs.ts';
+import type { RouteOperation } from '../core/state.ts';
 import type { DueRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
@@ -56,25 +59,49 @@ export interface TickDeps {
 export async function tick(deps: TickDeps, command: { readonly actor: string }): Promise<TickReport> {
   const now = deps.clock();
   // Due rollouts, and those waiting for a person: a look at their route tells whether one acted.
-  const [scheduled, waiting] = await Promise.all([
+  const [scheduled, waiting, strays] = await Promise.all([
     deps.store.due(now, deps.config.tick.batch),
     deps.store.waiting(deps.config.tick.batch),
+    // Operations nobody reported back on for longer than a driver may own one: settle them.
+    deps.store.strayOperations(
+      now - deps.config.route.leaseMs - deps.config.route.operationTimeoutMs,
+      deps.config.tick.batch,
+    ),
   ]);
   const due = [...scheduled, ...waiting];
   const eligible = eligibleForTick(due, now, deps.config.tick.workflowGraceMs);
+  const work: Work[] = [
+    ...eligible.map((d): Work => ({ id: d.id, input: { type: 'due', actor: command.actor } })),
+    ...strayWork(strays, command.actor),
+  ];
   let advanced = 0;
   let failed = 0;
-  await runWithConcurrency(eligible, deps.config.tick.concurrency, async (d) => {
+  await runWithConcurrency(work, deps.config.tick.concurrency, async (w) => {
     try {
-      await deps.executor.run(d.id, { type: 'due', actor: command.actor });
+      await deps.executor.run(w.id, w.input);
       advanced += 1;
     } catch (error) {
       failed += 1;
       deps.log.error('could not advance a due rollout; the next tick tries again', {
-        rolloutId: d.id,
+        rolloutId: w.id,
         error,
       });
     }
   });
-  return { due: due.length, advanced, failed, skipped: due.length - eligible.length };
+  return { due: due.length + strays.length, advanced, failed, skipped: due.length - eligible.length };
+}
+
+interface Work {
+  readonly id: string;
+  readonly input: Input;
+}
+
+/** One check per rollout of the route operations of it that never reported back. */
+function strayWork(strays: readonly RouteOperation[], actor: string): Work[] {
+  const byRollout = new Map<string, RouteOperation[]>();
+  for (const op of strays) byRollout.set(op.rolloutId, [...(byRollout.get(op.rolloutId) ?? []), op]);
+  return [...byRollout].map(([id, operations]) => ({
+    id,
+    input: { type: 'operationsPending', actor, operations },
+  }));
 }

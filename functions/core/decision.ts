@@ -5,7 +5,7 @@
  */
 import type { AnalysisWindow } from './analysis/verdict.ts';
 import type { WriteRequest } from './routing/write-plan.ts';
-import type { HistoryEntry, Rollout, RouteIntent } from './state.ts';
+import type { HistoryEntry, Rollout, RouteIntent, RouteOperation } from './state.ts';
 
 export type FollowUp =
   /**
@@ -27,6 +27,16 @@ export type FollowUp =
     }
   /** Read the route and report it for the intent (taking over an intent, or checking on a person). */
   | { readonly kind: 'readRoute'; readonly route: string; readonly intent: RouteIntent }
+  /**
+   * Ask the API to cancel each operation and wait (bounded) until it has finished either way,
+   * then read the route: report `operationsSettled`.
+   */
+  | {
+      readonly kind: 'settleOperations';
+      readonly route: string;
+      readonly intent: RouteIntent | null;
+      readonly operations: readonly RouteOperation[];
+    }
   /** Read both backends' metrics for the window, judge them, report `verdict`. */
   | { readonly kind: 'measure'; readonly window: AnalysisWindow }
   | { readonly kind: 'none' };

@@ -5,7 +5,7 @@
 
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
 import type { RouteSnapshot } from './routing/snapshot.ts';
-import type { RouteIntent } from './state.ts';
+import type { OperationState, RouteIntent, RouteOperation } from './state.ts';
 
 export type ControlCommand = 'pause' | 'resume' | 'promote' | 'abort' | 'retry';
 
@@ -34,6 +34,23 @@ export type Input =
       /** True when this call wrote the route (the snapshot is the read-back after its operation). */
       readonly written: boolean;
       readonly route: RouteSnapshot;
+      /** The rollout's route operations not known to have finished, as recorded when the route was read. */
+      readonly pending: readonly RouteOperation[];
+    })
+  | (Base & {
+      readonly type: 'operationsSettled';
+      /** The change the operations were settled for (null: a check of a rollout with none in flight). */
+      readonly intent: RouteIntent | null;
+      /** Each operation waited for (after asking the API to cancel it) and what became of it. */
+      readonly outcomes: readonly { readonly operation: RouteOperation; readonly state: OperationState }[];
+      /** The route as read after the operations settled. */
+      readonly route: RouteSnapshot;
+      readonly pending: readonly RouteOperation[];
+    })
+  | (Base & {
+      readonly type: 'operationsPending';
+      /** Route operations of this rollout that never reported back (their driver died or gave up). */
+      readonly operations: readonly RouteOperation[];
     })
   | (Base & {
       readonly type: 'routeFailed';

@@ -85,6 +85,25 @@ export function isTerminal(phase: Phase): boolean {
 /** `restore`: put the confirmed weights back over a late write of the controller's own. */
 export type IntentPurpose = 'step' | 'promote' | 'rollback' | 'restore';
 
+/** What became of a route operation the controller started. */
+export type OperationState = 'pending' | 'done' | 'failed' | 'cancelled';
+
+/**
+ * A route operation the controller started, recorded as soon as the API accepted the write, so
+ * that no write of its own can land unseen: nothing is confirmed while an operation of an earlier
+ * change may still land.
+ */
+export interface RouteOperation {
+  /** The API's operation name. */
+  readonly name: string;
+  readonly rolloutId: string;
+  readonly route: string;
+  /** The intent (change) it writes, and the split it writes. */
+  readonly intentId: number;
+  readonly weights: Weights;
+  readonly startedAt: number;
+}
+
 /** A route change recorded before it is made ("write intent, act, confirm"). */
 export interface RouteIntent {
   /** Version of the rollout that recorded this intent; observations name it. */

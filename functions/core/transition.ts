@@ -11,6 +11,7 @@ import { isTerminal, type Rollout } from './state.ts';
 import { contextOf, unchanged } from './transition/context.ts';
 import { onAlert, onControl, onDriverAttached } from './transition/control.ts';
 import { onRouteObserved } from './transition/observe.ts';
+import { onOperationsPending, onOperationsSettled } from './transition/operations.ts';
 import { intentDue, onRouteFailed } from './transition/route.ts';
 import { onDue } from './transition/steps.ts';
 import { onVerdict } from './transition/verdict.ts';
@@ -28,6 +29,10 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
       return onRouteObserved(c, input);
     case 'routeFailed':
       return onRouteFailed(c, input.intentId, input.error);
+    case 'operationsSettled':
+      return onOperationsSettled(c, input);
+    case 'operationsPending':
+      return onOperationsPending(c, input.operations);
     case 'verdict':
       return onVerdict(c, input.window, input.judgement);
     case 'alert':
@@ -43,11 +48,14 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
 
 /**
  * Terminal phases never change. Only the route can still need the controller: a late write of
- * its own to put right, and the restore that does it.
+ * its own to put right (seen by the driver that made it, or by whoever settles an operation that
+ * never reported back), and the restore that does it.
  */
 function terminal(r: Rollout, input: Input, c: ReturnType<typeof contextOf>): Decision {
   if (input.type === 'routeObserved') return onRouteObserved(c, input);
   if (input.type === 'routeFailed') return onRouteFailed(c, input.intentId, input.error);
+  if (input.type === 'operationsSettled') return onOperationsSettled(c, input);
+  if (input.type === 'operationsPending') return onOperationsPending(c, input.operations);
   if (input.type === 'due' && r.intent !== null) return intentDue(c, r.intent);
   const hint = input.type === 'control' && input.command === 'retry' ? '; a retry starts a new rollout' : '';
   return unchanged(`rollout is ${r.status.phase}; terminal phases never change${hint}`);

@@ -2,7 +2,7 @@
  * Port: where rollouts, their history, route locks and processed message ids live
  * (production adapter: Firestore).
  */
-import type { HistoryEntry, Rollout } from '../core/state.ts';
+import type { HistoryEntry, OperationState, Rollout, RouteOperation } from '../core/state.ts';
 import { ConflictError, RefusedError } from '../errors.ts';
 
 export type CreateOutcome =
@@ -56,6 +56,14 @@ export interface RolloutStore {
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
   ): Promise<ActiveRollout[]>;
   hasProcessed(key: string): Promise<boolean>;
+  /** Records a route operation the controller started (pending until settled); a second record is a no-op. */
+  recordOperation(operation: RouteOperation): Promise<void>;
+  /** Records what became of a route operation. */
+  settleOperation(name: string, state: Exclude<OperationState, 'pending'>, at: number): Promise<void>;
+  /** The rollout's route operations not known to have finished, oldest first. */
+  pendingOperations(rolloutId: string): Promise<RouteOperation[]>;
+  /** Pending route operations of any rollout started at or before `startedBefore` (nobody reported back). */
+  strayOperations(startedBefore: number, limit: number): Promise<RouteOperation[]>;
 }
 
 export class VersionConflictError extends ConflictError {

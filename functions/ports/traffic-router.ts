@@ -5,6 +5,7 @@
 import type { RouteErrorKind } from '../core/inputs.ts';
 import type { RouteSnapshot } from '../core/routing/snapshot.ts';
 import type { WriteRequest } from '../core/routing/write-plan.ts';
+import type { OperationState } from '../core/state.ts';
 import { ControllerError } from '../errors.ts';
 
 export interface RouteWrite {
@@ -14,16 +15,31 @@ export interface RouteWrite {
   readonly route: RouteSnapshot;
 }
 
+/** Told about the operation a write starts, so no write of the controller's can land unseen. */
+export interface OperationObserver {
+  /** The API accepted the write as this operation; awaited before the controller waits on it. */
+  started(operation: string): Promise<void>;
+  /** The operation finished: `done` — the write landed; `failed` or `cancelled` — it did not. */
+  finished(operation: string, state: Exclude<OperationState, 'pending'>): Promise<void>;
+}
+
 export interface TrafficRouter {
   /** Reads the route (full name, e.g. projects/P/locations/L/httpRoutes/R). */
   read(route: string): Promise<RouteSnapshot>;
   /**
    * Reads the route, plans the write on that very read (core `planWrite`: the precondition is
    * checked there, as close to the write as the API allows), sends every other part of the route
-   * back exactly as read, waits for the long-running operation and reads the route back.
-   * Throws RouteError.
+   * back exactly as read, waits for the long-running operation and reads the route back. Throws
+   * RouteError (an operation that outlives the wait may still land: the observer has been told it
+   * started, not that it finished).
    */
-  apply(route: string, request: WriteRequest): Promise<RouteWrite>;
+  apply(route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite>;
+  /**
+   * Asks the API to cancel the operation if it is still running (best effort, as Google
+   * documents), then waits for it, bounded by the operation timeout: what became of it
+   * (`pending` if it is still running then).
+   */
+  settle(operation: string): Promise<OperationState>;
 }
 
 /** A failed route read or change; `kind` is what the lifecycle reacts to. */

@@ -4,7 +4,7 @@
  */
 import { ApiError, statusForHttp } from './api-error.ts';
 
-export type RequestKind = 'get' | 'list' | 'create' | 'patch' | 'delete' | 'getOperation';
+export type RequestKind = 'get' | 'list' | 'create' | 'patch' | 'delete' | 'getOperation' | 'cancelOperation';
 
 /** The IAM permission each request needs (named in 403 messages as the real API does). */
 const PERMISSIONS: Record<RequestKind, string> = {
@@ -14,6 +14,7 @@ const PERMISSIONS: Record<RequestKind, string> = {
   patch: 'networkservices.httpRoutes.update',
   delete: 'networkservices.httpRoutes.delete',
   getOperation: 'networkservices.operations.get',
+  cancelOperation: 'networkservices.operations.cancel',
 };
 
 export type RequestHook = (resource: string, count: number) => void | Promise<void>;

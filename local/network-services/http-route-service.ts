@@ -137,4 +137,8 @@ export class HttpRouteService {
   getOperation(name: string): OperationJson {
     return this.#operations.get(name);
   }
+
+  cancelOperation(name: string): JsonObject {
+    return this.#operations.cancel(name);
+  }
 }

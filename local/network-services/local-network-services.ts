@@ -66,6 +66,11 @@ export class LocalNetworkServices implements RouteFeed {
     this.#operations.failNext(times, { status, message });
   }
 
+  /** Whether operations.cancel stops a running operation (Google: best effort) or is only noted. */
+  setCancellation(honoured: boolean): void {
+    this.#operations.setCancellation(honoured);
+  }
+
   /** How long operations started from now on take to complete (0: before the write's response). */
   setOperationDelay(ms: number): void {
     this.#operations.setDelay(ms);

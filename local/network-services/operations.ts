@@ -3,6 +3,11 @@
  * once; the change itself happens when the operation completes, after the configured delay
  * (0 completes it before the response is sent). A completed operation holds exactly one of
  * `response` (the resource, with its `@type`) or `error` (a google.rpc.Status).
+ *
+ * Cancellation is best effort, as Google documents it: a running operation asked to cancel ends
+ * with CANCELLED (code 1) and changes nothing — unless the book is told to ignore cancellation,
+ * the harsher reading, where the request is only noted (`requestedCancellation`). Cancelling a
+ * finished operation changes nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { ApiError, notFound } from './api-error.ts';
@@ -48,6 +53,7 @@ export class OperationBook {
   readonly #onComplete: () => void;
   #delayMs: number;
   #sequence = 0;
+  #honourCancel = true;
 
   constructor(delayMs: number, onComplete: () => void) {
     this.#delayMs = checkDelay(delayMs);
@@ -56,6 +62,28 @@ export class OperationBook {
 
   setDelay(ms: number): void {
     this.#delayMs = checkDelay(ms);
+  }
+
+  /** Whether a cancel request stops a running operation (true) or is only noted (false). */
+  setCancellation(honoured: boolean): void {
+    this.#honourCancel = honoured;
+  }
+
+  /** operations.cancel: best effort; a finished operation is left as it is. */
+  cancel(name: string): JsonObject {
+    const operation = this.get(name);
+    const pending = this.#pending.get(name);
+    if (operation.done || pending === undefined) return {};
+    const metadata = { ...operation.metadata, requestedCancellation: true };
+    if (!this.#honourCancel) {
+      this.#operations.set(name, { ...operation, metadata });
+      return {};
+    }
+    clearTimeout(pending.timer);
+    this.#pending.delete(name);
+    const error = new ApiError('CANCELLED', 'Operation was cancelled.').rpcStatus();
+    this.#operations.set(name, { name, metadata: { ...metadata, endTime: now() }, done: true, error });
+    return {};
   }
 
   /** The next `times` operations to complete finish with this error and change nothing. */

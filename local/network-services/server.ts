@@ -58,6 +58,10 @@ function callFor(store: LocalNetworkServices, method: string, url: URL): Call {
   const q = url.searchParams;
   const api = store.service;
   const parentPath = `projects/${parent.project}/locations/${parent.location}`;
+  if (collection === 'operations' && id !== null && id.endsWith(':cancel') && method === 'POST') {
+    const name = operationName(parent, id.slice(0, -':cancel'.length));
+    return { kind: 'cancelOperation', resource: name, hasBody: true, run: () => api.cancelOperation(name) };
+  }
   if (collection === 'operations' && id !== null && method === 'GET') {
     const name = operationName(parent, id);
     return { kind: 'getOperation', resource: name, hasBody: false, run: () => api.getOperation(name) };

@@ -215,6 +215,52 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect((await store.get('r-dedupe'))?.version).toBe(2);
   });
 
+  it('records route operations once, settles them, and lists the pending and the stray ones', async () => {
+    const op = (name: string, rolloutId: string, startedAt: number) => ({
+      name: `projects/p/locations/global/operations/${name}`,
+      rolloutId,
+      route: routeName('ops'),
+      intentId: 2,
+      weights: { stable: 90, canary: 10 },
+      startedAt,
+    });
+    await store.recordOperation(op('a', 'r-ops', T0));
+    await store.recordOperation(op('a', 'r-ops', T0 + 999)); // a repeat changes nothing
+    await store.recordOperation(op('b', 'r-ops', T0 + 10));
+    await store.recordOperation(op('c', 'r-other', T0 + 5));
+    expect(await store.pendingOperations('r-ops')).toEqual([op('a', 'r-ops', T0), op('b', 'r-ops', T0 + 10)]);
+    await store.settleOperation(op('a', 'r-ops', T0).name, 'cancelled', T0 + 20);
+    expect((await store.pendingOperations('r-ops')).map((o) => o.name)).toEqual([op('b', 'r-ops', T0).name]);
+    expect((await store.strayOperations(T0 + 5, 10)).map((o) => o.rolloutId)).toEqual(['r-other']);
+    expect((await store.strayOperations(T0 + 10, 10)).map((o) => o.rolloutId)).toEqual(['r-other', 'r-ops']);
+  });
+
+  it('lists rollouts waiting for a person, longest waiting first', async () => {
+    const { rollout, entry } = newRollout('r-waiting', { route: routeName('waiting') }, T0);
+    await store.create(rollout, entry);
+    let r = await step(
+      rollout,
+      { type: 'control', command: 'abort', actor: 'operator:a', note: 'x' },
+      T0 + 1,
+    );
+    r = await step(
+      r,
+      {
+        type: 'routeFailed',
+        actor: 't',
+        intentId: r.intent?.id ?? -1,
+        error: { kind: 'permissionDenied', message: 'no' },
+      },
+      T0 + 2,
+    );
+    expect(r.status.phase).toBe('ActionRequired');
+    expect((await store.waiting(10)).find((w) => w.id === 'r-waiting')).toEqual({
+      id: 'r-waiting',
+      nextActionAt: T0 + 2,
+      driver: 'workflow',
+    });
+  });
+
   it('lists due rollouts: active phases whose next action time has come, soonest first', async () => {
     const later = newRollout('r-later', { route: routeName('later') }, T0 + 60_000);
     const soon = newRollout('r-soon', { route: routeName('soon') }, T0);

@@ -372,6 +372,103 @@ describe('HttpRouteRouter.apply', () => {
   });
 });
 
+describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
+  it('tells the observer the operation started before waiting on it, and that it finished', async () => {
+    api.store.setOperationDelay(60_000);
+    const events: string[] = [];
+    beforeNth('getOperation', 1, () => {
+      events.push('first poll');
+      api.store.completePendingOperations();
+    });
+    await router.apply(ROUTE, shift({ stable: 90, canary: 10 }), {
+      started: async (name) => {
+        events.push(`started ${name.replace(/.*\//, '')}`);
+      },
+      finished: async (name, state) => {
+        events.push(`finished ${state}`);
+        expect(name).toMatch(/^projects\/demo\/locations\/global\/operations\//);
+      },
+    });
+    expect(events).toEqual([expect.stringMatching(/^started operation-/), 'first poll', 'finished done']);
+  });
+
+  it('says nothing of an operation that outlives the wait, and settles it later by cancelling it', async () => {
+    api.store.setOperationDelay(60_000);
+    const impatient = new HttpRouteRouter({
+      rootUrl: api.url,
+      poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
+    });
+    const told: string[] = [];
+    let operation = '';
+    const error = await rejection(
+      impatient.apply(ROUTE, shift({ stable: 90, canary: 10 }), {
+        started: async (name) => {
+          operation = name;
+        },
+        finished: async (_name, state) => {
+          told.push(state);
+        },
+      }),
+    );
+    expect(error.kind).toBe('transient');
+    expect(told).toEqual([]);
+    expect(await router.settle(operation)).toBe('cancelled');
+    expect(api.store.completePendingOperations()).toBe(0);
+    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
+  });
+
+  it('waits for an operation the API will not cancel, and reports it done once it lands', async () => {
+    api.store.setOperationDelay(60_000);
+    api.store.setCancellation(false);
+    try {
+      const impatient = new HttpRouteRouter({
+        rootUrl: api.url,
+        poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
+      });
+      let operation = '';
+      await rejection(
+        impatient.apply(ROUTE, shift({ stable: 90, canary: 10 }), {
+          started: async (name) => {
+            operation = name;
+          },
+          finished: async () => {},
+        }),
+      );
+      beforeNth('getOperation', 2, () => api.store.completePendingOperations());
+      expect(await router.settle(operation)).toBe('done');
+      expect(found(await router.read(ROUTE)).weights).toEqual({ stable: 90, canary: 10 });
+      // Still running when the settling gives up: reported pending, to be settled again later.
+      await rejection(
+        impatient.apply(ROUTE, shift({ stable: 50, canary: 50 }), {
+          started: async (name) => {
+            operation = name;
+          },
+          finished: async () => {},
+        }),
+      );
+      expect(await impatient.settle(operation)).toBe('pending');
+    } finally {
+      api.store.setCancellation(true);
+    }
+  });
+
+  it('cancels a write it cannot record, so no operation of its own lands unseen', async () => {
+    api.store.setOperationDelay(60_000);
+    const unavailable = new Error('Firestore is unavailable');
+    const error = await router
+      .apply(ROUTE, shift({ stable: 90, canary: 10 }), {
+        started: async () => {
+          throw unavailable;
+        },
+        finished: async () => {},
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBe(unavailable);
+    expect(api.store.completePendingOperations()).toBe(0);
+    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual(richRoute().rules?.[1]?.action?.destinations);
+  });
+});
+
 describe('HttpRouteRouter failures', () => {
   it('maps 404 to notFound', async () => {
     const missing = `${P}/httpRoutes/gone`;

@@ -369,6 +369,59 @@ describe('long-running operations', () => {
     expect(await get(id)).toEqual(before);
   });
 
+  it('cancels a running operation (CANCELLED, no change) and leaves a finished one as it is', async () => {
+    const id = nextId();
+    await create(id);
+    const name = `${PARENT}/httpRoutes/${id}`;
+    server.store.setOperationDelay(60_000);
+    try {
+      const { data: started } = await routes.patch({
+        name,
+        updateMask: 'rules',
+        requestBody: body([20, 80]),
+      });
+      expect((await operations.cancel({ name: started.name ?? '', requestBody: {} })).data).toEqual({});
+      const cancelled = (await operations.get({ name: started.name ?? '' })).data;
+      expect(cancelled).toMatchObject({
+        done: true,
+        error: { code: 1 },
+        metadata: { requestedCancellation: true },
+      });
+      expect(server.store.completePendingOperations()).toBe(0);
+      expect((await get(id)).rules).toEqual(body().rules);
+      // Cancelling it again, or a finished operation, changes nothing.
+      expect((await operations.cancel({ name: started.name ?? '', requestBody: {} })).data).toEqual({});
+      expect((await operations.get({ name: started.name ?? '' })).data).toEqual(cancelled);
+    } finally {
+      server.store.setOperationDelay(0);
+    }
+  });
+
+  it('only notes a cancel request when told to ignore cancellation (Google: best effort)', async () => {
+    const id = nextId();
+    await create(id);
+    const name = `${PARENT}/httpRoutes/${id}`;
+    server.store.setOperationDelay(60_000);
+    server.store.setCancellation(false);
+    try {
+      const { data: started } = await routes.patch({
+        name,
+        updateMask: 'rules',
+        requestBody: body([20, 80]),
+      });
+      await operations.cancel({ name: started.name ?? '', requestBody: {} });
+      expect((await operations.get({ name: started.name ?? '' })).data).toMatchObject({
+        done: false,
+        metadata: { requestedCancellation: true },
+      });
+      expect(server.store.completePendingOperations()).toBe(1);
+      expect((await get(id)).rules).toEqual(body([20, 80]).rules);
+    } finally {
+      server.store.setCancellation(true);
+      server.store.setOperationDelay(0);
+    }
+  });
+
   it('deletes through an operation whose response is Empty', async () => {
     const id = nextId();
     await create(id);

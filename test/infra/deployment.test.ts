@@ -271,6 +271,19 @@ describe('Firestore (docs/state.md)', () => {
     expect(index['database']).toBe(hcl('local.firestore_database'));
   });
 
+  it('creates the composite index the stray-operations query needs', async () => {
+    const doc = await readFile(join(REPO, 'docs', 'state.md'), 'utf8');
+    const m = /composite index\s+`\(([^)]+)\)`\s+on collection\s+`(routeOperations)`/.exec(doc);
+    expect(m, 'docs/state.md names the routeOperations index').not.toBeNull();
+    const expected = (m?.[1] ?? '').split(',').map((part) => {
+      const [field, dir] = part.trim().split(/\s+/);
+      return { field_path: field, order: dir === 'DESC' ? 'DESCENDING' : 'ASCENDING' };
+    });
+    const index = resource(root, 'google_firestore_index.route_operations_stray');
+    expect(index['collection']).toBe(m?.[2]);
+    expect(index['fields']).toEqual(expected);
+  });
+
   it('sets the TTL policy on processed-message records', async () => {
     const doc = await readFile(join(REPO, 'docs', 'state.md'), 'utf8');
     const m = /TTL policy on\s+`(\w+)\.(\w+)`/.exec(doc);

@@ -290,6 +290,7 @@ describe('custom roles', () => {
       'networkservices.httpRoutes.get',
       'networkservices.httpRoutes.list',
       'networkservices.httpRoutes.update',
+      'networkservices.operations.cancel',
       'networkservices.operations.get',
     ]);
   });

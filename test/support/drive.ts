@@ -59,7 +59,7 @@ export function routeInput(
   written = true,
   actor = 'workflow:e1',
 ): Input {
-  return { type: 'routeObserved', actor, intent, written, route: routeShowing(weights) };
+  return { type: 'routeObserved', actor, intent, written, route: routeShowing(weights), pending: [] };
 }
 
 export function judgement(verdict: Verdict, canaryRequests = 100, summary = `${verdict} window`): Judgement {

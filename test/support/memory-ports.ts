@@ -8,7 +8,13 @@ import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
 import { splitOf } from '../../functions/core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import { planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
-import { type HistoryEntry, isTerminal, type Rollout } from '../../functions/core/state.ts';
+import {
+  type HistoryEntry,
+  isTerminal,
+  type OperationState,
+  type Rollout,
+  type RouteOperation,
+} from '../../functions/core/state.ts';
 import type { Weights } from '../../functions/core/weights.ts';
 import type { EventPublisher } from '../../functions/ports/event-publisher.ts';
 import type { MetricsReader, TimeWindow } from '../../functions/ports/metrics-reader.ts';
@@ -21,7 +27,12 @@ import {
   VersionConflictError,
   type WriteOptions,
 } from '../../functions/ports/rollout-store.ts';
-import type { RouteWrite, TrafficRouter } from '../../functions/ports/traffic-router.ts';
+import {
+  type OperationObserver,
+  RouteError,
+  type RouteWrite,
+  type TrafficRouter,
+} from '../../functions/ports/traffic-router.ts';
 import { routeShowing } from './drive.ts';
 import { backendName } from './fixtures.ts';
 
@@ -91,6 +102,28 @@ export class MemoryStore implements RolloutStore {
   async hasProcessed(key: string): Promise<boolean> {
     return this.processed.has(key);
   }
+
+  readonly operations = new Map<string, RouteOperation & { state: OperationState }>();
+
+  async recordOperation(operation: RouteOperation): Promise<void> {
+    if (!this.operations.has(operation.name))
+      this.operations.set(operation.name, { ...operation, state: 'pending' });
+  }
+
+  async settleOperation(name: string, state: Exclude<OperationState, 'pending'>): Promise<void> {
+    const op = this.operations.get(name);
+    if (op !== undefined) this.operations.set(name, { ...op, state });
+  }
+
+  async pendingOperations(rolloutId: string): Promise<RouteOperation[]> {
+    return [...this.operations.values()].filter((op) => op.rolloutId === rolloutId && op.state === 'pending');
+  }
+
+  async strayOperations(startedBefore: number, limit: number): Promise<RouteOperation[]> {
+    return [...this.operations.values()]
+      .filter((op) => op.state === 'pending' && op.startedAt <= startedBefore)
+      .slice(0, limit);
+  }
 }
 
 /** One route whose rule 0 splits between the fixtures' stable and canary, counting reads and writes. */
@@ -124,13 +157,54 @@ export class MemoryRouter implements TrafficRouter {
     return this.route;
   }
 
-  async apply(_route: string, request: WriteRequest): Promise<RouteWrite> {
+  /** The next write's operation outlives the wait: `apply` fails, and the write lands only when `land` is called. */
+  timeoutNext = false;
+  /** Cancellation is best effort at Google: when set, a cancel request changes nothing. */
+  ignoreCancel = false;
+  readonly operations = new Map<string, { state: OperationState; land: () => void }>();
+
+  async apply(_route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite> {
     const plan = planWrite(this.route, request);
     if (plan.kind === 'skip') return { written: false, route: this.route };
     this.writes.push({ weights: request.weights, precondition: request.precondition });
+    const name = `projects/p/locations/global/operations/op-${this.operations.size + 1}`;
+    const op = { state: 'pending' as OperationState, land: () => {} };
+    op.land = () => {
+      if (op.state !== 'pending') return;
+      op.state = 'done';
+      this.#write(plan);
+    };
+    this.operations.set(name, op);
+    await observer?.started(name);
+    if (this.timeoutNext) {
+      this.timeoutNext = false;
+      throw new RouteError(
+        'transient',
+        `operation ${name} did not finish in time (still running)`,
+        'it may still land',
+      );
+    }
     const hold = this.hold;
     this.hold = null;
     if (hold !== null) await hold;
+    op.land();
+    await observer?.finished(name, 'done');
+    return { written: true, route: this.route };
+  }
+
+  /** Lands a write whose operation outlived its wait (as a slow Google operation would, later). */
+  land(name: string): void {
+    this.operations.get(name)?.land();
+  }
+
+  async settle(name: string): Promise<OperationState> {
+    const op = this.operations.get(name);
+    if (op === undefined) return 'done';
+    if (op.state === 'pending' && !this.ignoreCancel) op.state = 'cancelled';
+    return op.state;
+  }
+
+  #write(plan: Extract<ReturnType<typeof planWrite>, { kind: 'write' }>): void {
     this.updates += 1;
     const rules = this.route.rules.map((rule, i) =>
       i !== plan.ruleIndex
@@ -146,7 +220,6 @@ export class MemoryRouter implements TrafficRouter {
           },
     );
     this.route = { ...this.route, rules, updateTime: `t${this.updates}` };
-    return { written: true, route: this.route };
   }
 }
 

@@ -10,7 +10,12 @@ import { createFirestore } from '../../functions/adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.ts';
 import type { LifecycleEvent } from '../../functions/core/events.ts';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
-import { isTerminal, type Rollout } from '../../functions/core/state.ts';
+import {
+  isTerminal,
+  type OperationState,
+  type Rollout,
+  type RouteOperation,
+} from '../../functions/core/state.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.ts';
 import { type ControllerOptions, type LocalController, startControllerOn } from '../../local/controller.ts';
 import type { DemoApp } from '../../local/demo-apps.ts';
@@ -37,7 +42,13 @@ export interface Stack {
   waitFor(id: string, done: (r: Rollout) => boolean, timeoutMs?: number): Promise<Rollout>;
   waitForTerminal(id: string, timeoutMs?: number): Promise<Rollout>;
   route(app: DemoApp): HttpRoute;
+  /** The route operations the controller recorded for a rollout, with what became of them. */
+  operations(rolloutId: string): Promise<RecordedOperation[]>;
   stop(): Promise<void>;
+}
+
+export interface RecordedOperation extends RouteOperation {
+  readonly state: OperationState;
 }
 
 export interface StackOptions {
@@ -139,6 +150,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     waitFor,
     waitForTerminal: (id, timeoutMs) => waitFor(id, (r) => isTerminal(r.status.phase), timeoutMs),
+    operations: async (rolloutId) => {
+      const docs = await db.collection('routeOperations').where('rolloutId', '==', rolloutId).get();
+      return docs.docs.map((d) => d.data() as RecordedOperation).sort((a, b) => a.startedAt - b.startedAt);
+    },
     route: (app) => {
       const route = cloud.networkServices.store.route(app.route);
       if (!route) throw new Error(`no route ${app.route}`);

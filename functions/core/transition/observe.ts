@@ -13,8 +13,8 @@
 import type { Decision } from '../decision.ts';
 import { type Reading, read } from '../routing/managed-rule.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
-import { isTerminal, type RollbackCause, type RouteIntent } from '../state.ts';
-import { describeWeights, sameWeights } from '../weights.ts';
+import { isTerminal, type RollbackCause, type RouteIntent, type RouteOperation } from '../state.ts';
+import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
 import { type Change, type Context, commit, managedRuleOf, newIntent, pause, unchanged } from './context.ts';
 import { applyAgain, changeRoute, staleReason } from './route.ts';
@@ -25,12 +25,16 @@ export interface Observed {
   readonly intent: RouteIntent;
   readonly written: boolean;
   readonly route: RouteSnapshot;
+  readonly pending: readonly RouteOperation[];
 }
 
 export function onRouteObserved(c: Context, observed: Observed): Decision {
   const stale = staleReason(c.r, observed.intent.id, 'route observation');
   const intent = c.r.intent;
-  if (stale !== null || intent === null) return lateWrite(c, observed) ?? unchanged(stale ?? 'no change');
+  if (stale !== null || intent === null) {
+    const landed = observed.written ? lateWrite(c, observed.intent, observed.route) : null;
+    return landed ?? unchanged(stale ?? 'no change');
+  }
   const status = c.r.status;
   if (status.phase === 'ActionRequired') return onCheck(c, status, observed.route);
   const reading = read(observed.route, managedRuleOf(c.r));
@@ -44,19 +48,21 @@ export function onRouteObserved(c: Context, observed: Observed): Decision {
       : block(c, problem, observed.route);
   }
   return intent.purpose === 'rollback'
-    ? onRollbackRead(c, intent, reading, observed.route)
-    : onShiftRead(c, intent, reading, observed.route);
+    ? onRollbackRead(c, intent, reading, observed)
+    : onShiftRead(c, intent, reading, observed);
 }
 
-function onShiftRead(c: Context, intent: RouteIntent, reading: Found, route: RouteSnapshot): Decision {
+function onShiftRead(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
   if (reading.others.length > 0) {
     if (intent.overwrite) {
-      return block(c, { kind: 'foreignDestinations', rule: reading.index, backends: reading.others }, route);
+      const problem = { kind: 'foreignDestinations', rule: reading.index, backends: reading.others } as const;
+      return block(c, problem, observed.route);
     }
     return drift(c, intent, `rule ${reading.index} also sends traffic to ${reading.others.join(', ')}`);
   }
   const shown = reading.weights;
-  if (shown !== null && sameWeights(shown, intent.weights)) return confirm(c, intent, reading);
+  if (shown !== null && sameWeights(shown, intent.weights))
+    return confirmOrSettle(c, intent, reading, observed);
   if (shown !== null && sameWeights(shown, intent.previous)) {
     return applyAgain(c, intent, `route still shows ${describeWeights(intent.previous)}`);
   }
@@ -69,15 +75,36 @@ function onShiftRead(c: Context, intent: RouteIntent, reading: Found, route: Rou
   );
 }
 
-function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, route: RouteSnapshot): Decision {
+function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
   const canary = reading.weights?.canary ?? 0;
   if (canary > 0) {
     return applyAgain(c, intent, `rule ${reading.index} still sends the canary ${canary}%; rollback wins`);
   }
   if (reading.canaryElsewhere.length > 0) {
-    return block(c, { kind: 'canaryElsewhere', rules: reading.canaryElsewhere }, route);
+    return block(c, { kind: 'canaryElsewhere', rules: reading.canaryElsewhere }, observed.route);
   }
-  return confirm(c, intent, reading);
+  return confirmOrSettle(c, intent, reading, observed);
+}
+
+/**
+ * The route shows what the intent wants. It is confirmed only once no operation of an earlier
+ * change of ours may still land on it (one that timed out, or whose driver died): those are
+ * cancelled or waited for first, and the route read again.
+ */
+function confirmOrSettle(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
+  const earlier = observed.pending.filter((op) => op.intentId !== intent.id);
+  if (earlier.length === 0) return confirm(c, intent, reading);
+  return unchanged(
+    `route shows ${describeWeights(intent.weights)}, but ${describeOperations(earlier)} may still land; cancelling or waiting for ${earlier.length > 1 ? 'them' : 'it'} before confirming`,
+    { kind: 'settleOperations', route: c.r.spec.route, intent, operations: earlier },
+  );
+}
+
+export function describeOperations(operations: readonly RouteOperation[]): string {
+  const each = operations.map(
+    (op) => `operation ${op.name} of change #${op.intentId} (${describeWeights(op.weights)})`,
+  );
+  return each.join(', ');
 }
 
 function drift(c: Context, intent: RouteIntent, detail: string): Decision {
@@ -157,21 +184,25 @@ function confirmRollback(c: Context, confirmed: Change): Decision {
 }
 
 /**
- * A write this call made for an intent the rollout has moved past. If the rollout holds
- * confirmed weights and the route now shows the late write instead, put those weights back —
- * as a route change of its own, with history and an event: a late write never undoes a rollback.
+ * A write of ours (`landed`: the change and the split it wrote) landed after the rollout moved
+ * on. If the rollout holds confirmed weights and the route now shows the late write instead, put
+ * those weights back — as a route change of its own, with history and an event: a late write
+ * never undoes a rollback.
  */
-function lateWrite(c: Context, observed: Observed): Decision | null {
+export function lateWrite(
+  c: Context,
+  landed: { readonly id: number; readonly weights: Weights } | RouteIntent,
+  route: RouteSnapshot,
+): Decision | null {
   const r = c.r;
-  const landed = observed.intent.weights;
-  if (!observed.written || r.intent !== null || sameWeights(r.weights, landed)) return null;
-  const reading = read(observed.route, managedRuleOf(r));
-  if (reading.kind !== 'found' || reading.weights === null || !sameWeights(reading.weights, landed))
+  if (r.intent !== null || sameWeights(r.weights, landed.weights)) return null;
+  const reading = read(route, managedRuleOf(r));
+  if (reading.kind !== 'found' || reading.weights === null || !sameWeights(reading.weights, landed.weights))
     return null;
-  const intent: RouteIntent = { ...newIntent(c, 'restore', r.weights, false), previous: landed };
+  const intent: RouteIntent = { ...newIntent(c, 'restore', r.weights, false), previous: landed.weights };
   return changeRoute(c, {
     event: 'rollout.weights_restoring',
-    reason: `a late route write (${describeWeights(landed)}) of change #${observed.intent.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}`,
+    reason: `a late route write (${describeWeights(landed.weights)}) of change #${landed.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}`,
     intent,
   });
 }

@@ -4,9 +4,11 @@
  * a function that dies between follow-ups leaves nothing the next driver cannot finish.
  */
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../functions/app/config.ts';
 import { LifecycleEvents } from '../../../functions/app/lifecycle-events.ts';
 import { createLogger } from '../../../functions/app/log.ts';
 import { RolloutExecutor } from '../../../functions/app/rollout-executor.ts';
+import { tick } from '../../../functions/app/tick.ts';
 import { judgeFor } from '../../../functions/core/analysis/select-judge.ts';
 import type { LifecycleEvent } from '../../../functions/core/events.ts';
 import type { Rollout } from '../../../functions/core/state.ts';
@@ -17,6 +19,9 @@ import { newRollout, TIMING } from '../../support/fixtures.ts';
 import { MemoryMetrics, MemoryPublisher, MemoryRouter, MemoryStore } from '../../support/memory-ports.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+const abort = { type: 'control', command: 'abort', actor: 'operator:ann', note: 'bad build' } as const;
+const quiet = createLogger({}, () => {});
+const TICK_ENV = { GOOGLE_CLOUD_PROJECT: 'p', ALLOWED_ROUTES: 'projects/p/locations/global/httpRoutes/*' };
 const S = 1000;
 // Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows.
 const FIRST_WINDOW_READY = 270 * S;
@@ -125,8 +130,9 @@ describe('RolloutExecutor follow-ups', () => {
 });
 
 /**
- * A step write that is still in flight (its operation slow) when an operator aborts; the abort's
- * rollback overwrites whatever the route shows and is confirmed. `land` lets the step write land.
+ * A step write still in flight (its operation slow) when an operator aborts, and — the one gap
+ * operation records leave — its record not yet stored when the abort's rollback is confirmed.
+ * `land` lets the step's operation complete.
  */
 async function abortDuringSlowStep(t: ReturnType<typeof setup>) {
   await created(t);
@@ -134,6 +140,15 @@ async function abortDuringSlowStep(t: ReturnType<typeof setup>) {
   t.router.hold = new Promise((resolve) => {
     land = resolve;
   });
+  let stored = () => {};
+  const recorded = new Promise<void>((resolve) => {
+    stored = resolve;
+  });
+  const record = t.store.recordOperation.bind(t.store);
+  t.store.recordOperation = async (op) => {
+    await recorded;
+    return record(op);
+  };
   const slow = t.executor.run('r1', { type: 'start', actor: 'workflow:e1' });
   await expect.poll(() => t.router.writes.length).toBe(1);
   const aborted = await t.executor.run('r1', {
@@ -142,6 +157,7 @@ async function abortDuringSlowStep(t: ReturnType<typeof setup>) {
     actor: 'operator:ann',
     note: 'bad build',
   });
+  stored();
   return { slow, aborted, land };
 }
 
@@ -186,6 +202,93 @@ describe('RolloutExecutor restoring a late write', () => {
       event: 'rollout.route_edited',
       to: { phase: 'Aborted' },
     });
+  });
+});
+
+describe('RolloutExecutor settling operations that outlived their wait', () => {
+  async function timedOutStep(t: ReturnType<typeof setup>) {
+    await created(t);
+    t.router.timeoutNext = true;
+    const first = await t.executor.run('r1', { type: 'start', actor: 'workflow:e1' });
+    expect(first?.rollout.intent).toMatchObject({
+      purpose: 'step',
+      lastError: expect.stringMatching(/did not finish/),
+    });
+    expect(await t.store.pendingOperations('r1')).toHaveLength(1);
+    return (await t.store.pendingOperations('r1'))[0]?.name ?? '';
+  }
+
+  it('cancels a step operation that outlived its wait before an abort is confirmed', async () => {
+    const t = setup();
+    const late = await timedOutStep(t);
+    const aborted = await t.executor.run('r1', abort);
+    expect(aborted?.rollout.status.phase).toBe('Aborted');
+    expect(t.router.operations.get(late)?.state).toBe('cancelled');
+    expect(t.store.operations.get(late)?.state).toBe('cancelled');
+    t.router.land(late); // too late: a cancelled operation changes nothing
+    expect(t.router.weights).toEqual(ALL_STABLE);
+  });
+
+  it('confirms nothing while the API ignores the cancel, then writes stable again over the late landing', async () => {
+    const t = setup();
+    const late = await timedOutStep(t);
+    t.router.ignoreCancel = true;
+    const waiting = await t.executor.run('r1', abort);
+    expect(waiting?.rollout.status.phase).toBe('RollingBack');
+    expect(waiting?.rollout.intent?.lastError).toMatch(/still running/);
+    expect(t.router.weights).toEqual(ALL_STABLE);
+    t.router.land(late); // the step lands after the rollback's own write
+    expect(t.router.weights).toEqual({ stable: 90, canary: 10 });
+    t.clock.now = T0 + TIMING.leaseMs + 10 * S;
+    const done = await t.executor.run('r1', { type: 'due', actor: 'scheduler' });
+    expect(done?.rollout.status.phase).toBe('Aborted');
+    expect(t.router.weights).toEqual(ALL_STABLE);
+    expect(await t.store.pendingOperations('r1')).toEqual([]);
+  });
+
+  it('the tick puts right an operation that landed after the rollout ended, its driver gone', async () => {
+    const t = setup();
+    await created(t);
+    // The step's operation is accepted; its record is stored only after the abort was confirmed,
+    // and its driver dies (times out) before it sees the operation land.
+    let stored = () => {};
+    const recorded = new Promise<void>((resolve) => {
+      stored = resolve;
+    });
+    const record = t.store.recordOperation.bind(t.store);
+    t.store.recordOperation = async (op) => {
+      await recorded;
+      return record(op);
+    };
+    t.router.timeoutNext = true;
+    const slow = t.executor.run('r1', { type: 'start', actor: 'workflow:e1' });
+    await expect.poll(() => t.router.writes.length).toBe(1);
+    const aborted = await t.executor.run('r1', abort);
+    expect(aborted?.rollout.status.phase).toBe('Aborted');
+    stored();
+    await slow;
+    const [late] = await t.store.pendingOperations('r1');
+    t.router.land(late?.name ?? '');
+    expect(t.router.weights).toEqual({ stable: 90, canary: 10 });
+
+    t.clock.now = T0 + 10 * 60 * S;
+    const report = await tick(
+      {
+        store: t.store,
+        executor: t.executor,
+        config: loadConfig(TICK_ENV),
+        clock: () => t.clock.now,
+        log: quiet,
+      },
+      { actor: 'scheduler' },
+    );
+    expect(report.failed).toBe(0);
+    expect(t.router.weights).toEqual(ALL_STABLE);
+    expect((await t.store.history('r1')).slice(-2).map((h) => [h.event, h.actor, h.to.phase])).toEqual([
+      ['rollout.weights_restoring', 'scheduler', 'Aborted'],
+      ['rollout.weights_restored', 'scheduler', 'Aborted'],
+    ]);
+    expect(await t.store.pendingOperations('r1')).toEqual([]);
   });
 });
 

@@ -41,7 +41,7 @@ function intentOf(r: Rollout): RouteIntent {
 }
 
 function seen(r: Rollout, route: RouteSnapshot, written = true): Input {
-  return { type: 'routeObserved', actor: 'workflow:e1', intent: intentOf(r), written, route };
+  return { type: 'routeObserved', actor: 'workflow:e1', intent: intentOf(r), written, route, pending: [] };
 }
 
 /** A rollout live at 30 % canary. */

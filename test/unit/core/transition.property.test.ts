@@ -149,6 +149,7 @@ function inputFor(sim: Sim, c: Command): Input {
             intent,
             written: false,
             route: { ...routeShowing(ALL_STABLE), rules: [] },
+            pending: [],
           };
         case 'elsewhere': {
           // The managed rule as the intent wants it, and a rule a person added that routes to the canary.
@@ -157,7 +158,14 @@ function inputFor(sim: Sim, c: Command): Input {
           const rules = canaryRule
             ? [{ ...canaryRule, shape: '{"person":true}' }, ...route.rules]
             : route.rules;
-          return { type: 'routeObserved', actor, intent, written: true, route: { ...route, rules } };
+          return {
+            type: 'routeObserved',
+            actor,
+            intent,
+            written: true,
+            route: { ...route, rules },
+            pending: [],
+          };
         }
         case 'transient':
           return { type: 'routeFailed', actor, intentId, error: { kind: 'transient', message: '503' } };

@@ -83,14 +83,16 @@ locals {
   advance_function = "advanceRollout"
 
   # Exactly the Network Services permissions the HttpRoute adapter needs: read, list and patch
-  # routes, poll the long-running operation a patch returns, and cancel one of its own that
-  # outlived its wait (before a later change is confirmed over it).
+  # routes, poll the long-running operation a patch returns, cancel one of its own that outlived
+  # its wait (before a later change is confirmed over it), and list operations to find others'
+  # writes that ended while its own was in flight (HTTPRoute has no etag).
   route_editor_permissions = [
     "networkservices.httpRoutes.get",
     "networkservices.httpRoutes.list",
     "networkservices.httpRoutes.update",
     "networkservices.operations.cancel",
     "networkservices.operations.get",
+    "networkservices.operations.list",
   ]
 
   # Read-only Monitoring: the analysis reads time series and nothing else.

@@ -9,7 +9,7 @@ const HINTS = {
   notFound:
     'check the route name in the rollout request (projects/P/locations/L/httpRoutes/R) and that the route exists',
   permissionDenied:
-    "grant the controller's service account networkservices.httpRoutes.get/.list/.update and networkservices.operations.get/.cancel on the route's project (custom role canaryRouteEditor, see docs/deploy.md)",
+    "grant the controller's service account networkservices.httpRoutes.get/.list/.update and networkservices.operations.get/.cancel/.list on the route's project (custom role canaryRouteEditor, see docs/deploy.md)",
   unauthenticated:
     "the controller's credentials were rejected or are missing; check the function's service account (or Application Default Credentials when run elsewhere)",
   invalidArgument:

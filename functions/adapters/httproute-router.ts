@@ -13,7 +13,7 @@ import {
   networkservices,
   type networkservices_v1,
 } from 'googleapis/build/src/apis/networkservices/index.js';
-import type { RouteSnapshot } from '../core/routing/snapshot.ts';
+import type { ConcurrentWrite, RouteSnapshot } from '../core/routing/snapshot.ts';
 import { planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
 import type { OperationState } from '../core/state.ts';
 import { describeWeights } from '../core/weights.ts';
@@ -80,7 +80,7 @@ export class HttpRouteRouter implements TrafficRouter {
     // Planned on the very read the rules are built from: the window left for another writer is
     // this GET-to-PATCH round trip (HTTPRoute has no etag).
     const plan = planWrite(snapshot, request);
-    if (plan.kind === 'skip') return { written: false, route: snapshot };
+    if (plan.kind === 'skip') return { written: false, route: snapshot, before: snapshot, concurrent: [] };
     const rules = rulesWith(before, plan.ruleIndex, plan.destinations);
     const action = `setting ${describeWeights(request.weights)} (${request.mode}) on rule ${plan.ruleIndex} of route ${route}`;
     const operation = await this.#patch(route, rules, action);
@@ -95,7 +95,13 @@ export class HttpRouteRouter implements TrafficRouter {
       throw operationError(done.error, name, action);
     }
     await observer?.finished(name, 'done');
-    return { written: true, route: snapshotOf(await this.#get(route)) };
+    const endedAt = typeof done.metadata?.['endTime'] === 'string' ? done.metadata['endTime'] : null;
+    return {
+      written: true,
+      route: snapshotOf(await this.#get(route)),
+      before: snapshot,
+      concurrent: await this.#concurrentWrites(route, snapshot.updateTime, endedAt, name),
+    };
   }
 
   async settle(operation: string): Promise<OperationState> {
@@ -125,6 +131,41 @@ export class HttpRouteRouter implements TrafficRouter {
     if (done === null) return 'pending';
     if (done.error) return done.error.code === CANCELLED ? 'cancelled' : 'failed';
     return 'done';
+  }
+
+  /**
+   * Writes of others to the route that ended after `since` (the read the write was built from)
+   * and by `until` (when this write took effect): the API's operations are the only record of
+   * them, as HTTPRoute keeps no etag or history. null when they cannot be listed in full.
+   */
+  async #concurrentWrites(
+    route: string,
+    since: string,
+    until: string | null,
+    ours: string,
+  ): Promise<ConcurrentWrite[] | null> {
+    const location = route.replace(/\/httpRoutes\/[^/]+$/, '');
+    const found: ConcurrentWrite[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < MAX_OPERATION_PAGES; page += 1) {
+      let data: networkservices_v1.Schema$ListOperationsResponse;
+      try {
+        const response = await this.#api.projects.locations.operations.list(
+          { name: location, pageSize: 100, ...(pageToken === undefined ? {} : { pageToken }) },
+          { retry: false, timeout: this.#requestTimeoutMs },
+        );
+        data = response.data;
+      } catch {
+        return null;
+      }
+      for (const op of data.operations ?? []) {
+        const write = concurrentWrite(op, route, since, until, ours);
+        if (write !== null) found.push(write);
+      }
+      if (!data.nextPageToken) return found;
+      pageToken = data.nextPageToken;
+    }
+    return null;
   }
 
   async #patch(
@@ -182,4 +223,34 @@ export class HttpRouteRouter implements TrafficRouter {
       }
     }
   }
+}
+
+/** Operations listed beyond this many pages are not looked at (the answer is then "unknown"). */
+const MAX_OPERATION_PAGES = 10;
+
+function nanos(rfc3339: string): bigint | null {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(rfc3339);
+  if (m === null) return null;
+  const seconds = BigInt(Date.parse(`${m[1]}Z`) / 1000);
+  return seconds * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/** Another writer's finished write of this route that ended in (since, until]; null otherwise. */
+function concurrentWrite(
+  op: networkservices_v1.Schema$Operation,
+  route: string,
+  since: string,
+  until: string | null,
+  ours: string,
+): ConcurrentWrite | null {
+  const metadata = op.metadata ?? {};
+  const endedAt = typeof metadata['endTime'] === 'string' ? metadata['endTime'] : null;
+  if (op.name === ours || op.done !== true || op.error || metadata['target'] !== route || endedAt === null)
+    return null;
+  const ended = nanos(endedAt);
+  const after = nanos(since);
+  const before = until === null ? null : nanos(until);
+  if (ended === null || after === null || ended <= after || (before !== null && ended > before)) return null;
+  const response = op.response as HttpRoute | undefined;
+  return { operation: op.name ?? '', endedAt, route: response?.rules ? snapshotOf(response) : null };
 }

@@ -56,6 +56,10 @@ export interface RunResult {
 
 type Stored = 'stored' | 'conflict' | 'duplicate';
 
+/** What a route read or write reports back (a read: nothing written, nothing concurrent to tell). */
+type RouteOutcome = Pick<RouteWrite, 'written' | 'route'> &
+  Partial<Pick<RouteWrite, 'before' | 'concurrent'>>;
+
 const MAX_DECISIONS = 25;
 const MAX_CONFLICTS = 5;
 
@@ -194,16 +198,16 @@ export class RolloutExecutor {
     r: Rollout,
     intent: RouteIntent,
     actor: string,
-    call: (router: TrafficRouter) => Promise<RouteWrite>,
+    call: (router: TrafficRouter) => Promise<RouteOutcome>,
   ): Promise<Input> {
-    let outcome: RouteWrite;
+    let outcome: RouteOutcome;
     try {
       outcome = await call(await this.#deps.router());
     } catch (error) {
       return { type: 'routeFailed', actor, intentId: intent.id, error: routeFailure(error) };
     }
     const pending = await this.#deps.store.pendingOperations(r.id);
-    return { type: 'routeObserved', actor, intent, written: outcome.written, route: outcome.route, pending };
+    return { type: 'routeObserved', actor, ...outcome, intent, pending };
   }
 
   /** Cancels or waits for each operation, records what became of it, then reads the route. */

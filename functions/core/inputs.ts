@@ -4,7 +4,7 @@
  */
 
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
-import type { RouteSnapshot } from './routing/snapshot.ts';
+import type { ConcurrentWrite, RouteSnapshot } from './routing/snapshot.ts';
 import type { OperationState, RouteIntent, RouteOperation } from './state.ts';
 
 export type ControlCommand = 'pause' | 'resume' | 'promote' | 'abort' | 'retry';
@@ -36,6 +36,10 @@ export type Input =
       readonly route: RouteSnapshot;
       /** The rollout's route operations not known to have finished, as recorded when the route was read. */
       readonly pending: readonly RouteOperation[];
+      /** For a write: the route as read for it (the rules sent back were built from it). */
+      readonly before?: RouteSnapshot;
+      /** For a write: others' writes that ended while it was in flight (null: they could not be listed). */
+      readonly concurrent?: readonly ConcurrentWrite[] | null;
     })
   | (Base & {
       readonly type: 'operationsSettled';

@@ -6,6 +6,7 @@
 import type { AnalysisWindow, EvidenceValue, JudgeState, Verdict } from './analysis/verdict.ts';
 import type { Plan } from './plan.ts';
 import type { RolloutRequest } from './request.ts';
+import type { RouteSnapshot } from './routing/snapshot.ts';
 import type { Weights } from './weights.ts';
 
 export type PauseReason =
@@ -193,6 +194,7 @@ export type EventType =
   | 'rollout.weights_restoring'
   | 'rollout.weights_restored'
   | 'rollout.route_edited'
+  | 'rollout.edit_overwritten'
   | 'rollout.analysis'
   | 'rollout.paused'
   | 'rollout.resumed'
@@ -222,6 +224,11 @@ export interface HistoryEntry {
     readonly window: AnalysisWindow;
     readonly evidence: { readonly [key: string]: EvidenceValue };
   } | null;
+  /**
+   * When a write of the controller's overwrote someone else's change to the route: the route as
+   * read before the write, and as the other writer left it — so it can be restored. Else null.
+   */
+  readonly route?: { readonly before: RouteSnapshot; readonly overwritten: RouteSnapshot } | null;
 }
 
 export function stepOf(status: Status): number | null {

@@ -3,7 +3,7 @@
  * HTTPRoute). The adapter reads and writes; what a route means for a rollout is the core's.
  */
 import type { RouteErrorKind } from '../core/inputs.ts';
-import type { RouteSnapshot } from '../core/routing/snapshot.ts';
+import type { ConcurrentWrite, RouteSnapshot } from '../core/routing/snapshot.ts';
 import type { WriteRequest } from '../core/routing/write-plan.ts';
 import type { OperationState } from '../core/state.ts';
 import { ControllerError } from '../errors.ts';
@@ -13,6 +13,13 @@ export interface RouteWrite {
   readonly written: boolean;
   /** The route as read back after the operation (or as read, when nothing was written). */
   readonly route: RouteSnapshot;
+  /** The route as read for the write: the rules sent back were built from it. */
+  readonly before: RouteSnapshot;
+  /**
+   * Other writes to the route that ended between that read and this write taking effect; null
+   * when they could not be listed (the API's operations are the only record of them).
+   */
+  readonly concurrent: readonly ConcurrentWrite[] | null;
 }
 
 /** Told about the operation a write starts, so no write of the controller's can land unseen. */

@@ -4,7 +4,15 @@
  */
 import { ApiError, statusForHttp } from './api-error.ts';
 
-export type RequestKind = 'get' | 'list' | 'create' | 'patch' | 'delete' | 'getOperation' | 'cancelOperation';
+export type RequestKind =
+  | 'get'
+  | 'list'
+  | 'create'
+  | 'patch'
+  | 'delete'
+  | 'getOperation'
+  | 'cancelOperation'
+  | 'listOperations';
 
 /** The IAM permission each request needs (named in 403 messages as the real API does). */
 const PERMISSIONS: Record<RequestKind, string> = {
@@ -15,6 +23,7 @@ const PERMISSIONS: Record<RequestKind, string> = {
   delete: 'networkservices.httpRoutes.delete',
   getOperation: 'networkservices.operations.get',
   cancelOperation: 'networkservices.operations.cancel',
+  listOperations: 'networkservices.operations.list',
 };
 
 export type RequestHook = (resource: string, count: number) => void | Promise<void>;

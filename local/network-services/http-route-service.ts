@@ -141,4 +141,14 @@ export class HttpRouteService {
   cancelOperation(name: string): JsonObject {
     return this.#operations.cancel(name);
   }
+
+  listOperations(parent: Parent, pageSize: string | null, pageToken: string | null): JsonObject {
+    const under = parentName(parent);
+    const after = decodeToken(under, pageToken);
+    const page = this.#operations.list(parent, pageSizeOf(pageSize), after);
+    return {
+      ...(page.operations.length > 0 ? { operations: page.operations } : {}),
+      ...(page.next !== null ? { nextPageToken: encodeToken(under, page.next) } : {}),
+    };
+  }
 }

@@ -14,6 +14,8 @@ import { RouteStore } from './route-store.ts';
 import { type JsonObject, validateRoute } from './route-validation.ts';
 import { applyMask } from './update-mask.ts';
 
+const ROUTE_TYPE = 'type.googleapis.com/google.cloud.networkservices.v1.HttpRoute';
+
 export class LocalNetworkServices implements RouteFeed {
   readonly #store = new RouteStore();
   readonly #operations: OperationBook;
@@ -49,11 +51,23 @@ export class LocalNetworkServices implements RouteFeed {
 
   /**
    * Changes a route the way a person in the console would: at once, validated, with a new
-   * updateTime. `edit` gets the route as read and may change it in place or return a new one.
+   * updateTime and a completed operation. `edit` gets the route as read and may change it in
+   * place or return a new one.
    */
   editByHand(name: string, edit: (route: HttpRoute) => HttpRoute | undefined): HttpRoute {
     const current = this.#store.read(name);
-    return this.#writeNow(name, edit(current) ?? current);
+    const fields = applyMask({}, structuredClone(edit(current) ?? current) as JsonObject, null);
+    validateRoute(fields);
+    const parent = parseRouteName(name);
+    if (parent === null) throw new Error(`not a full route name: ${name}`);
+    // A person's edit goes through the API like any write: it leaves a (completed) operation.
+    this.#operations.startAndComplete({
+      parent,
+      target: name,
+      verb: 'update',
+      commit: () => ({ '@type': ROUTE_TYPE, ...this.#store.write(name, fields) }),
+    });
+    return this.#store.read(name);
   }
 
   /** The next `times` requests of this kind answer `httpStatus` (503, 403, 429, …) with the API's error body. */

@@ -92,6 +92,44 @@ export class OperationBook {
   }
 
   start(write: Write): OperationJson {
+    const name = this.#open(write);
+    if (this.#delayMs === 0) {
+      this.#complete(name, write);
+    } else {
+      const timer = setTimeout(() => this.#complete(name, write), this.#delayMs);
+      this.#pending.set(name, { write, timer });
+    }
+    return this.get(name);
+  }
+
+  /**
+   * A write that completes at once, as a person's edit through the console or gcloud is an API
+   * call too: it leaves an operation like every other write.
+   */
+  startAndComplete(write: Write): OperationJson {
+    const name = this.#open(write);
+    this.#complete(name, write);
+    return this.get(name);
+  }
+
+  /** operations.list for a location, newest first, in pages. */
+  list(
+    parent: Parent,
+    pageSize: number,
+    after: string | null,
+  ): { operations: OperationJson[]; next: string | null } {
+    const prefix = `${operationName(parent, '')}`;
+    const names = [...this.#operations.keys()].filter((n) => n.startsWith(prefix)).reverse();
+    const start = after === null ? 0 : names.indexOf(after) + 1;
+    const page = names.slice(start, start + pageSize);
+    const last = page.at(-1);
+    return {
+      operations: page.map((n) => this.get(n)),
+      next: start + pageSize < names.length && last !== undefined ? last : null,
+    };
+  }
+
+  #open(write: Write): string {
     this.#sequence += 1;
     const id = `operation-${Date.now()}-${this.#sequence.toString(16)}-${randomBytes(4).toString('hex')}`;
     const name = operationName(write.parent, id);
@@ -107,13 +145,7 @@ export class OperationBook {
       },
       done: false,
     });
-    if (this.#delayMs === 0) {
-      this.#complete(name, write);
-    } else {
-      const timer = setTimeout(() => this.#complete(name, write), this.#delayMs);
-      this.#pending.set(name, { write, timer });
-    }
-    return this.get(name);
+    return name;
   }
 
   get(name: string): OperationJson {
@@ -151,7 +183,10 @@ export class OperationBook {
         outcome = { error: failed.rpcStatus() };
       }
     }
-    this.#operations.set(name, { name, metadata, done: true, ...outcome });
+    // The resource's updateTime is the moment the write took effect: the operation ends then too.
+    const updated = outcome.response?.['updateTime'];
+    const ended = typeof updated === 'string' ? { ...metadata, endTime: updated } : metadata;
+    this.#operations.set(name, { name, metadata: ended, done: true, ...outcome });
     this.#onComplete();
   }
 

@@ -58,6 +58,14 @@ function callFor(store: LocalNetworkServices, method: string, url: URL): Call {
   const q = url.searchParams;
   const api = store.service;
   const parentPath = `projects/${parent.project}/locations/${parent.location}`;
+  if (collection === 'operations' && id === null && method === 'GET') {
+    return {
+      kind: 'listOperations',
+      resource: parentPath,
+      hasBody: false,
+      run: () => api.listOperations(parent, q.get('pageSize'), q.get('pageToken')),
+    };
+  }
   if (collection === 'operations' && id !== null && id.endsWith(':cancel') && method === 'POST') {
     const name = operationName(parent, id.slice(0, -':cancel'.length));
     return { kind: 'cancelOperation', resource: name, hasBody: true, run: () => api.cancelOperation(name) };

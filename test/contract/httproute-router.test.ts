@@ -469,6 +469,41 @@ describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
   });
 });
 
+describe('HttpRouteRouter: others’ writes while a write is in flight', () => {
+  it('reports a person’s edit that ended while its operation ran (and was overwritten), with the route they left', async () => {
+    api.store.editByHand(ROUTE, (r) => {
+      r.labels = { ...r.labels, before: 'read' }; // ends before the controller's read: not concurrent
+    });
+    api.store.setOperationDelay(60_000);
+    beforeNth('getOperation', 1, () => {
+      api.store.editByHand(ROUTE, (r) => {
+        r.rules?.push({ action: { destinations: [{ serviceName: backend('manual') }] } });
+      });
+      api.store.completePendingOperations();
+    });
+    const result = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }));
+    expect(result.written).toBe(true);
+    expect(result.concurrent).toHaveLength(1);
+    const [theirs] = result.concurrent ?? [];
+    expect(theirs?.operation).toMatch(/^projects\/demo\/locations\/global\/operations\//);
+    expect(theirs?.route?.rules).toHaveLength(4);
+    // The API applies the whole rules array when the operation completes: the person's rule is gone.
+    expect(api.store.route(ROUTE)?.rules).toHaveLength(3);
+    expect(result.before.rules).toHaveLength(3);
+  });
+
+  it('reports nothing concurrent for edits before its read or after its write, and null when operations cannot be listed', async () => {
+    const quiet = await router.apply(ROUTE, shift({ stable: 90, canary: 10 }));
+    expect(quiet.concurrent).toEqual([]);
+    api.store.editByHand(ROUTE, (r) => {
+      r.labels = { ...r.labels, after: 'write' };
+    });
+    api.store.failNext('listOperations', 403);
+    const unknown = await router.apply(ROUTE, shift({ stable: 80, canary: 20 }));
+    expect(unknown.concurrent).toBeNull();
+  });
+});
+
 describe('HttpRouteRouter failures', () => {
   it('maps 404 to notFound', async () => {
     const missing = `${P}/httpRoutes/gone`;

@@ -422,6 +422,23 @@ describe('long-running operations', () => {
     }
   });
 
+  it('lists operations newest first in pages, a person’s edit among them as a finished update', async () => {
+    const id = nextId();
+    await create(id);
+    const name = `${PARENT}/httpRoutes/${id}`;
+    server.store.editByHand(name, (r) => {
+      r.labels = { by: 'hand' };
+    });
+    const first = (await operations.list({ name: PARENT, pageSize: 1 })).data;
+    expect(first.operations?.[0]).toMatchObject({ done: true, metadata: { target: name, verb: 'update' } });
+    expect(first.operations?.[0]?.metadata?.['endTime']).toBe((await get(id)).updateTime);
+    expect((first.operations?.[0]?.response as HttpRoute | undefined)?.labels).toEqual({ by: 'hand' });
+    const second = (
+      await operations.list({ name: PARENT, pageSize: 1, pageToken: first.nextPageToken ?? '' })
+    ).data;
+    expect(second.operations?.[0]).toMatchObject({ metadata: { target: name, verb: 'create' } });
+  });
+
   it('deletes through an operation whose response is Empty', async () => {
     const id = nextId();
     await create(id);

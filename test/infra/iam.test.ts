@@ -292,6 +292,7 @@ describe('custom roles', () => {
       'networkservices.httpRoutes.update',
       'networkservices.operations.cancel',
       'networkservices.operations.get',
+      'networkservices.operations.list',
     ]);
   });
 

@@ -165,7 +165,8 @@ export class MemoryRouter implements TrafficRouter {
 
   async apply(_route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite> {
     const plan = planWrite(this.route, request);
-    if (plan.kind === 'skip') return { written: false, route: this.route };
+    const before = this.route;
+    if (plan.kind === 'skip') return { written: false, route: this.route, before, concurrent: [] };
     this.writes.push({ weights: request.weights, precondition: request.precondition });
     const name = `projects/p/locations/global/operations/op-${this.operations.size + 1}`;
     const op = { state: 'pending' as OperationState, land: () => {} };
@@ -189,7 +190,7 @@ export class MemoryRouter implements TrafficRouter {
     if (hold !== null) await hold;
     op.land();
     await observer?.finished(name, 'done');
-    return { written: true, route: this.route };
+    return { written: true, route: this.route, before, concurrent: [] };
   }
 
   /** Lands a write whose operation outlived its wait (as a slow Google operation would, later). */

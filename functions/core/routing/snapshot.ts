@@ -32,6 +32,19 @@ export interface RouteSnapshot {
   readonly shape: string;
 }
 
+/**
+ * Another writer's operation that ended while a write of the controller's was in flight — after
+ * the read the write was built from, before the write took effect. HTTPRoute writes replace all
+ * rules, so such a change to the rules was overwritten.
+ */
+export interface ConcurrentWrite {
+  readonly operation: string;
+  /** When it ended (RFC 3339). */
+  readonly endedAt: string;
+  /** The route as that write left it; null when the API did not say. */
+  readonly route: RouteSnapshot | null;
+}
+
 /** One backend service, however the route spells it (full compute URL or relative name). */
 export function backendKey(name: string): string {
   return name

@@ -43,6 +43,8 @@ export interface Change {
   readonly lastAlert?: Rollout['lastAlert'];
   /** Where the managed rule was found on the read this change is based on. */
   readonly rule?: { readonly index: number; readonly shape: string };
+  /** Someone else's change a write overwrote, kept so it can be restored. */
+  readonly route?: HistoryEntry['route'];
   readonly verdict?: HistoryEntry['verdict'];
   readonly followUp?: FollowUp;
 }
@@ -82,6 +84,7 @@ export function commit(c: Context, change: Change): Decision {
         ? { purpose: next.intent.purpose, weights: next.intent.weights }
         : null,
     verdict: change.verdict ?? null,
+    ...(change.route ? { route: change.route } : {}),
   };
   return { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP };
 }
@@ -117,7 +120,7 @@ export function pause(
   reason: PauseReason,
   resume: ResumeMode,
   why: string,
-  extra: Pick<Change, 'intent' | 'analysis' | 'verdict'> = {},
+  extra: Omit<Change, 'event' | 'reason' | 'status'> = {},
 ): Decision {
   return commit(c, {
     ...extra,

@@ -12,7 +12,7 @@
  */
 import type { Decision } from '../decision.ts';
 import { type Reading, read } from '../routing/managed-rule.ts';
-import type { RouteSnapshot } from '../routing/snapshot.ts';
+import type { ConcurrentWrite, RouteSnapshot } from '../routing/snapshot.ts';
 import { isTerminal, type RollbackCause, type RouteIntent, type RouteOperation } from '../state.ts';
 import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
@@ -26,14 +26,42 @@ export interface Observed {
   readonly written: boolean;
   readonly route: RouteSnapshot;
   readonly pending: readonly RouteOperation[];
+  readonly before?: RouteSnapshot;
+  readonly concurrent?: readonly ConcurrentWrite[] | null;
+}
+
+/** Someone else's change to the rules that the write just overwritten: the latest, with the route before. */
+interface Overwritten {
+  readonly before: RouteSnapshot;
+  readonly overwritten: RouteSnapshot;
+  readonly operation: string;
+}
+
+/**
+ * A write replaces all rules, so another writer's change to them that ended while the write was
+ * in flight is gone — unless it was the same change. Found through the API's operations.
+ */
+function overwrittenBy(observed: Observed): Overwritten | null {
+  const before = observed.before;
+  if (!observed.written || before === undefined) return null;
+  const rules = (s: RouteSnapshot) => JSON.stringify(s.rules);
+  const lost = (observed.concurrent ?? []).filter(
+    (w) => w.route !== null && rules(w.route) !== rules(before) && rules(w.route) !== rules(observed.route),
+  );
+  const last = lost.at(-1);
+  return last?.route ? { before, overwritten: last.route, operation: last.operation } : null;
 }
 
 export function onRouteObserved(c: Context, observed: Observed): Decision {
   const stale = staleReason(c.r, observed.intent.id, 'route observation');
   const intent = c.r.intent;
   if (stale !== null || intent === null) {
-    const landed = observed.written ? lateWrite(c, observed.intent, observed.route) : null;
-    return landed ?? unchanged(stale ?? 'no change');
+    const lost = overwrittenBy(observed);
+    const landed = observed.written ? lateWrite(c, observed.intent, observed.route, lost) : null;
+    return (
+      landed ??
+      (lost === null ? unchanged(stale ?? 'no change') : recordOverwritten(c, observed.intent, lost))
+    );
   }
   const status = c.r.status;
   if (status.phase === 'ActionRequired') return onCheck(c, status, observed.route);
@@ -93,11 +121,24 @@ function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, observe
  */
 function confirmOrSettle(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
   const earlier = observed.pending.filter((op) => op.intentId !== intent.id);
-  if (earlier.length === 0) return confirm(c, intent, reading);
-  return unchanged(
-    `route shows ${describeWeights(intent.weights)}, but ${describeOperations(earlier)} may still land; cancelling or waiting for ${earlier.length > 1 ? 'them' : 'it'} before confirming`,
-    { kind: 'settleOperations', route: c.r.spec.route, intent, operations: earlier },
-  );
+  if (earlier.length === 0) return confirm(c, intent, reading, overwrittenBy(observed));
+  // Committed (the lease renewed): cancelling is decided on the stored version, never a stale copy.
+  const renewed: RouteIntent = { ...intent, leaseUntil: c.now + c.r.plan.timing.leaseMs };
+  return commit(c, {
+    event: 'rollout.weights_retrying',
+    reason: `route shows ${describeWeights(intent.weights)}, but ${describeOperations(earlier)} may still land; cancelling or waiting for ${earlier.length > 1 ? 'them' : 'it'} before confirming`,
+    intent: renewed,
+    followUp: { kind: 'settleOperations', route: c.r.spec.route, intent: renewed, operations: earlier },
+  });
+}
+
+/** A write of an earlier change overwrote someone's edit: recorded (with the route) even so. */
+function recordOverwritten(c: Context, by: RouteIntent, lost: Overwritten): Decision {
+  return commit(c, {
+    event: 'rollout.edit_overwritten',
+    reason: `${describeOverwritten(lost)} (the write of change #${by.id}, ${describeWeights(by.weights)}); restore their change by hand`,
+    route: { before: lost.before, overwritten: lost.overwritten },
+  });
 }
 
 export function describeOperations(operations: readonly RouteOperation[]): string {
@@ -134,16 +175,19 @@ function leaveEdited(c: Context, intent: RouteIntent, detail: string): Decision 
   });
 }
 
-function confirm(c: Context, intent: RouteIntent, reading: Found): Decision {
+function confirm(c: Context, intent: RouteIntent, reading: Found, lost: Overwritten | null): Decision {
+  const note = lost === null ? '' : `; ${describeOverwritten(lost)}`;
   const confirmed: Change = {
     event: 'rollout.weights_live',
     reason: '',
     weights: intent.weights,
     intent: null,
     rule: { index: reading.index, shape: reading.shape },
+    ...(lost === null ? {} : { route: { before: lost.before, overwritten: lost.overwritten } }),
   };
   switch (intent.purpose) {
     case 'step':
+      if (lost !== null) return pauseOverwritten(c, intent, confirmed, lost);
       return commit(c, {
         ...confirmed,
         reason: `route confirmed at ${describeWeights(intent.weights)}`,
@@ -154,18 +198,41 @@ function confirm(c: Context, intent: RouteIntent, reading: Found): Decision {
       return commit(c, {
         ...confirmed,
         event: 'rollout.succeeded',
-        reason: 'route confirmed with all traffic on the canary; rollout succeeded',
+        reason: `route confirmed with all traffic on the canary; rollout succeeded${note}`,
         status: { phase: 'Succeeded' },
       });
     case 'restore':
       return commit(c, {
         ...confirmed,
         event: 'rollout.weights_restored',
-        reason: `route confirmed back at ${describeWeights(intent.weights)} after a late write of ${describeWeights(intent.previous)}`,
+        reason: `route confirmed back at ${describeWeights(intent.weights)} after a late write of ${describeWeights(intent.previous)}${note}`,
       });
     case 'rollback':
-      return confirmRollback(c, confirmed);
+      return confirmRollback(c, { ...confirmed, reason: note });
   }
+}
+
+function describeOverwritten(lost: Overwritten): string {
+  return `a change someone else made to the route's rules (operation ${lost.operation}) ended while the controller's write was in flight and was overwritten by it; the route as they left it and as read before the write are kept in this history entry (route.overwritten, route.before)`;
+}
+
+/** The step's weights are live, but a person's change was lost: say so and wait for them. */
+function pauseOverwritten(c: Context, intent: RouteIntent, confirmed: Change, lost: Overwritten): Decision {
+  const s = c.r.status;
+  const step = s.phase === 'Progressing' || s.phase === 'Paused' ? s.step : 0;
+  const detail = describeOverwritten(lost);
+  return pause(
+    c,
+    step,
+    { kind: 'drift', detail },
+    'continue',
+    `route at ${describeWeights(intent.weights)}, but ${detail}; paused: restore their change, then resume`,
+    {
+      ...confirmed,
+      stepStartedAt: c.now,
+      analysis: { ...c.r.analysis, windowsJudged: 0, stepCanaryRequests: 0, inconclusiveStreak: 0 },
+    },
+  );
 }
 
 function confirmRollback(c: Context, confirmed: Change): Decision {
@@ -176,7 +243,7 @@ function confirmRollback(c: Context, confirmed: Change): Decision {
   return commit(c, {
     ...confirmed,
     event: aborted ? 'rollout.aborted' : 'rollout.rolled_back',
-    reason: `route confirmed with no rule sending the canary traffic; ${aborted ? 'aborted' : 'rolled back'}`,
+    reason: `route confirmed with no rule sending the canary traffic; ${aborted ? 'aborted' : 'rolled back'}${confirmed.reason}`,
     status: aborted
       ? { phase: 'Aborted', actor: cause.actor, note: cause.note }
       : { phase: 'RolledBack', cause },
@@ -193,6 +260,7 @@ export function lateWrite(
   c: Context,
   landed: { readonly id: number; readonly weights: Weights } | RouteIntent,
   route: RouteSnapshot,
+  lost: Overwritten | null = null,
 ): Decision | null {
   const r = c.r;
   if (r.intent !== null || sameWeights(r.weights, landed.weights)) return null;
@@ -202,7 +270,8 @@ export function lateWrite(
   const intent: RouteIntent = { ...newIntent(c, 'restore', r.weights, false), previous: landed.weights };
   return changeRoute(c, {
     event: 'rollout.weights_restoring',
-    reason: `a late route write (${describeWeights(landed.weights)}) of change #${landed.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}`,
+    reason: `a late route write (${describeWeights(landed.weights)}) of change #${landed.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}${lost === null ? '' : `; ${describeOverwritten(lost)}`}`,
     intent,
+    ...(lost === null ? {} : { route: { before: lost.before, overwritten: lost.overwritten } }),
   });
 }

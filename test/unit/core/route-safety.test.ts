@@ -153,3 +153,63 @@ describe('rollback takes the canary out without deleting a person’s additions'
     expect(aborted.status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'abort' } });
   });
 });
+
+describe('a person’s edit is never lost silently', () => {
+  const written = (
+    r: Rollout,
+    route: RouteSnapshot,
+    before: RouteSnapshot,
+    concurrent: RouteSnapshot[],
+  ): Input => ({
+    type: 'routeObserved',
+    actor: 'workflow:e1',
+    intent: intentOf(r),
+    written: true,
+    route,
+    pending: [],
+    before,
+    concurrent: concurrent.map((c, i) => ({
+      operation: `operations/person-${i}`,
+      endedAt: c.updateTime,
+      route: c,
+    })),
+  });
+  const before = snapshot('u1', managed(to(STABLE)));
+  const after = snapshot('u3', managed(to(STABLE, 90), to(CANARY, 10)));
+
+  it('pauses when the write overwrote a rule change someone made while it was in flight, keeping both routes', () => {
+    const r = changed(transition(newRollout('safe', {}, T0).rollout, due(), T0));
+    const theirs = snapshot('u2', personal(to(MANUAL)), managed(to(STABLE)));
+    const d = transition(r, written(r, after, before, [theirs]), T0 + S);
+    const paused = changed(d);
+    expect(paused).toMatchObject({
+      weights: { stable: 90, canary: 10 },
+      intent: null,
+      status: { phase: 'Paused', reason: { kind: 'drift' }, resume: 'continue' },
+    });
+    expect(d.kind === 'changed' && d.entry.reason).toMatch(/operations\/person-0.*overwritten/);
+    expect(d.kind === 'changed' && d.entry.route).toEqual({ before, overwritten: theirs });
+  });
+
+  it('goes on when the other write changed only what a write of rules keeps (labels), or the same as it', () => {
+    const r = changed(transition(newRollout('safe', {}, T0).rollout, due(), T0));
+    const labels = { ...before, updateTime: 'u2', shape: '{"labels":{"a":"b"}}' };
+    expect(changed(transition(r, written(r, after, before, [labels]), T0 + S)).weights).toEqual({
+      stable: 90,
+      canary: 10,
+    });
+    const same = { ...after, updateTime: 'u2' };
+    const live = changed(transition(r, written(r, after, before, [same]), T0 + S));
+    expect(live.status.phase).toBe('Progressing');
+  });
+
+  it('completes a rollback that overwrote someone’s change, saying so and keeping it', () => {
+    const r = changed(transition(atThirty(), abort, T0 + S));
+    const thirty = snapshot('u1', managed(to(STABLE, 70), to(CANARY, 30)));
+    const theirs = snapshot('u2', managed(to(STABLE, 70), to(CANARY, 30)), personal(to(MANUAL)));
+    const d = transition(r, written(r, snapshot('u3', managed(to(STABLE))), thirty, [theirs]), T0 + 2 * S);
+    expect(changed(d).status.phase).toBe('Aborted');
+    expect(d.kind === 'changed' && d.entry.reason).toMatch(/aborted; a change someone else made/);
+    expect(d.kind === 'changed' && d.entry.route?.overwritten).toEqual(theirs);
+  });
+});

@@ -125,6 +125,7 @@ const ROUTE_EVENTS = [
   'rollout.weights_restored',
   'rollout.weights_retrying',
   'rollout.route_edited',
+  'rollout.edit_overwritten',
 ];
 
 function inputFor(sim: Sim, c: Command): Input {

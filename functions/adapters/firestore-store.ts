@@ -7,6 +7,7 @@
  *   routeLocks/{route with / → ~}      the one active rollout of a route
  *   processedMessages/{key}            message ids already handled; `expireAt` is the TTL field
  *   routeOperations/{operation}        route operations the controller started, and what became of them
+ *   driverStarts/{id}                  who is starting the rollout's workflow execution, since when
  *
  * Every change is one atomic commit that *creates* the history document of the new version.
  * History documents are never rewritten, so that create is the optimistic-concurrency fence:
@@ -45,6 +46,8 @@ import { classifyGoogleError } from './google-errors.ts';
 
 /** google.rpc.Code ALREADY_EXISTS: the create that fences every commit found its document taken. */
 const ALREADY_EXISTS = 6;
+/** google.rpc.Code FAILED_PRECONDITION: an update fenced on an update time lost to another writer. */
+const FAILED_PRECONDITION = 9;
 
 export interface FirestoreStoreOptions {
   /** How long processed message ids are kept (Firestore TTL deletes them after `expireAt`). */
@@ -309,6 +312,44 @@ export class FirestoreRolloutStore implements RolloutStore {
       return (await this.#processed(key).get()).exists;
     } catch (error) {
       throw translate(error, `looking up message ${key}`);
+    }
+  }
+
+  async claimDriverStart(
+    rolloutId: string,
+    token: string,
+    now: number,
+    staleAfterMs: number,
+  ): Promise<boolean> {
+    const ref = this.#db.collection('driverStarts').doc(rolloutId);
+    const claim = { token, claimedAt: now };
+    try {
+      await ref.create(claim);
+      return true;
+    } catch (error) {
+      if (grpcCode(error) !== ALREADY_EXISTS) throw translate(error, `claiming the start of ${rolloutId}`);
+    }
+    try {
+      const held = await ref.get();
+      if (Number(held.get('claimedAt')) > now - staleAfterMs) return false;
+      // Taking over a stale claim is fenced on the claim as read: of two takers, one wins.
+      await ref.update(claim, held.updateTime ? { lastUpdateTime: held.updateTime } : {});
+      return true;
+    } catch (error) {
+      if (grpcCode(error) === FAILED_PRECONDITION) return false;
+      throw translate(error, `claiming the start of ${rolloutId}`);
+    }
+  }
+
+  async releaseDriverStart(rolloutId: string, token: string): Promise<void> {
+    const ref = this.#db.collection('driverStarts').doc(rolloutId);
+    try {
+      const held = await ref.get();
+      if (!held.exists || held.get('token') !== token || held.updateTime === undefined) return;
+      await ref.delete({ lastUpdateTime: held.updateTime });
+    } catch (error) {
+      if (grpcCode(error) === FAILED_PRECONDITION) return; // someone else holds it now
+      throw translate(error, `releasing the start of ${rolloutId}`);
     }
   }
 

@@ -1,9 +1,13 @@
 /**
  * advanceRollout: one driver call. Runs whatever is due and answers how long to wait before
- * the next call. An early or repeated call changes nothing and returns the remaining wait.
+ * the next call. An early or repeated call changes nothing and returns the remaining wait; a call
+ * from an execution that does not drive the rollout is answered `done`, so it stops.
  */
+import { executionDrives } from '../core/drivers.ts';
 import { isTerminal, type Phase, type Rollout } from '../core/state.ts';
+import type { RolloutStore } from '../ports/rollout-store.ts';
 import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 
 export interface AdvanceAnswer {
@@ -32,18 +36,37 @@ export function answerFor(r: Rollout, now: number, config: Config, reason: strin
 }
 
 export interface AdvanceDeps {
+  readonly store: RolloutStore;
   readonly executor: RolloutExecutor;
   readonly config: Config;
   readonly clock: () => number;
+  readonly log: Logger;
 }
 
 export interface AdvanceCommand {
   readonly rolloutId: string;
-  /** Who calls: `workflow:<execution>` or `workflow`. */
-  readonly actor: string;
+  /** The calling workflow execution (full name), when it says. */
+  readonly execution: string | null;
 }
 
 export async function advance(deps: AdvanceDeps, command: AdvanceCommand): Promise<AdvanceAnswer | null> {
-  const result = await deps.executor.run(command.rolloutId, { type: 'due', actor: command.actor });
+  const { rolloutId, execution } = command;
+  const stored = await deps.store.get(rolloutId);
+  if (stored === null) return null;
+  if (!executionDrives(stored, execution)) {
+    const attached = stored.driver.kind === 'workflow' ? stored.driver.execution : 'the scheduler';
+    const reason = `execution ${execution} does not drive this rollout (${attached} does); stopping it`;
+    deps.log.warn(reason, { rolloutId, execution });
+    return {
+      rolloutId,
+      done: true,
+      phase: stored.status.phase,
+      version: stored.version,
+      waitSeconds: 0,
+      reason,
+    };
+  }
+  const actor = execution === null ? 'workflow' : `workflow:${execution}`;
+  const result = await deps.executor.run(rolloutId, { type: 'due', actor });
   return result === null ? null : answerFor(result.rollout, deps.clock(), deps.config, result.reason);
 }

@@ -4,6 +4,7 @@
  * route lock, and starts its driver (one workflow execution, or the first step right away for
  * scheduler-driven rollouts).
  */
+import { randomUUID } from 'node:crypto';
 import { createRollout } from '../core/create.ts';
 import type { PlanContext } from '../core/plan.ts';
 import { type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
@@ -62,8 +63,7 @@ export async function startRollout(deps: StartDeps, command: StartCommand): Prom
   if (outcome.kind === 'exists') {
     log.info('rollout already exists; this request is a repeat', { phase: outcome.rollout.status.phase });
   }
-  const creator = outcome.kind === 'created';
-  return { kind: outcome.kind, rollout: await ensureDriver(deps, outcome.rollout, creator, command.actor) };
+  return { kind: outcome.kind, rollout: await ensureDriver(deps, outcome.rollout, command.actor) };
 }
 
 /** A valid request for a route this controller manages. */
@@ -186,13 +186,17 @@ async function readRoute(deps: StartDeps, route: string): Promise<RouteSnapshot>
   }
 }
 
+/** How long a start may take before its claim is taken over: the grace period and a slow API call. */
+const START_CALL_MS = 60_000;
+
 /**
- * One driver per rollout. The call that created the rollout starts it. A repeat that finds no
- * execution yet asks Pub/Sub to deliver it again while the creator may still be at work (the
- * grace period), and starts the execution itself once the grace period is over: a creator that
- * failed or died before starting it is never the end of the rollout.
+ * One driver per rollout. Only the delivery that claims the start (a fenced claim in the store)
+ * starts an execution, however many copies of the request arrive at once; the others ask Pub/Sub
+ * to deliver them again. A start that fails gives the claim up, so a redelivery starts it; a
+ * claimant that dies is taken over once its claim is stale. If two executions ever run, the first
+ * one attached drives and the other is told to stop at its next call.
  */
-async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor: string): Promise<Rollout> {
+async function ensureDriver(deps: StartDeps, r: Rollout, actor: string): Promise<Rollout> {
   if (r.driver.kind === 'scheduler') {
     if (r.status.phase !== 'Pending') return r;
     const result = await deps.executor.run(r.id, { type: 'start', actor });
@@ -201,16 +205,6 @@ async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor
   // A workflow-driven rollout without an execution gets one while it is not finished, even if
   // the tick (the safety net) has moved it on meanwhile: the workflow is its intended driver.
   if (r.driver.execution !== null || isTerminal(r.status.phase)) return r;
-  const age = deps.clock() - r.createdAt;
-  if (!creator && age < deps.config.startGraceMs) {
-    throw new TransientError(
-      `rollout ${r.id} has no workflow execution yet; the delivery that created it ${age}ms ago may still be starting one`,
-      {
-        code: 'DRIVER_PENDING',
-        hint: `nothing to do: the message is delivered again, and after ${Math.round(deps.config.startGraceMs / 1000)}s without an execution this delivery starts it`,
-      },
-    );
-  }
   const workflow = deps.config.workflow;
   if (workflow === null) {
     throw new RefusedError(`rollout ${r.id} asks for a workflow driver but none is configured`, {
@@ -218,11 +212,27 @@ async function ensureDriver(deps: StartDeps, r: Rollout, creator: boolean, actor
       hint: 'set WORKFLOW_NAME and ADVANCE_URL, or publish the request with "driver": "scheduler"',
     });
   }
-  const executions = await deps.executions();
-  const execution = await executions.start(workflow.name, {
-    rolloutId: r.id,
-    advanceUrl: workflow.advanceUrl,
-  });
+  const token = randomUUID();
+  const staleAfter = deps.config.startGraceMs + START_CALL_MS;
+  if (!(await deps.store.claimDriverStart(r.id, token, deps.clock(), staleAfter))) throw driverPending(r);
+  let execution: string;
+  try {
+    const executions = await deps.executions();
+    execution = await executions.start(workflow.name, { rolloutId: r.id, advanceUrl: workflow.advanceUrl });
+  } catch (error) {
+    await deps.store.releaseDriverStart(r.id, token).catch(() => {});
+    throw error;
+  }
   const result = await deps.executor.run(r.id, { type: 'driverAttached', actor, execution }, { only: true });
   return result?.rollout ?? r;
+}
+
+function driverPending(r: Rollout): TransientError {
+  return new TransientError(
+    `rollout ${r.id} has no workflow execution yet; another delivery is starting it`,
+    {
+      code: 'DRIVER_PENDING',
+      hint: 'nothing to do: the message is delivered again, and started from if that start fails',
+    },
+  );
 }

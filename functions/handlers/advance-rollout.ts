@@ -32,10 +32,7 @@ export function advanceRolloutHandler(rt: Runtime) {
         ]);
       }
       const execution = typeof body['execution'] === 'string' ? body['execution'].slice(0, 200) : null;
-      const answer = await advance(rt, {
-        rolloutId: id,
-        actor: execution ? `workflow:${execution}` : 'workflow',
-      });
+      const answer = await advance({ ...rt, log }, { rolloutId: id, execution });
       if (answer === null) throw rolloutNotFound(id);
       sendJson(res, 200, answer);
     } catch (error) {

@@ -56,6 +56,14 @@ export interface RolloutStore {
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
   ): Promise<ActiveRollout[]>;
   hasProcessed(key: string): Promise<boolean>;
+  /**
+   * Claims the start of the rollout's workflow execution for `token`: true for the first claim,
+   * and for one made when the previous claim is older than `staleAfterMs` (its holder failed or
+   * died before attaching an execution); false while another holder's claim is fresh.
+   */
+  claimDriverStart(rolloutId: string, token: string, now: number, staleAfterMs: number): Promise<boolean>;
+  /** Gives the claim up (the start failed), if `token` still holds it, so the next delivery may start. */
+  releaseDriverStart(rolloutId: string, token: string): Promise<void>;
   /** Records a route operation the controller started (pending until settled); a second record is a no-op. */
   recordOperation(operation: RouteOperation): Promise<void>;
   /** Records what became of a route operation. */

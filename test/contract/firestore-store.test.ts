@@ -235,6 +235,18 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect((await store.strayOperations(T0 + 10, 10)).map((o) => o.rolloutId)).toEqual(['r-other', 'r-ops']);
   });
 
+  it('lets exactly one delivery claim the start of an execution, and one take over a stale claim', async () => {
+    const claims = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.claimDriverStart('r-claim', `t${i}`, T0, 30_000)),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claimDriverStart('r-claim', 'late', T0 + 29_999, 30_000)).toBe(false);
+    const takeovers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.claimDriverStart('r-claim', `s${i}`, T0 + 30_000, 30_000)),
+    );
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+  });
+
   it('lists rollouts waiting for a person, longest waiting first', async () => {
     const { rollout, entry } = newRollout('r-waiting', { route: routeName('waiting') }, T0);
     await store.create(rollout, entry);

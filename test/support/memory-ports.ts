@@ -104,6 +104,23 @@ export class MemoryStore implements RolloutStore {
   }
 
   readonly operations = new Map<string, RouteOperation & { state: OperationState }>();
+  readonly claims = new Map<string, { token: string; claimedAt: number }>();
+
+  async claimDriverStart(
+    rolloutId: string,
+    token: string,
+    now: number,
+    staleAfterMs: number,
+  ): Promise<boolean> {
+    const held = this.claims.get(rolloutId);
+    if (held !== undefined && held.claimedAt > now - staleAfterMs) return false;
+    this.claims.set(rolloutId, { token, claimedAt: now });
+    return true;
+  }
+
+  async releaseDriverStart(rolloutId: string, token: string): Promise<void> {
+    if (this.claims.get(rolloutId)?.token === token) this.claims.delete(rolloutId);
+  }
 
   async recordOperation(operation: RouteOperation): Promise<void> {
     if (!this.operations.has(operation.name))

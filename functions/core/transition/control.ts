@@ -126,6 +126,12 @@ export function onDriverAttached(c: Context, execution: string): Decision {
   if (driver.kind !== 'workflow')
     return unchanged('driven by the scheduler; no workflow execution to attach');
   if (driver.execution === execution) return unchanged(`execution ${execution} already attached`);
+  if (driver.execution !== null) {
+    // The first execution attached drives the rollout; another one is told to stop at its next call.
+    return unchanged(
+      `execution ${driver.execution} already drives this rollout; ${execution} is told to stop`,
+    );
+  }
   return commit(c, {
     event: 'rollout.driver_attached',
     reason: `workflow execution ${execution} drives this rollout`,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRollout, planRetry } from '../../../functions/core/create.ts';
+import { executionDrives } from '../../../functions/core/drivers.ts';
 import type { Input } from '../../../functions/core/inputs.ts';
 import { nextWindowDueAt } from '../../../functions/core/schedule.ts';
 import type { Rollout } from '../../../functions/core/state.ts';
@@ -470,6 +471,22 @@ describe('transition: operator controls and terminal phases', () => {
     const again = retry.ok ? planRetry({ ...r, id: retry.id, attempt: 2, retryOf: 'r1' }) : retry;
     expect(again).toMatchObject({ ok: true, id: 'r1-retry3', attempt: 3 });
     expect(planRetry(fresh())).toMatchObject({ ok: false });
+  });
+
+  it('keeps the first execution attached: another one is told to stop, and only the first drives', () => {
+    const attached = changed(
+      transition(fresh(), { type: 'driverAttached', actor: 'start', execution: 'p/w/executions/one' }, T0),
+    );
+    expect(
+      reasonOf(
+        transition(attached, { type: 'driverAttached', actor: 'start', execution: 'p/w/executions/two' }, T0),
+      ),
+    ).toMatch(/executions\/one already drives this rollout; p\/w\/executions\/two is told to stop/);
+    // Compared by execution id: the API may name the project by number where the caller names it by id.
+    expect(executionDrives(attached, 'projects/123/locations/l/workflows/w/executions/one')).toBe(true);
+    expect(executionDrives(attached, 'projects/p/locations/l/workflows/w/executions/two')).toBe(false);
+    expect(executionDrives(fresh(), 'anything')).toBe(true);
+    expect(executionDrives(newRollout('s', { driver: 'scheduler' }, T0).rollout, 'x')).toBe(false);
   });
 
   it('records the workflow execution once and refuses it for scheduler-driven rollouts', () => {

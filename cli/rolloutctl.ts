@@ -31,6 +31,7 @@ const USAGE = `usage:
   rolloutctl validate -f request.json
   rolloutctl start -f request.json
   rolloutctl pause|resume|promote|abort|retry ROLLOUT_ID [--reason TEXT] [--actor WHO]
+             (abort --route R --canary C: acts even while Firestore is down)
   rolloutctl status ROLLOUT_ID
   rolloutctl list
 options: --project P (default $GOOGLE_CLOUD_PROJECT)`;
@@ -85,6 +86,8 @@ async function main(argv: readonly string[]): Promise<number> {
       project: { type: 'string' },
       reason: { type: 'string', default: '' },
       actor: { type: 'string' },
+      route: { type: 'string' },
+      canary: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -121,6 +124,9 @@ async function main(argv: readonly string[]): Promise<number> {
         command,
         actor: values.actor ?? userInfo().username,
         reason: values.reason,
+        // An abort that names them takes the canary out even while Firestore is down.
+        ...(values.route === undefined ? {} : { route: values.route }),
+        ...(values.canary === undefined ? {} : { canary: values.canary }),
       });
       const messageId = await publish(project(values.project), TOPICS.control, body);
       console.log(`published ${command} for ${body.rolloutId} (message ${messageId})`);

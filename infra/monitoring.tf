@@ -1,9 +1,11 @@
 # Alerts roll canaries back: Cloud Monitoring notifies the rollout-alerts topic through a Pub/Sub
 # notification channel, and onAlert maps each incident to rollouts by the alert policy's user
-# labels (functions/app/incident.ts):
+# labels (functions/app/alert.ts):
 #   rollout_id      the rollout itself
 #   rollout_route   the HTTPRoute's short name (its active rollout)
 #   rollout_canary  the canary's backend service or Cloud Run service name
+# With both rollout_route and rollout_canary (the backend service), an alert takes the canary out
+# of the route even while Firestore cannot be reached (docs/deploy.md).
 # Without labels a cloud_run_revision incident maps by service_name to the rollout whose canary
 # it is.
 

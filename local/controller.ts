@@ -30,6 +30,8 @@ export interface ControllerOptions {
   readonly tickEveryMs?: number;
   /** Extra or overriding environment variables for every function. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra or overriding environment variables for one function (by entry point name). */
+  readonly envFor?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Each line a function prints (its structured logs). */
   readonly onLog?: (functionName: string, line: string) => void;
 }
@@ -85,15 +87,21 @@ export async function startController(options: ControllerOptions): Promise<Local
     PAUSED_POLL_SECONDS: seconds(60),
     WORKFLOW_GRACE_SECONDS: seconds(120),
     START_GRACE_SECONDS: seconds(30),
+    // Not scaled: a loaded machine's emulator must not pass for an outage.
+    STORE_DEADLINE_SECONDS: '1',
     ...options.env,
   };
   const functions = new Map<string, RunningFunction>();
   const launch = async (name: string): Promise<RunningFunction> => {
     const port = ports.get(name);
-    const fn = await startFunction(entry(name), env, {
-      ...(port === undefined ? {} : { port }),
-      ...(options.onLog ? { onLine: (line: string) => options.onLog?.(name, line) } : {}),
-    });
+    const fn = await startFunction(
+      entry(name),
+      { ...env, ...options.envFor?.[name] },
+      {
+        ...(port === undefined ? {} : { port }),
+        ...(options.onLog ? { onLine: (line: string) => options.onLog?.(name, line) } : {}),
+      },
+    );
     functions.set(name, fn);
     return fn;
   };

@@ -3,6 +3,7 @@
  * and settings than the rollout touches, so a run shows they survive), a stable and a canary
  * backend service, and an alert policy on the canary's 5xx ratio labelled for the controller.
  */
+import { lastSegment } from '../functions/core/resource-name.ts';
 import type { HttpRoute } from './network-services/route-feed.ts';
 
 export const STATIC_SERVICE = 'static-assets';
@@ -78,7 +79,8 @@ export function canaryAlertPolicy(project: string, app: DemoApp, threshold = 0.1
     displayName: `${app.name} canary 5xx ratio above ${threshold}`,
     severity: 'CRITICAL',
     combiner: 'OR',
-    userLabels: { rollout_route: app.name },
+    // Route and canary: enough to take the canary out even while Firestore cannot be reached.
+    userLabels: { rollout_route: app.name, rollout_canary: lastSegment(app.canary) },
     notificationChannels: [notificationChannel(project).name],
     alertStrategy: { notificationPrompts: ['OPENED', 'CLOSED'], autoClose: '1800s' },
     conditions: [

@@ -48,6 +48,8 @@ import { classifyGoogleError } from './google-errors.ts';
 const ALREADY_EXISTS = 6;
 /** google.rpc.Code FAILED_PRECONDITION: an update fenced on an update time lost to another writer. */
 const FAILED_PRECONDITION = 9;
+/** google.rpc.Code NOT_FOUND: the document to update was deleted meanwhile. */
+const NOT_FOUND = 5;
 
 export interface FirestoreStoreOptions {
   /** How long processed message ids are kept (Firestore TTL deletes them after `expireAt`). */
@@ -323,22 +325,29 @@ export class FirestoreRolloutStore implements RolloutStore {
   ): Promise<boolean> {
     const ref = this.#db.collection('driverStarts').doc(rolloutId);
     const claim = { token, claimedAt: now };
-    try {
-      await ref.create(claim);
-      return true;
-    } catch (error) {
-      if (grpcCode(error) !== ALREADY_EXISTS) throw translate(error, `claiming the start of ${rolloutId}`);
-    }
-    try {
-      const held = await ref.get();
+    // A claim released between our create and our read is gone: try to create it again (a few times).
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await ref.create(claim);
+        return true;
+      } catch (error) {
+        if (grpcCode(error) !== ALREADY_EXISTS) throw translate(error, `claiming the start of ${rolloutId}`);
+      }
+      const held = await ref.get().catch((error: unknown) => {
+        throw translate(error, `claiming the start of ${rolloutId}`);
+      });
+      if (!held.exists || held.updateTime === undefined) continue;
       if (Number(held.get('claimedAt')) > now - staleAfterMs) return false;
       // Taking over a stale claim is fenced on the claim as read: of two takers, one wins.
-      await ref.update(claim, held.updateTime ? { lastUpdateTime: held.updateTime } : {});
-      return true;
-    } catch (error) {
-      if (grpcCode(error) === FAILED_PRECONDITION) return false;
-      throw translate(error, `claiming the start of ${rolloutId}`);
+      try {
+        await ref.update(claim, { lastUpdateTime: held.updateTime });
+        return true;
+      } catch (error) {
+        if (grpcCode(error) === FAILED_PRECONDITION || grpcCode(error) === NOT_FOUND) return false;
+        throw translate(error, `claiming the start of ${rolloutId}`);
+      }
     }
+    return false;
   }
 
   async releaseDriverStart(rolloutId: string, token: string): Promise<void> {

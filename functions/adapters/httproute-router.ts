@@ -14,7 +14,7 @@ import {
   type networkservices_v1,
 } from 'googleapis/build/src/apis/networkservices/index.js';
 import type { ConcurrentWrite, RouteSnapshot } from '../core/routing/snapshot.ts';
-import { planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
+import { planEviction, planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
 import type { OperationState } from '../core/state.ts';
 import { describeWeights } from '../core/weights.ts';
 import {
@@ -102,6 +102,24 @@ export class HttpRouteRouter implements TrafficRouter {
       before: snapshot,
       concurrent: await this.#concurrentWrites(route, snapshot.updateTime, endedAt, name),
     };
+  }
+
+  async takeOut(route: string, canary: string): Promise<{ written: boolean; left: readonly number[] }> {
+    const before = await this.#get(route);
+    const eviction = planEviction(snapshotOf(before), canary);
+    if (eviction.edits.length === 0) return { written: false, left: eviction.left };
+    const rules = eviction.edits.reduce<RouteRule[]>(
+      (acc, edit) => rulesWith({ ...before, rules: acc }, edit.ruleIndex, edit.destinations),
+      before.rules ?? [],
+    );
+    const action = `taking ${canary} out of route ${route}`;
+    const operation = await this.#patch(route, rules, action);
+    const name = operation.name ?? '';
+    if (operation.done !== true && name === '') throw unnamedOperation(action);
+    const done = await pollOperation(operation, (n) => this.#operation(n), this.#poll, this.#clock);
+    if (done === null) throw operationTimeout(action, name, this.#poll.timeoutMs);
+    if (done.error) throw operationError(done.error, name, action);
+    return { written: true, left: eviction.left };
   }
 
   async settle(operation: string): Promise<OperationState> {

@@ -16,6 +16,10 @@ import type { IncidentInput } from '../core/inputs.ts';
 import { validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
+import type { TrafficRouter } from '../ports/traffic-router.ts';
+import type { Config } from './config.ts';
+import { type EmergencyTarget, routeNamed, withStoreDeadline } from './emergency.ts';
+import type { Lazy } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 
@@ -99,6 +103,8 @@ export async function rolloutsFor(store: RolloutStore, incident: Incident): Prom
 export interface AlertDeps {
   readonly store: RolloutStore;
   readonly executor: RolloutExecutor;
+  readonly router: Lazy<TrafficRouter>;
+  readonly config: Config;
   readonly log: Logger;
 }
 
@@ -108,8 +114,18 @@ export interface AlertCommand {
   readonly messageId: string;
 }
 
-/** Rolls back (or records the closing of) every active rollout the incident concerns; returns their ids. */
+/**
+ * Rolls back (or records the closing of) every active rollout the incident concerns; returns their
+ * ids. If Firestore does not answer in time and the policy's labels name the route and the canary,
+ * the canary is taken out of the route without it meanwhile (emergency.ts).
+ */
 export async function handleAlert(deps: AlertDeps, command: AlertCommand): Promise<string[]> {
+  const { incident } = command;
+  deps.log.info(`alert ${incident.policy} ${incident.state}`, { incidentId: incident.incidentId });
+  return withStoreDeadline(deps, emergencyTarget(deps.config, incident), rollBackFor(deps, command));
+}
+
+async function rollBackFor(deps: AlertDeps, command: AlertCommand): Promise<string[]> {
   const { incident, messageId } = command;
   const targets = await rolloutsFor(deps.store, incident);
   if (targets.length === 0) {
@@ -132,4 +148,14 @@ export async function handleAlert(deps: AlertDeps, command: AlertCommand): Promi
     ),
   );
   return targets.map((t) => t.rolloutId);
+}
+
+/** An open incident whose policy labels name an allowed route and the canary. */
+function emergencyTarget(config: Config, incident: Incident): EmergencyTarget | null {
+  const l = incident.policyLabels;
+  const short = l['rollout_route'];
+  const canary = l['rollout_canary'];
+  if (incident.state !== 'open' || short === undefined || canary === undefined) return null;
+  const route = routeNamed(config, short);
+  return route === null ? null : { route, canary, why: `alert ${incident.policy}` };
 }

@@ -77,6 +77,7 @@ const envSchema = z.object({
   TICK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(8),
   WORKFLOW_GRACE_SECONDS: seconds(120, 0, 86_400),
   START_GRACE_SECONDS: seconds(30, 0, 3600),
+  STORE_DEADLINE_SECONDS: seconds(2, 0.05, 60),
   TIME_SCALE: z.coerce.number().min(1).max(1000).default(1),
   NETWORK_SERVICES_ENDPOINT: z.url().optional(),
   MONITORING_ENDPOINT: z
@@ -109,6 +110,11 @@ export interface Config {
   readonly maxWaitMs: number;
   readonly tick: { readonly batch: number; readonly concurrency: number; readonly workflowGraceMs: number };
   readonly startGraceMs: number;
+  /**
+   * How long an alert or an abort waits for Firestore before taking the canary out of the route
+   * without it (Firestore's client itself retries an unreachable server for about 40 s).
+   */
+  readonly storeDeadlineMs: number;
   /** Request durations are divided by this; only for local runs. */
   readonly timeScale: number;
   /** Local stand-ins; unset in production. */
@@ -156,6 +162,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       workflowGraceMs: e.WORKFLOW_GRACE_SECONDS * 1000,
     },
     startGraceMs: e.START_GRACE_SECONDS * 1000,
+    storeDeadlineMs: e.STORE_DEADLINE_SECONDS * 1000,
     timeScale: e.TIME_SCALE,
     endpoints: {
       networkServices: e.NETWORK_SERVICES_ENDPOINT ?? null,

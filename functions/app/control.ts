@@ -5,10 +5,12 @@
 import { z } from 'zod';
 import { planRetry } from '../core/create.ts';
 import type { ControlCommand } from '../core/inputs.ts';
+import { BACKEND_NAME, ROUTE_NAME } from '../core/request.ts';
 import type { Phase } from '../core/state.ts';
 import { ROLLOUT_ID, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
+import { type EmergencyDeps, withStoreDeadline } from './emergency.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 import { rolloutNotFound } from './status.ts';
 
@@ -26,6 +28,14 @@ const commandSchema = z.strictObject(
       .string({ error: 'must be a string' })
       .max(500, { error: 'must be at most 500 characters' })
       .default(''),
+    route: z
+      .string({ error: 'must be a string' })
+      .regex(ROUTE_NAME, { error: 'must be a full HTTPRoute name: projects/P/locations/L/httpRoutes/NAME' })
+      .optional(),
+    canary: z
+      .string({ error: 'must be a string' })
+      .regex(BACKEND_NAME, { error: 'must be a full backend service name' })
+      .optional(),
   },
   { error: 'must be a JSON object {rolloutId, command, actor, reason}' },
 );
@@ -52,7 +62,7 @@ export interface ControlResult {
   readonly newRolloutId?: string;
 }
 
-export interface ControlDeps {
+export interface ControlDeps extends EmergencyDeps {
   readonly store: RolloutStore;
   readonly executor: RolloutExecutor;
   /** Starts a retry (same path as a new rollout request). */
@@ -69,10 +79,12 @@ export interface OperatorCommand {
   readonly request: ControlRequest;
   /** The delivering message, so a redelivery changes nothing twice. */
   readonly dedupeKey?: string;
+  /** When the operator issued it (the message's publish time); null for the synchronous HTTP path. */
+  readonly issuedAt?: number | null;
 }
 
 export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {
-  const { request, dedupeKey } = command;
+  const { request, dedupeKey, issuedAt = null } = command;
   const actor = `operator:${request.actor}`;
   const base = { rolloutId: request.rolloutId, command: request.command };
   if (request.command === 'retry') {
@@ -104,17 +116,27 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
       newRolloutId: started.id,
     };
   }
-  const result = await deps.executor.run(
-    request.rolloutId,
-    { type: 'control', command: request.command, actor, note: request.reason },
-    dedupeKey === undefined ? {} : { dedupeKey },
+  // An abort that names the route and the canary takes the canary out even if Firestore is down.
+  const target =
+    request.command === 'abort' && request.route !== undefined && request.canary !== undefined
+      ? { route: request.route, canary: request.canary, why: `abort by ${actor}` }
+      : null;
+  const result = await withStoreDeadline(
+    deps,
+    target,
+    deps.executor.run(
+      request.rolloutId,
+      { type: 'control', command: request.command, actor, note: request.reason, issuedAt },
+      dedupeKey === undefined ? {} : { dedupeKey },
+    ),
   );
   if (result === null) throw rolloutNotFound(request.rolloutId);
+  const overtaken = result.first?.event === 'rollout.command_overtaken';
   return {
     ...base,
-    applied: result.transitions > 0,
+    applied: result.transitions > 0 && !overtaken,
     phase: result.rollout.status.phase,
     version: result.rollout.version,
-    reason: result.reason,
+    reason: overtaken ? (result.first?.reason ?? null) : result.reason,
   };
 }

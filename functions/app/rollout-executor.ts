@@ -10,6 +10,7 @@ import type { Input } from '../core/inputs.ts';
 import type { AnalysisPlan } from '../core/plan.ts';
 import type { MetricSource } from '../core/request.ts';
 import {
+  type HistoryEntry,
   isTerminal,
   type OperationState,
   type Rollout,
@@ -52,6 +53,8 @@ export interface RunResult {
   /** Why the last decision changed nothing (e.g. "hold ends …"); null if the run ended on a change. */
   readonly reason: string | null;
   readonly duplicate: boolean;
+  /** The first change this run made (the one its input caused), if any. */
+  readonly first: HistoryEntry | null;
 }
 
 type Stored = 'stored' | 'conflict' | 'duplicate';
@@ -81,6 +84,7 @@ export class RolloutExecutor {
     let transitions = 0;
     let conflicts = 0;
     let reason: string | null = null;
+    let caused: HistoryEntry | null = null;
     try {
       for (let i = 0; input !== null && i < MAX_DECISIONS; i += 1) {
         const decision = transition(r, input, this.#deps.clock());
@@ -89,8 +93,9 @@ export class RolloutExecutor {
           log.debug(`no change: ${decision.reason}`, { input: input.type, phase: r.status.phase });
         } else {
           const stored = await this.#store(decision, dedupeKey, input, log);
-          if (stored === 'duplicate')
-            return { rollout: r, transitions, reason: 'duplicate message', duplicate: true };
+          if (stored === 'duplicate') {
+            return { rollout: r, transitions, reason: 'duplicate message', duplicate: true, first: caused };
+          }
           if (stored === 'conflict') {
             conflicts += 1;
             r = await this.#reload(id, decision.rollout.version, conflicts);
@@ -98,6 +103,7 @@ export class RolloutExecutor {
           }
           dedupeKey = undefined;
           r = decision.rollout;
+          caused ??= decision.entry;
           transitions += 1;
           reason = null;
           publishing.push(this.#deps.events.publish(r, decision.entry));
@@ -108,7 +114,7 @@ export class RolloutExecutor {
     } finally {
       await Promise.allSettled(publishing);
     }
-    return { rollout: r, transitions, reason, duplicate: false };
+    return { rollout: r, transitions, reason, duplicate: false, first: caused };
   }
 
   async #store(
@@ -135,8 +141,9 @@ export class RolloutExecutor {
       throw error;
     }
     const { entry, rollout } = decision;
-    // A person must act: said once, as a warning; the checks while waiting log at DEBUG.
-    const write = entry.event === 'rollout.action_required' ? log.warn : log.info;
+    // A person must act, or an operator's command came too late: said once, as a warning.
+    const warn = entry.event === 'rollout.action_required' || entry.event === 'rollout.command_overtaken';
+    const write = warn ? log.warn : log.info;
     write(entry.reason, {
       event: entry.event,
       phase: rollout.status.phase,

@@ -63,5 +63,11 @@ export type Input =
     })
   | (Base & { readonly type: 'verdict'; readonly window: AnalysisWindow; readonly judgement: Judgement })
   | (Base & { readonly type: 'alert'; readonly incident: IncidentInput })
-  | (Base & { readonly type: 'control'; readonly command: ControlCommand; readonly note: string })
+  | (Base & {
+      readonly type: 'control';
+      readonly command: ControlCommand;
+      readonly note: string;
+      /** When the operator issued it (the message's publish time); null when it was answered at once. */
+      readonly issuedAt?: number | null;
+    })
   | (Base & { readonly type: 'driverAttached'; readonly execution: string });

@@ -10,8 +10,10 @@ export const MAX_REQUEST_BYTES = 32 * 1024;
 export const MAX_STEPS = 30;
 const MAX_TOTAL_HOLD_SECONDS = 7 * 24 * 3600;
 
-const ROUTE_NAME = new RegExp(`^projects/${PROJECT_ID}/locations/${LOCATION_ID}/httpRoutes/${RESOURCE_ID}$`);
-const BACKEND_NAME = new RegExp(
+export const ROUTE_NAME = new RegExp(
+  `^projects/${PROJECT_ID}/locations/${LOCATION_ID}/httpRoutes/${RESOURCE_ID}$`,
+);
+export const BACKEND_NAME = new RegExp(
   `^projects/${PROJECT_ID}/locations/${LOCATION_ID}/backendServices/${RESOURCE_ID}$`,
 );
 

@@ -195,6 +195,7 @@ export type EventType =
   | 'rollout.weights_restored'
   | 'rollout.route_edited'
   | 'rollout.edit_overwritten'
+  | 'rollout.command_overtaken'
   | 'rollout.analysis'
   | 'rollout.paused'
   | 'rollout.resumed'

@@ -9,7 +9,7 @@ import type { Decision } from './decision.ts';
 import type { Input } from './inputs.ts';
 import { isTerminal, type Rollout } from './state.ts';
 import { contextOf, unchanged } from './transition/context.ts';
-import { onAlert, onControl, onDriverAttached } from './transition/control.ts';
+import { onAlert, onCommand, onDriverAttached } from './transition/control.ts';
 import { onRouteObserved } from './transition/observe.ts';
 import { onOperationsPending, onOperationsSettled } from './transition/operations.ts';
 import { intentDue, onRouteFailed } from './transition/route.ts';
@@ -38,7 +38,7 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
     case 'alert':
       return onAlert(c, input.incident);
     case 'control':
-      return onControl(c, input.command, input.note);
+      return onCommand(c, input);
     case 'driverAttached':
       return onDriverAttached(c, input.execution);
     default:
@@ -47,16 +47,17 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
 }
 
 /**
- * Terminal phases never change. Only the route can still need the controller: a late write of
+ * Terminal phases never change. Only the route can still need the controller — a late write of
  * its own to put right (seen by the driver that made it, or by whoever settles an operation that
- * never reported back), and the restore that does it.
+ * never reported back), and the restore that does it — and an operator's command that came too
+ * late is still answered (control.ts).
  */
 function terminal(r: Rollout, input: Input, c: ReturnType<typeof contextOf>): Decision {
   if (input.type === 'routeObserved') return onRouteObserved(c, input);
   if (input.type === 'routeFailed') return onRouteFailed(c, input.intentId, input.error);
   if (input.type === 'operationsSettled') return onOperationsSettled(c, input);
   if (input.type === 'operationsPending') return onOperationsPending(c, input.operations);
+  if (input.type === 'control') return onCommand(c, input);
   if (input.type === 'due' && r.intent !== null) return intentDue(c, r.intent);
-  const hint = input.type === 'control' && input.command === 'retry' ? '; a retry starts a new rollout' : '';
-  return unchanged(`rollout is ${r.status.phase}; terminal phases never change${hint}`);
+  return unchanged(`rollout is ${r.status.phase}; terminal phases never change`);
 }

@@ -27,10 +27,7 @@ export function controlHttpHandler(rt: Runtime) {
       const request = parseControl(req.body);
       const requestId =
         req.get('x-request-id') ?? `http-${rt.clock()}-${Math.random().toString(36).slice(2)}`;
-      const result = await control(
-        { store: rt.store, executor: rt.executor, startRetry: startRetry(rt, requestId) },
-        { request },
-      );
+      const result = await control({ ...rt, log, startRetry: startRetry(rt, requestId) }, { request });
       log.info(
         `${request.command} by ${request.actor}: ${result.applied ? 'applied' : (result.reason ?? 'no change')}`,
         {

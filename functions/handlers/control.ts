@@ -9,8 +9,12 @@ export function controlHandler(rt: Runtime) {
   return pubsubHandler(rt, 'control', async (message, log) => {
     const request = parseControl(jsonOf(message));
     const result = await control(
-      { store: rt.store, executor: rt.executor, startRetry: startRetry(rt, message.messageId) },
-      { request, dedupeKey: `rollout-control:${message.messageId}` },
+      { ...rt, log, startRetry: startRetry(rt, message.messageId) },
+      {
+        request,
+        dedupeKey: `rollout-control:${message.messageId}`,
+        issuedAt: message.publishTime === null ? null : Date.parse(message.publishTime) || null,
+      },
     );
     log.info(
       `${request.command} by ${request.actor}: ${result.applied ? 'applied' : (result.reason ?? 'no change')}`,

@@ -47,6 +47,15 @@ export interface TrafficRouter {
    * (`pending` if it is still running then).
    */
   settle(operation: string): Promise<OperationState>;
+  /**
+   * Takes the canary (by its last name segment) out of every rule that also routes elsewhere,
+   * without the rollout's state — for when Firestore cannot be reached (core `planEviction`).
+   * Waits for the operation. Returns the rules that route only to the canary (left as they are).
+   */
+  takeOut(
+    route: string,
+    canary: string,
+  ): Promise<{ readonly written: boolean; readonly left: readonly number[] }>;
 }
 
 /** A failed route read or change; `kind` is what the lifecycle reacts to. */

@@ -247,6 +247,21 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect(takeovers.filter(Boolean)).toHaveLength(1);
   });
 
+  it('lets the next delivery claim at once when a start failed and gave its claim up, and only one', async () => {
+    expect(await store.claimDriverStart('r-release', 'first', T0, 60_000)).toBe(true);
+    await store.releaseDriverStart('r-release', 'somebody-else'); // not theirs: nothing happens
+    expect(await store.claimDriverStart('r-release', 'second', T0 + 1, 60_000)).toBe(false);
+    // Released while dozens of deliveries are claiming: exactly one of those that come after wins.
+    const racing = Array.from({ length: 30 }, (_, i) =>
+      store.claimDriverStart('r-release', `r${i}`, T0 + 2, 60_000),
+    );
+    await store.releaseDriverStart('r-release', 'first');
+    const after = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => store.claimDriverStart('r-release', `a${i}`, T0 + 3, 60_000)),
+    );
+    expect([...(await Promise.all(racing)), ...after].filter(Boolean)).toHaveLength(1);
+  });
+
   it('lists rollouts waiting for a person, longest waiting first', async () => {
     const { rollout, entry } = newRollout('r-waiting', { route: routeName('waiting') }, T0);
     await store.create(rollout, entry);

@@ -7,7 +7,7 @@
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
 import { splitOf } from '../../functions/core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
-import { planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
+import { planEviction, planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
 import {
   type HistoryEntry,
   isTerminal,
@@ -208,6 +208,12 @@ export class MemoryRouter implements TrafficRouter {
     op.land();
     await observer?.finished(name, 'done');
     return { written: true, route: this.route, before, concurrent: [] };
+  }
+
+  async takeOut(_route: string, canary: string): Promise<{ written: boolean; left: readonly number[] }> {
+    const eviction = planEviction(this.route, canary);
+    for (const edit of eviction.edits) this.#write({ kind: 'write', ...edit });
+    return { written: eviction.edits.length > 0, left: eviction.left };
   }
 
   /** Lands a write whose operation outlived its wait (as a slow Google operation would, later). */

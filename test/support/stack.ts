@@ -16,11 +16,13 @@ import {
   type Rollout,
   type RouteOperation,
 } from '../../functions/core/state.ts';
+import { ENTRY_POINTS } from '../../functions/manifest.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.ts';
 import { type ControllerOptions, type LocalController, startControllerOn } from '../../local/controller.ts';
 import type { DemoApp } from '../../local/demo-apps.ts';
 import { type LoadRun, startLoad } from '../../local/mesh/load.ts';
 import type { HttpRoute } from '../../local/network-services/route-feed.ts';
+import { type OutageProxy, startOutageProxy } from '../../local/outage-proxy.ts';
 
 export interface LogLine {
   readonly fn: string;
@@ -34,6 +36,11 @@ export interface Stack {
   readonly controller: LocalController;
   readonly store: FirestoreRolloutStore;
   readonly logs: LogLine[];
+  /**
+   * Each function's own way to Firestore, when the stack was asked for outages: switch it off for
+   * some functions or all (the test's own store reads bypass it).
+   */
+  readonly firestore: FirestoreOutages | null;
   readonly events: LifecycleEvent[];
   app(name: string): DemoApp;
   request(app: DemoApp, overrides?: Partial<RolloutRequestInput>): RolloutRequestInput;
@@ -47,6 +54,13 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+export interface FirestoreOutages {
+  /** Cuts (or restores) Firestore for the named functions, or for every function. */
+  setDown(down: boolean, functions?: readonly string[]): void;
+  /** Whether any function is cut off. */
+  readonly down: boolean;
+}
+
 export interface RecordedOperation extends RouteOperation {
   readonly state: OperationState;
 }
@@ -57,6 +71,8 @@ export interface StackOptions {
   readonly timeScale?: number;
   readonly cloud?: Partial<LocalCloudOptions>;
   readonly controller?: Partial<Pick<ControllerOptions, 'env' | 'tickEveryMs'>>;
+  /** Put the functions' Firestore behind a proxy the test can switch off (stack.firestore). */
+  readonly firestoreOutage?: boolean;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -72,10 +88,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...options.cloud,
   });
   const logs: LogLine[] = [];
+  const proxies = new Map<string, OutageProxy>();
+  if (options.firestoreOutage) {
+    for (const e of ENTRY_POINTS) proxies.set(e.name, await startOutageProxy(cloud.firestoreHost));
+  }
+  const firestore: FirestoreOutages | null =
+    proxies.size === 0
+      ? null
+      : {
+          setDown: (down, functions = [...proxies.keys()]) => {
+            for (const name of functions) proxies.get(name)?.setDown(down);
+          },
+          get down() {
+            return [...proxies.values()].some((p) => p.down);
+          },
+        };
+  const closeProxies = () => Promise.all([...proxies.values()].map((p) => p.close()));
   let controller: LocalController;
   try {
     controller = await startControllerOn(cloud, {
       ...options.controller,
+      envFor: Object.fromEntries(
+        [...proxies].map(([name, p]) => [name, { FIRESTORE_EMULATOR_HOST: p.host }]),
+      ),
       onLog: (fn, line) => {
         try {
           const parsed = JSON.parse(line) as Record<string, unknown>;
@@ -91,6 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
     });
   } catch (error) {
+    await closeProxies();
     await cloud.stop();
     throw error;
   }
@@ -126,6 +162,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     controller,
     store,
     logs,
+    firestore,
     events,
     app: (name) => {
       const app = cloud.apps.find((a) => a.name === name);
@@ -165,6 +202,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await subscription.close();
       await db.terminate();
       await controller.stop();
+      await closeProxies();
       await cloud.stop();
     },
   };

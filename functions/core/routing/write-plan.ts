@@ -111,3 +111,34 @@ function withoutCanary(rule: RouteRule, target: ManagedRule): PlannedDestination
   if (!stablePlaced) kept.push({ name: target.stable, weight: canaryShare });
   return finish(kept);
 }
+
+/**
+ * Taking the canary out of a route without the rollout's state (Firestore unreachable): from
+ * every rule that also routes elsewhere, the canary goes and the others keep their relative
+ * shares. A rule that routes only to the canary is left alone (nothing else to send its traffic
+ * to) and reported. `canary` is matched by its last name segment (an alert's labels carry that).
+ */
+export interface Eviction {
+  readonly edits: readonly {
+    readonly ruleIndex: number;
+    readonly destinations: readonly PlannedDestination[];
+  }[];
+  /** Rules that route only to the canary. */
+  readonly left: readonly number[];
+}
+
+export function planEviction(route: RouteSnapshot, canary: string): Eviction {
+  const isCanary = (backend: string) => backend.slice(backend.lastIndexOf('/') + 1) === canary;
+  const edits: { ruleIndex: number; destinations: PlannedDestination[] }[] = [];
+  const left: number[] = [];
+  route.rules.forEach((rule, ruleIndex) => {
+    if (!rule.destinations.some((d) => isCanary(d.backend))) return;
+    const shares = sharesOf(rule);
+    const kept = rule.destinations.flatMap((d, i) =>
+      isCanary(d.backend) || (shares[i] ?? 0) === 0 ? [] : [{ name: d.name, weight: shares[i] ?? 0 }],
+    );
+    if (kept.length === 0) left.push(ruleIndex);
+    else edits.push({ ruleIndex, destinations: finish(kept) });
+  });
+  return { edits, left };
+}

@@ -4,14 +4,43 @@
  * open alert rolls back from any phase that is not already rolling back.
  */
 import type { Decision } from '../decision.ts';
+import { describeProgress } from '../describe.ts';
 import type { ControlCommand, IncidentInput } from '../inputs.ts';
-import type { Status } from '../state.ts';
+import { isTerminal, type Status } from '../state.ts';
 import { describeProblem, retry } from './action-required.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
 import { enterStep, promoteNow } from './steps.ts';
 
-export function onControl(c: Context, command: ControlCommand, note: string): Decision {
+/**
+ * An operator's command. One issued before the rollout last changed (a late delivery: Pub/Sub
+ * redelivers after an outage) is never dropped without a word: applied, its entry says when it was
+ * issued; not applicable any more, it is recorded as overtaken — history, event and log name when it
+ * was issued and what the rollout had done meanwhile.
+ */
+export function onCommand(
+  c: Context,
+  input: { readonly command: ControlCommand; readonly note: string; readonly issuedAt?: number | null },
+): Decision {
+  const r = c.r;
+  const decision = isTerminal(r.status.phase)
+    ? unchanged(
+        `rollout is ${r.status.phase}; terminal phases never change${input.command === 'retry' ? '; a retry starts a new rollout' : ''}`,
+      )
+    : onControl(c, input.command, input.note);
+  const issued = input.issuedAt ?? null;
+  if (issued === null || r.updatedAt <= issued) return decision;
+  const when = `issued at ${new Date(issued).toISOString()}, ${Math.round((c.now - issued) / 1000)}s before it arrived`;
+  if (decision.kind === 'changed') {
+    return { ...decision, entry: { ...decision.entry, reason: `${decision.entry.reason} (${when})` } };
+  }
+  return commit(c, {
+    event: 'rollout.command_overtaken',
+    reason: `${input.command} by ${c.actor} (${when}) came after the rollout had moved on — it is ${describeProgress(r.plan, r.status)} since ${new Date(r.updatedAt).toISOString()} (version ${r.version}): ${decision.reason}; nothing was changed`,
+  });
+}
+
+function onControl(c: Context, command: ControlCommand, note: string): Decision {
   const s = c.r.status;
   if (s.phase === 'ActionRequired') return onControlWhileWaiting(c, s, command, note);
   const who = c.actor;

@@ -11,8 +11,9 @@
  * A write of this call's that landed after the rollout moved on is put back (lateWrite).
  */
 import type { Decision } from '../decision.ts';
+import type { Input } from '../inputs.ts';
 import { type Reading, read } from '../routing/managed-rule.ts';
-import type { ConcurrentWrite, RouteSnapshot } from '../routing/snapshot.ts';
+import type { RouteSnapshot } from '../routing/snapshot.ts';
 import { isTerminal, type RollbackCause, type RouteIntent, type RouteOperation } from '../state.ts';
 import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
@@ -21,16 +22,10 @@ import { applyAgain, changeRoute, staleReason } from './route.ts';
 
 type Found = Extract<Reading, { kind: 'found' }>;
 
-export interface Observed {
-  readonly intent: RouteIntent;
-  readonly written: boolean;
-  readonly route: RouteSnapshot;
-  readonly pending: readonly RouteOperation[];
-  readonly before?: RouteSnapshot;
-  readonly concurrent?: readonly ConcurrentWrite[] | null;
-}
+/** A route observation as the core receives it (the input without its type and actor). */
+export type Observed = Omit<Extract<Input, { type: 'routeObserved' }>, 'type' | 'actor'>;
 
-/** Someone else's change to the rules that the write just overwritten: the latest, with the route before. */
+/** Someone else's change to the rules that a write of ours overwrote: the latest, with the route before. */
 interface Overwritten {
   readonly before: RouteSnapshot;
   readonly overwritten: RouteSnapshot;
@@ -53,15 +48,16 @@ function overwrittenBy(observed: Observed): Overwritten | null {
 }
 
 export function onRouteObserved(c: Context, observed: Observed): Decision {
+  const lost = overwrittenBy(observed);
+  return keepOverwritten(c, judge(c, observed, lost), observed.intent, lost);
+}
+
+function judge(c: Context, observed: Observed, lost: Overwritten | null): Decision {
   const stale = staleReason(c.r, observed.intent.id, 'route observation');
   const intent = c.r.intent;
   if (stale !== null || intent === null) {
-    const lost = overwrittenBy(observed);
     const landed = observed.written ? lateWrite(c, observed.intent, observed.route, lost) : null;
-    return (
-      landed ??
-      (lost === null ? unchanged(stale ?? 'no change') : recordOverwritten(c, observed.intent, lost))
-    );
+    return landed ?? unchanged(stale ?? 'no change');
   }
   const status = c.r.status;
   if (status.phase === 'ActionRequired') return onCheck(c, status, observed.route);
@@ -78,6 +74,26 @@ export function onRouteObserved(c: Context, observed: Observed): Decision {
   return intent.purpose === 'rollback'
     ? onRollbackRead(c, intent, reading, observed)
     : onShiftRead(c, intent, reading, observed);
+}
+
+/**
+ * Whatever was decided, a change of someone else's that a write of ours overwrote is never
+ * dropped: it rides on the decision's history entry, or gets one of its own.
+ */
+function keepOverwritten(
+  c: Context,
+  decision: Decision,
+  by: RouteIntent,
+  lost: Overwritten | null,
+): Decision {
+  if (lost === null) return decision;
+  if (decision.kind === 'unchanged') return recordOverwritten(c, by, lost);
+  if (decision.entry.route) return decision;
+  const route = { before: lost.before, overwritten: lost.overwritten };
+  return {
+    ...decision,
+    entry: { ...decision.entry, reason: `${decision.entry.reason}; ${describeOverwritten(lost)}`, route },
+  };
 }
 
 function onShiftRead(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
@@ -111,7 +127,17 @@ function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, observe
   if (reading.canaryElsewhere.length > 0) {
     return block(c, { kind: 'canaryElsewhere', rules: reading.canaryElsewhere }, observed.route);
   }
-  return confirmOrSettle(c, intent, reading, observed);
+  return confirmOrSettle(c, intent, reading, observed, alreadyOut(intent, observed));
+}
+
+/**
+ * The rollback found the canary already out of the route although the rollout had it live: taken
+ * out while Firestore could not be reached (by an alert or an abort that named the route), or by
+ * hand. Said when the rollback is recorded, so history tells what happened meanwhile.
+ */
+function alreadyOut(intent: RouteIntent, observed: Observed): string | null {
+  if (observed.written || intent.attempts > 1 || intent.previous.canary === 0) return null;
+  return `the route already sent the canary nothing when the rollback began (from ${describeWeights(intent.previous)}): it was taken out while the controller could not reach Firestore, or by hand`;
 }
 
 /**
@@ -119,9 +145,15 @@ function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, observe
  * change of ours may still land on it (one that timed out, or whose driver died): those are
  * cancelled or waited for first, and the route read again.
  */
-function confirmOrSettle(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
+function confirmOrSettle(
+  c: Context,
+  intent: RouteIntent,
+  reading: Found,
+  observed: Observed,
+  note: string | null = null,
+): Decision {
   const earlier = observed.pending.filter((op) => op.intentId !== intent.id);
-  if (earlier.length === 0) return confirm(c, intent, reading, overwrittenBy(observed));
+  if (earlier.length === 0) return confirm(c, intent, reading, overwrittenBy(observed), note);
   // Committed (the lease renewed): cancelling is decided on the stored version, never a stale copy.
   const renewed: RouteIntent = { ...intent, leaseUntil: c.now + c.r.plan.timing.leaseMs };
   return commit(c, {
@@ -175,8 +207,16 @@ function leaveEdited(c: Context, intent: RouteIntent, detail: string): Decision 
   });
 }
 
-function confirm(c: Context, intent: RouteIntent, reading: Found, lost: Overwritten | null): Decision {
-  const note = lost === null ? '' : `; ${describeOverwritten(lost)}`;
+function confirm(
+  c: Context,
+  intent: RouteIntent,
+  reading: Found,
+  lost: Overwritten | null,
+  found: string | null = null,
+): Decision {
+  const note = [found, lost === null ? null : describeOverwritten(lost)]
+    .map((n) => (n === null ? '' : `; ${n}`))
+    .join('');
   const confirmed: Change = {
     event: 'rollout.weights_live',
     reason: '',

@@ -129,6 +129,20 @@ describe('RolloutExecutor follow-ups', () => {
   });
 });
 
+/** Operation records are stored only when the returned function is called (a slow Firestore write). */
+function recordLate(t: ReturnType<typeof setup>): () => void {
+  let stored = () => {};
+  const recorded = new Promise<void>((resolve) => {
+    stored = resolve;
+  });
+  const record = t.store.recordOperation.bind(t.store);
+  t.store.recordOperation = async (op) => {
+    await recorded;
+    return record(op);
+  };
+  return stored;
+}
+
 /**
  * A step write still in flight (its operation slow) when an operator aborts, and — the one gap
  * operation records leave — its record not yet stored when the abort's rollback is confirmed.
@@ -140,15 +154,7 @@ async function abortDuringSlowStep(t: ReturnType<typeof setup>) {
   t.router.hold = new Promise((resolve) => {
     land = resolve;
   });
-  let stored = () => {};
-  const recorded = new Promise<void>((resolve) => {
-    stored = resolve;
-  });
-  const record = t.store.recordOperation.bind(t.store);
-  t.store.recordOperation = async (op) => {
-    await recorded;
-    return record(op);
-  };
+  const stored = recordLate(t);
   const slow = t.executor.run('r1', { type: 'start', actor: 'workflow:e1' });
   await expect.poll(() => t.router.writes.length).toBe(1);
   const aborted = await t.executor.run('r1', {
@@ -251,15 +257,7 @@ describe('RolloutExecutor settling operations that outlived their wait', () => {
     await created(t);
     // The step's operation is accepted; its record is stored only after the abort was confirmed,
     // and its driver dies (times out) before it sees the operation land.
-    let stored = () => {};
-    const recorded = new Promise<void>((resolve) => {
-      stored = resolve;
-    });
-    const record = t.store.recordOperation.bind(t.store);
-    t.store.recordOperation = async (op) => {
-      await recorded;
-      return record(op);
-    };
+    const stored = recordLate(t);
     t.router.timeoutNext = true;
     const slow = t.executor.run('r1', { type: 'start', actor: 'workflow:e1' });
     await expect.poll(() => t.router.writes.length).toBe(1);

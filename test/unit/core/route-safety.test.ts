@@ -213,3 +213,52 @@ describe('a person’s edit is never lost silently', () => {
     expect(d.kind === 'changed' && d.entry.route?.overwritten).toEqual(theirs);
   });
 });
+
+describe('operator commands are never silently lost', () => {
+  it('answers an abort that arrives after the rollout succeeded with what happened meanwhile', () => {
+    let r = newRollout('late', { steps: [{ weight: 30, hold: '0s' }], onSuccess: 'keepBoth' }, T0).rollout;
+    r = applyAndConfirm(r, due(), T0);
+    const issued = T0 + S;
+    r = { ...r, status: { phase: 'Succeeded' }, updatedAt: T0 + 30 * S };
+    const late: Input = {
+      type: 'control',
+      command: 'abort',
+      actor: 'operator:ann',
+      note: 'stop',
+      issuedAt: issued,
+    };
+    const d = transition(r, late, T0 + 50 * S);
+    const recorded = changed(d);
+    expect(recorded.status).toEqual({ phase: 'Succeeded' });
+    expect(d.kind === 'changed' && d.entry.event).toBe('rollout.command_overtaken');
+    expect(d.kind === 'changed' && d.entry.reason).toMatch(
+      new RegExp(
+        `abort by operator:ann \\(issued at ${new Date(issued).toISOString()}, 49s before it arrived\\) came after the rollout had moved on — it is Succeeded since`,
+      ),
+    );
+    expect(d.kind === 'changed' && d.entry.reason).toMatch(
+      /terminal phases never change; nothing was changed$/,
+    );
+  });
+
+  it('applies a late command that still applies, saying when it was issued; a timely one as ever', () => {
+    const r = atThirty();
+    const late = transition(
+      r,
+      { type: 'control', command: 'pause', actor: 'op', note: 'x', issuedAt: T0 - S },
+      T0 + S,
+    );
+    expect(changed(late).status.phase).toBe('Paused');
+    expect(late.kind === 'changed' && late.entry.reason).toMatch(/\(issued at .*, \d+s before it arrived\)$/);
+    const timely = transition(
+      r,
+      { type: 'control', command: 'resume', actor: 'op', note: 'x', issuedAt: T0 + S },
+      T0 + S,
+    );
+    expect(reasonOf(timely)).toMatch(/not paused/);
+    // Answered at once (the HTTP path): nothing to add.
+    expect(
+      reasonOf(transition(r, { type: 'control', command: 'resume', actor: 'op', note: 'x' }, T0 + S)),
+    ).toMatch(/not paused/);
+  });
+});

@@ -182,7 +182,7 @@ export const rolloutRequestSchema = z
       rule: int(0, 99)
         .optional()
         .describe(
-          'Index of the route rule to shift; default: the one rule whose destinations include stable.',
+          'Index of the route rule to shift when several route to stable or canary; default: the one rule that does. Afterwards the rule is found by what it routes.',
         ),
       stable: z.string({ error: 'must be a string' }).regex(BACKEND_NAME, {
         error: 'must be a full backend service name: projects/P/locations/L/backendServices/NAME',

@@ -67,6 +67,6 @@ export async function advance(deps: AdvanceDeps, command: AdvanceCommand): Promi
     };
   }
   const actor = execution === null ? 'workflow' : `workflow:${execution}`;
-  const result = await deps.executor.run(rolloutId, { type: 'due', actor });
+  const result = await deps.executor.run(rolloutId, { type: 'due', actor }, { loaded: stored });
   return result === null ? null : answerFor(result.rollout, deps.clock(), deps.config, result.reason);
 }

@@ -45,6 +45,8 @@ export interface RunOptions {
   readonly dedupeKey?: string;
   /** Stop after deciding on this input and its follow-up instead of going on with whatever is due. */
   readonly only?: boolean;
+  /** The rollout as the caller just read it (saves reading it again). */
+  readonly loaded?: Rollout;
 }
 
 export interface RunResult {
@@ -75,7 +77,7 @@ export class RolloutExecutor {
 
   /** Returns null when there is no rollout with this id. */
   async run(id: string, first: Input, options: RunOptions = {}): Promise<RunResult | null> {
-    let r = await this.#deps.store.get(id);
+    let r = options.loaded ?? (await this.#deps.store.get(id));
     if (r === null) return null;
     const log = this.#deps.log.child({ rolloutId: id });
     const publishing: Promise<void>[] = [];

@@ -5,7 +5,7 @@
  */
 import { createFirestore } from './adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from './adapters/firestore-store.ts';
-import { type Config, loadConfig } from './app/config.ts';
+import { type Config, loadConfig, projectNames } from './app/config.ts';
 import { type Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import { createLogger, type Logger } from './app/log.ts';
 import { RolloutExecutor } from './app/rollout-executor.ts';
@@ -44,6 +44,7 @@ export function createRuntime(
     const { HttpRouteRouter } = await import('./adapters/httproute-router.ts');
     return new HttpRouteRouter({
       ...(config.endpoints.networkServices ? { rootUrl: config.endpoints.networkServices } : {}),
+      project: projectNames(config),
       poll: {
         initialMs: config.route.pollInitialMs,
         maxMs: config.route.pollMaxMs,

@@ -22,6 +22,7 @@ locals {
 
   common_environment = {
     GOOGLE_CLOUD_PROJECT = var.project_id
+    PROJECT_NUMBER       = data.google_project.this.number
     ALLOWED_ROUTES       = join(",", local.allowed_routes)
     EVENTS_TOPIC         = local.topics.events
     FIRESTORE_DATABASE   = local.firestore_database
@@ -132,11 +133,27 @@ resource "google_cloudfunctions2_function" "fn" {
   ]
 }
 
-# ADVANCE_URL is computed before the function exists; warn (terraform plan/apply) if Cloud Run
-# reports a different URL for it, e.g. a service name too long for a deterministic URL.
+# ADVANCE_URL is computed before the function exists; warn (terraform plan/apply) if it is none of
+# the URLs Cloud Run serves the function on, e.g. a service name too long for a deterministic URL.
+# The function reports the hashed *.a.run.app form; the Cloud Run service's `urls` list both forms,
+# and Cloud Run accepts ID tokens for either audience.
 check "advance_url" {
+  data "google_cloud_run_v2_service" "advance" {
+    name     = google_cloudfunctions2_function.fn[local.advance_function].service_config[0].service
+    location = var.region
+  }
+
   assert {
-    condition     = google_cloudfunctions2_function.fn[local.advance_function].service_config[0].uri == local.advance_url
-    error_message = "ADVANCE_URL (${local.advance_url}) differs from the advance function's URL (${google_cloudfunctions2_function.fn[local.advance_function].service_config[0].uri}); set extra_environment.ADVANCE_URL to the latter."
+    condition = contains(
+      concat(
+        data.google_cloud_run_v2_service.advance.urls,
+        [
+          google_cloudfunctions2_function.fn[local.advance_function].url,
+          google_cloudfunctions2_function.fn[local.advance_function].service_config[0].uri,
+        ],
+      ),
+      local.advance_url,
+    )
+    error_message = "ADVANCE_URL (${local.advance_url}) is not a URL of the advance function (${join(", ", data.google_cloud_run_v2_service.advance.urls)}); set extra_environment.ADVANCE_URL to one of them."
   }
 }

@@ -109,7 +109,7 @@ resource "google_project_iam_member" "workflow_logs" {
 resource "google_project_iam_member" "build" {
   for_each = toset([
     "roles/logging.logWriter",       # build logs
-    "roles/storage.objectViewer",    # the source copy in gcf-v2-sources-*
+    "roles/storage.objectAdmin",     # the source copy in gcf-v2-sources-* and the build's own objects
     "roles/artifactregistry.writer", # the function image in gcf-artifacts
   ])
 

@@ -55,13 +55,13 @@ resource "google_monitoring_alert_policy" "canary_5xx" {
 
       aggregations {
         alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_DELTA"
+        per_series_aligner   = "ALIGN_SUM"
         cross_series_reducer = "REDUCE_SUM"
         group_by_fields      = ["resource.label.service_name"]
       }
       denominator_aggregations {
         alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_DELTA"
+        per_series_aligner   = "ALIGN_SUM"
         cross_series_reducer = "REDUCE_SUM"
         group_by_fields      = ["resource.label.service_name"]
       }

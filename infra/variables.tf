@@ -61,7 +61,7 @@ variable "allowed_routes" {
 }
 
 variable "metrics_preset" {
-  description = "Metric source for a backend a request does not describe (METRICS_PRESET): cloudRun or internalLb."
+  description = "Metric source for a backend a request does not describe (METRICS_PRESET): cloudRun (Cloud Run services joined to a mesh) or internalLb (only routes served through Google-managed internal ALB proxies; requests on mesh routes that rely on it are rejected)."
   type        = string
   default     = "cloudRun"
 

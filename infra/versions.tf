@@ -14,6 +14,11 @@ terraform {
       source  = "hashicorp/archive"
       version = "2.7.1"
     }
+    # Only for the example mesh (time_sleep).
+    time = {
+      source  = "hashicorp/time"
+      version = "0.13.1"
+    }
   }
 }
 

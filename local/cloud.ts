@@ -2,7 +2,9 @@
  * The local Google Cloud the controller runs against: Google's Firestore and Pub/Sub emulators,
  * the Network Services API stand-in holding demo HTTPRoutes, a mesh proxy that follows them to
  * demo backends and records every request into the Cloud Monitoring stand-in, and alert policies
- * evaluated over those series and delivered to Pub/Sub.
+ * evaluated over those series and delivered to Pub/Sub. It keeps Google's timing by default
+ * (timing.ts): minute points visible minutes late, operations of seconds, route changes
+ * reaching the mesh's clients one by one.
  */
 
 import { type AlertEvaluator, startAlertEvaluator } from './alerting/evaluator.ts';
@@ -22,18 +24,27 @@ import { CloudRunRecorder } from './monitoring/cloud-run-recorder.ts';
 import { type MonitoringServer, startMonitoringServer } from './monitoring/server.ts';
 import { type NetworkServicesServer, startNetworkServicesServer } from './network-services/server.ts';
 import { createTopology } from './pubsub-topology.ts';
+import { type CloudTiming, cloudTiming, type DelaySpec, type TimingProfile } from './timing.ts';
 
 export interface LocalCloudOptions {
   readonly project?: string;
-  /** Divides minute-scale periods (alignment minimum, alert windows, metric flushes). */
+  /** Divides minute-scale periods (alignment minimum, alert windows, metric points) and Google's delays. */
   readonly timeScale?: number;
+  /**
+   * Google's timing (default) or the ideal switch for tests that need exact numbers; parts may
+   * be overridden (values already scaled).
+   */
+  readonly timing?: TimingProfile;
+  readonly timingOverrides?: Partial<Omit<CloudTiming, 'profile'>>;
+  /** How many forwarded requests the mesh keeps for inspection (mesh.served()); default 0. */
+  readonly keepServed?: number;
   /** Reuse running emulators instead of starting them (tests). */
   readonly firestoreHost?: string;
   readonly pubsubHost?: string;
   /** Demo applications, each with a route, a stable and a canary backend. */
   readonly apps?: readonly string[];
-  /** How long each route write's long-running operation takes. */
-  readonly operationDelayMs?: number;
+  /** How long each route write's long-running operation takes (overrides the timing's). */
+  readonly operationDelayMs?: DelaySpec;
   /**
    * Canary 5xx-ratio threshold of each app's alert policy (default 0.1 for every app);
    * an app mapped to null gets no policy, `false` turns alerting off.
@@ -46,6 +57,7 @@ export interface LocalCloudOptions {
 export interface LocalCloud {
   readonly project: string;
   readonly timeScale: number;
+  readonly timing: CloudTiming;
   readonly firestoreHost: string;
   readonly pubsubHost: string;
   readonly networkServices: NetworkServicesServer;
@@ -66,6 +78,10 @@ export const DEFAULT_BASELINE: Partial<DemoBehaviour> = { errorRatio: 0.002, lat
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const project = options.project ?? 'demo-project';
   const timeScale = options.timeScale ?? 1;
+  const timing = cloudTiming(options.timing ?? 'google', timeScale, {
+    ...options.timingOverrides,
+    ...(options.operationDelayMs === undefined ? {} : { operation: options.operationDelayMs }),
+  });
   const cleanup: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
@@ -91,15 +107,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const apps = (options.apps ?? ['checkout']).map((name) => demoApp(project, name));
     const networkServices = await startNetworkServicesServer({
-      operationDelayMs: options.operationDelayMs ?? 100,
+      operationDelayMs: timing.operation,
+      seed: timing.seed,
     });
     cleanup.push(() => networkServices.close());
-    const monitoring = await startMonitoringServer({ minAlignmentPeriodMs: Math.floor(60_000 / timeScale) });
+    const monitoring = await startMonitoringServer({
+      minAlignmentPeriodMs: Math.floor(60_000 / timeScale),
+      ingestionDelayMs: timing.ingestionDelay,
+      seed: timing.seed,
+    });
     cleanup.push(() => monitoring.close());
     const recorder = new CloudRunRecorder({
       endpoint: monitoring.endpoint,
       project,
-      flushMs: Math.max(100, Math.floor(2_000 / timeScale)),
+      flushMs: timing.flushMs,
+      samplingPeriodMs: timing.samplingPeriodMs,
     });
     cleanup.push(() => recorder.close());
 
@@ -116,7 +138,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const staticBackend = `projects/${project}/locations/global/backendServices/${STATIC_SERVICE}`;
     for (const app of apps) networkServices.store.seed(demoRoute(app, staticBackend));
-    const mesh = await startMeshProxy({ feed: networkServices.store, backends: backendUrls, recorder });
+    const mesh = await startMeshProxy({
+      feed: networkServices.store,
+      backends: backendUrls,
+      recorder,
+      propagationMs: timing.propagation,
+      seed: timing.seed,
+      keepServed: options.keepServed ?? 0,
+    });
     cleanup.push(() => mesh.close());
 
     // Topics exist from the start so alerts and CLI publishes have somewhere to go.
@@ -167,6 +196,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     return {
       project,
       timeScale,
+      timing,
       firestoreHost,
       pubsubHost,
       networkServices,

@@ -62,7 +62,9 @@ export async function startController(options: ControllerOptions): Promise<Local
   const seconds = (s: number) => String(s / scale);
   const workflows = await startWorkflowsServer({
     workflows: { [WORKFLOW_ID]: new URL('../workflows/canary-rollout.yaml', import.meta.url).pathname },
+    // Scaled runs wait fractions of a second: the workflow sleeps them only below a 1 s minimum.
     env: { MIN_WAIT_SECONDS: '0.01' },
+    fractionalSleeps: true,
   });
   const ports = new Map<string, number>();
   for (const e of ENTRY_POINTS) ports.set(e.name, await freePort());

@@ -71,7 +71,8 @@ export function canaryAlertPolicy(project: string, app: DemoApp, threshold = 0.1
   const selection = `resource.type = "cloud_run_revision" AND resource.labels.service_name = "${app.canaryService}" AND metric.type = "run.googleapis.com/request_count"`;
   const aggregation = {
     alignmentPeriod: '60s',
-    perSeriesAligner: 'ALIGN_DELTA',
+    // ALIGN_SUM, not ALIGN_DELTA: Google interpolates ALIGN_DELTA over periods without points.
+    perSeriesAligner: 'ALIGN_SUM',
     crossSeriesReducer: 'REDUCE_SUM',
     groupByFields: ['resource.label.service_name'],
   };

@@ -2,15 +2,18 @@
  * MetricsReader on Cloud Monitoring v3 (official MetricServiceClient, gRPC).
  *
  * One read covers the port's window [start, end) as ONE aligned window: ListTimeSeries over
- * the Monitoring interval (start − 1 ms, end − 1 ms] with alignmentPeriod = end − start,
- * ALIGN_DELTA and REDUCE_SUM. Monitoring counts a DELTA point in the window that holds its
- * END time, and read intervals include their end and exclude their start, so a point whose
- * end time t (whole milliseconds) satisfies start ≤ t < end is counted — consecutive windows
- * neither overlap nor leave gaps. Request counts are grouped by response_code_class ("5xx" on
- * Cloud Run, 500 on load balancers) or read with the source's own errors filter; the latency
- * distribution is summed into one histogram. No request series at all is noData, never zero
- * errors. Points are summed whatever their order (the API returns newest first), every page
- * is read, and int64 values arrive as strings.
+ * the Monitoring interval (start, end] with alignmentPeriod = end − start, ALIGN_SUM and
+ * REDUCE_SUM. Monitoring counts a DELTA point in the window that holds its END time; a Cloud
+ * Run point covers one sampling period [m, m + 60 s] and ends on its boundary, so a window whose
+ * ends are sampling boundaries counts exactly the points of the minutes inside it, and
+ * consecutive windows neither overlap nor leave gaps. ALIGN_SUM, never ALIGN_DELTA: Google
+ * documents that ALIGN_DELTA fills a period without points by interpolation, which would invent
+ * (fractional) requests for an idle canary; ALIGN_SUM adds what was written and nothing else.
+ * Request counts are grouped by response_code_class ("5xx" on Cloud Run, 500 on load
+ * balancers) or read with the source's own errors filter; the latency distribution is summed
+ * into one histogram. No request series at all is noData, never zero errors. Points are summed
+ * whatever their order (the API returns newest first), every page is read, and int64 values
+ * arrive as strings.
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { credentials } from '@grpc/grpc-js';
@@ -198,10 +201,10 @@ export class CloudMonitoringMetrics implements MetricsReader {
     const request = {
       name: `projects/${q.project}`,
       filter,
-      interval: { startTime: secondsAndNanos(window.start - 1), endTime: secondsAndNanos(window.end - 1) },
+      interval: { startTime: secondsAndNanos(window.start), endTime: secondsAndNanos(window.end) },
       aggregation: {
         alignmentPeriod: secondsAndNanos(window.end - window.start),
-        perSeriesAligner: 'ALIGN_DELTA' as const,
+        perSeriesAligner: 'ALIGN_SUM' as const,
         crossSeriesReducer: 'REDUCE_SUM' as const,
         groupByFields: [...groupByFields],
       },

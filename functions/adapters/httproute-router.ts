@@ -13,6 +13,7 @@ import {
   networkservices,
   type networkservices_v1,
 } from 'googleapis/build/src/apis/networkservices/index.js';
+import type { ProjectNames } from '../core/resource-name.ts';
 import type { ConcurrentWrite, RouteSnapshot } from '../core/routing/snapshot.ts';
 import { planEviction, planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
 import type { OperationState } from '../core/state.ts';
@@ -43,6 +44,11 @@ export interface HttpRouteRouterOptions {
   /** Per-request timeout (default 30 s). */
   readonly requestTimeoutMs?: number;
   readonly clock?: PollClock;
+  /**
+   * The project's id and number: destinations written `projects/<number>/…` are read as
+   * `projects/<id>/…`, so they match requests that name the project by id. Unset: compared as written.
+   */
+  readonly project?: ProjectNames | null;
 }
 
 const DEFAULT_POLL: PollOptions = { initialMs: 500, maxMs: 5_000, timeoutMs: 120_000 };
@@ -61,6 +67,7 @@ export class HttpRouteRouter implements TrafficRouter {
   readonly #readAttempts: number;
   readonly #requestTimeoutMs: number;
   readonly #clock: PollClock;
+  readonly #project: ProjectNames | null;
 
   constructor(options: HttpRouteRouterOptions = {}) {
     this.#api = createClient(options.rootUrl);
@@ -68,15 +75,20 @@ export class HttpRouteRouter implements TrafficRouter {
     this.#readAttempts = Math.max(1, options.readAttempts ?? 3);
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#clock = options.clock ?? realClock;
+    this.#project = options.project ?? null;
+  }
+
+  #snapshot(route: HttpRoute): RouteSnapshot {
+    return snapshotOf(route, this.#project);
   }
 
   async read(route: string): Promise<RouteSnapshot> {
-    return snapshotOf(await this.#get(route));
+    return this.#snapshot(await this.#get(route));
   }
 
   async apply(route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite> {
     const before = await this.#get(route);
-    const snapshot = snapshotOf(before);
+    const snapshot = this.#snapshot(before);
     // Planned on the very read the rules are built from: the window left for another writer is
     // this GET-to-PATCH round trip (HTTPRoute has no etag).
     const plan = planWrite(snapshot, request);
@@ -98,7 +110,7 @@ export class HttpRouteRouter implements TrafficRouter {
     const endedAt = typeof done.metadata?.['endTime'] === 'string' ? done.metadata['endTime'] : null;
     return {
       written: true,
-      route: snapshotOf(await this.#get(route)),
+      route: this.#snapshot(await this.#get(route)),
       before: snapshot,
       concurrent: await this.#concurrentWrites(route, snapshot.updateTime, endedAt, name),
     };
@@ -106,7 +118,7 @@ export class HttpRouteRouter implements TrafficRouter {
 
   async takeOut(route: string, canary: string): Promise<{ written: boolean; left: readonly number[] }> {
     const before = await this.#get(route);
-    const eviction = planEviction(snapshotOf(before), canary);
+    const eviction = planEviction(this.#snapshot(before), canary);
     if (eviction.edits.length === 0) return { written: false, left: eviction.left };
     const rules = eviction.edits.reduce<RouteRule[]>(
       (acc, edit) => rulesWith({ ...before, rules: acc }, edit.ruleIndex, edit.destinations),
@@ -177,7 +189,7 @@ export class HttpRouteRouter implements TrafficRouter {
         return null;
       }
       for (const op of data.operations ?? []) {
-        const write = concurrentWrite(op, route, since, until, ours);
+        const write = concurrentWrite(op, route, since, until, ours, this.#project);
         if (write !== null) found.push(write);
       }
       if (!data.nextPageToken) return found;
@@ -260,6 +272,7 @@ function concurrentWrite(
   since: string,
   until: string | null,
   ours: string,
+  project: ProjectNames | null,
 ): ConcurrentWrite | null {
   const metadata = op.metadata ?? {};
   const endedAt = typeof metadata['endTime'] === 'string' ? metadata['endTime'] : null;
@@ -270,5 +283,5 @@ function concurrentWrite(
   const before = until === null ? null : nanos(until);
   if (ended === null || after === null || ended <= after || (before !== null && ended > before)) return null;
   const response = op.response as HttpRoute | undefined;
-  return { operation: op.name ?? '', endedAt, route: response?.rules ? snapshotOf(response) : null };
+  return { operation: op.name ?? '', endedAt, route: response?.rules ? snapshotOf(response, project) : null };
 }

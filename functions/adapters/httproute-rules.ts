@@ -4,6 +4,7 @@
  * match, filter, modifier and destination field copied exactly as read.
  */
 import type { networkservices_v1 } from 'googleapis/build/src/apis/networkservices/v1.js';
+import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
 import {
   backendKey,
   type RouteRule as CoreRule,
@@ -22,12 +23,14 @@ function destinationsOf(rule: RouteRule | undefined): readonly Destination[] {
   return rule?.action?.destinations ?? [];
 }
 
-function ruleOf(rule: RouteRule): CoreRule {
+function ruleOf(rule: RouteRule, project: ProjectNames | null): CoreRule {
   const { destinations: _destinations, ...action } = rule.action ?? {};
   return {
     destinations: destinationsOf(rule).map(({ serviceName, weight, ...extras }) => ({
       name: serviceName ?? '',
-      backend: backendKey(serviceName ?? ''),
+      // Keyed with the project id, however the route spells the project: a backend written
+      // projects/<number>/… is the same as the request's projects/<id>/….
+      backend: backendKey(withProjectId(serviceName ?? '', project)),
       weight: typeof weight === 'number' ? weight : null,
       extras: canonical(extras),
     })),
@@ -35,12 +38,14 @@ function ruleOf(rule: RouteRule): CoreRule {
   };
 }
 
-export function snapshotOf(route: HttpRoute): RouteSnapshot {
+/** The route as the core sees it; `project` (when known) makes number-spelled backends key like id-spelled ones. */
+export function snapshotOf(route: HttpRoute, project: ProjectNames | null = null): RouteSnapshot {
   const rest = Object.fromEntries(Object.entries(route).filter(([key]) => !OUTPUT_ONLY.has(key)));
   return {
     updateTime: route.updateTime ?? '',
-    rules: (route.rules ?? []).map(ruleOf),
+    rules: (route.rules ?? []).map((rule) => ruleOf(rule, project)),
     shape: canonical(rest),
+    attachments: { meshes: [...(route.meshes ?? [])], gateways: [...(route.gateways ?? [])] },
   };
 }
 

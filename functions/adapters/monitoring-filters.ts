@@ -6,8 +6,11 @@
  *               by resource.labels.service_name (and location when given); 5xx = the
  *               response_code_class "5xx" group
  *   internalLb  loadbalancing.googleapis.com/https/internal/request_count and /backend_latencies
- *               on internal_http_lb_rule, by resource.labels.backend_name; response_code_class
- *               is an INT64 there (500)
+ *               on internal_http_lb_rule, by the backend service: resource.labels.backend_target_name
+ *               with backend_target_type "BACKEND_SERVICE" (backend_name is the backend group, a
+ *               NEG or instance group); response_code_class is an INT64 there (500). Google
+ *               writes these only for Google-managed internal Application Load Balancers, never
+ *               for mesh routes (the clients balance): core/metric-fit.ts refuses that pairing
  *   filter      the request's own filters for requests, errors and (optionally) latency
  */
 import type { MetricSource } from '../core/request.ts';
@@ -67,7 +70,8 @@ export function metricQueries(source: MetricSource, defaultProject: string): Met
       const project = source.project ?? defaultProject;
       const resource: [string, string][] = [
         ['resource.type', 'internal_http_lb_rule'],
-        ['resource.labels.backend_name', source.backend],
+        ['resource.labels.backend_target_name', source.backend],
+        ['resource.labels.backend_target_type', 'BACKEND_SERVICE'],
       ];
       return {
         project,
@@ -80,7 +84,7 @@ export function metricQueries(source: MetricSource, defaultProject: string): Met
           ['metric.type', 'loadbalancing.googleapis.com/https/internal/backend_latencies'],
           ...resource,
         ]),
-        description: `internal load balancer backend ${source.backend} in project ${project}`,
+        description: `internal load balancer backend service ${source.backend} in project ${project}`,
       };
     }
     case 'filter':

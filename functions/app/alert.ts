@@ -8,8 +8,9 @@
  *   rollout_canary  the canary's backend service or Cloud Run service name
  *
  * Without labels, a `cloud_run_revision` incident maps by `service_name` to the rollout whose
- * canary is that service, and a load balancer incident by `backend_name`. An incident about a
- * stable backend never rolls a canary back.
+ * canary is that service, and a load balancer incident (`internal_http_lb_rule`) by the backend
+ * service it names, `backend_target_name`. An incident about a stable backend never rolls a
+ * canary back.
  */
 import { z } from 'zod';
 import type { IncidentInput } from '../core/inputs.ts';
@@ -82,10 +83,20 @@ export function selectorFor(incident: Incident): Selector | null {
   if (l['rollout_id']) return { rolloutId: l['rollout_id'] };
   if (l['rollout_route']) return { routeName: l['rollout_route'] };
   if (l['rollout_canary']) return { canaryName: l['rollout_canary'] };
+  return resourceSelector(incident);
+}
+
+/** The store query an incident's monitored resource maps to, or null when it names no canary. */
+function resourceSelector(incident: Incident): Selector | null {
   const r = incident.resourceLabels;
   if (incident.resourceType === 'cloud_run_revision' && r['service_name'])
     return { canaryService: r['service_name'] };
-  if (r['backend_name']) return { canaryName: r['backend_name'] };
+  // A load balancer's backend service is backend_target_name (when backend_target_type is kept,
+  // it says BACKEND_SERVICE). backend_name is the backend group — a NEG or instance group, never
+  // a canary's backend service — so nothing maps by it.
+  const type = r['backend_target_type'];
+  if (r['backend_target_name'] && (type === undefined || type === 'BACKEND_SERVICE'))
+    return { canaryName: r['backend_target_name'] };
   return null;
 }
 

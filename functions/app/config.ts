@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { type MetricSource, metricSourceSchema } from '../core/request.ts';
-import { lastSegment } from '../core/resource-name.ts';
+import { lastSegment, type ProjectNames } from '../core/resource-name.ts';
 import { validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 
@@ -28,6 +28,10 @@ const routePattern = z.string().regex(/^projects\/[^/\s]+\/locations\/[^/\s]+\/h
 
 const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string({ error: 'is required: the project the controller runs in' }).min(1),
+  PROJECT_NUMBER: z
+    .string()
+    .regex(/^\d{1,20}$/, { error: 'must be the project number of GOOGLE_CLOUD_PROJECT (digits only)' })
+    .optional(),
   ALLOWED_ROUTES: z
     .string({
       error:
@@ -90,6 +94,8 @@ const envSchema = z.object({
 
 export interface Config {
   readonly project: string;
+  /** GOOGLE_CLOUD_PROJECT's number, when set: resource names may spell the project either way. */
+  readonly projectNumber: string | null;
   readonly allowedRoutes: readonly string[];
   readonly workflow: { readonly name: string; readonly advanceUrl: string } | null;
   readonly eventsTopic: string;
@@ -138,6 +144,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   checkCombinations(e);
   return {
     project: e.GOOGLE_CLOUD_PROJECT,
+    projectNumber: e.PROJECT_NUMBER ?? null,
     allowedRoutes: e.ALLOWED_ROUTES,
     workflow: e.WORKFLOW_NAME && e.ADVANCE_URL ? { name: e.WORKFLOW_NAME, advanceUrl: e.ADVANCE_URL } : null,
     eventsTopic: e.EVENTS_TOPIC,
@@ -195,6 +202,11 @@ function checkCombinations(e: z.output<typeof envSchema>): void {
       },
     );
   }
+}
+
+/** The project's id and number, for comparing resource names; null without PROJECT_NUMBER. */
+export function projectNames(config: Config): ProjectNames | null {
+  return config.projectNumber === null ? null : { id: config.project, number: config.projectNumber };
 }
 
 /** Whether the controller may manage this route (exact name, or a pattern ending in `*`). */

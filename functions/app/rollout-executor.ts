@@ -4,6 +4,7 @@
  * read, a measurement — and feeds the outcome back, until nothing more is due. It decides
  * nothing itself. Every driver (workflow, tick, alert, operator) goes through here.
  */
+import { checkSplit } from '../core/analysis/split.ts';
 import type { Judge } from '../core/analysis/verdict.ts';
 import type { Decision, FollowUp } from '../core/decision.ts';
 import type { Input } from '../core/inputs.ts';
@@ -171,6 +172,10 @@ export class RolloutExecutor {
         return null;
       case 'measure':
         return this.#measure(r, followUp.window, actor);
+      case 'inspectRoute': {
+        const router = await this.#deps.router();
+        return { type: 'routeInspected', actor, route: await router.read(followUp.route) };
+      }
       case 'readRoute':
         return this.#route(r, followUp.intent, actor, async (router) => ({
           written: false,
@@ -267,9 +272,12 @@ export class RolloutExecutor {
       read(analysis.metrics.stable),
       read(analysis.metrics.canary),
     ]);
-    const judgement = this.#deps
-      .judgeFor(analysis)
-      .judge({ window, weights: r.weights, stable, canary }, r.analysis.judge, analysis);
+    const measurement = { window, weights: r.weights, stable, canary };
+    if (!r.analysis.splitSeen) {
+      const split = checkSplit(measurement);
+      if (split.kind === 'notSeen') return { type: 'windowSettling', actor, window, split };
+    }
+    const judgement = this.#deps.judgeFor(analysis).judge(measurement, r.analysis.judge, analysis);
     return { type: 'verdict', actor, window, judgement };
   }
 }

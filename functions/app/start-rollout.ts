@@ -1,22 +1,24 @@
 /**
  * startRollout: a rollout request becomes a rollout. Validates it, checks the route is on the
- * allowlist and in a state a rollout can start from, creates the rollout idempotently with the
- * route lock, and starts its driver (one workflow execution, or the first step right away for
- * scheduler-driven rollouts).
+ * allowlist, that its metric sources can measure the route's traffic and that it is in a state a
+ * rollout can start from, creates the rollout idempotently with the route lock, and starts its
+ * driver (one workflow execution, or the first step right away for scheduler-driven rollouts).
  */
 import { randomUUID } from 'node:crypto';
 import { createRollout } from '../core/create.ts';
+import { type ChosenSource, type ChosenSources, metricSourceIssues } from '../core/metric-fit.ts';
 import type { PlanContext } from '../core/plan.ts';
-import { type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
+import { type MetricSource, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
+import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
 import { type Reading, read } from '../core/routing/managed-rule.ts';
-import type { RouteSnapshot } from '../core/routing/snapshot.ts';
+import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
 import { describeWeights, type Weights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
 import { RouteError, type TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
-import { type Config, defaultMetricSource, routeAllowed } from './config.ts';
+import { type Config, defaultMetricSource, projectNames, routeAllowed } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
@@ -67,7 +69,7 @@ export async function startRollout(deps: StartDeps, command: StartCommand): Prom
 }
 
 /** A valid request for a route this controller manages. */
-function acceptedRequest(config: Config, body: unknown): RolloutRequest {
+export function acceptedRequest(config: Config, body: unknown): RolloutRequest {
   const parsed = validateRolloutRequest(body);
   if (!parsed.ok) {
     throw InvalidInputError.fromIssues('rollout request rejected', parsed.issues, {
@@ -81,7 +83,29 @@ function acceptedRequest(config: Config, body: unknown): RolloutRequest {
       hint: 'add it to ALLOWED_ROUTES of the controller, or publish to the controller that manages it',
     });
   }
-  return parsed.value;
+  return distinctBackends(withBackendsById(parsed.value, projectNames(config)));
+}
+
+/** Stable and canary spelled differently (project number and id, URL and name) may still be one backend. */
+function distinctBackends(request: RolloutRequest): RolloutRequest {
+  if (!sameBackend(request.stable, request.canary)) return request;
+  throw InvalidInputError.fromIssues(
+    'rollout request rejected',
+    [{ field: 'canary', rule: `must differ from stable (both name ${backendKey(request.stable)})` }],
+    { code: 'INVALID_REQUEST', hint: 'name two different backend services and publish again' },
+  );
+}
+
+/**
+ * The request with stable and canary named by project id where they were named by project number
+ * (`projects/<number>/…`), as the router keys the route's destinations: either spelling matches.
+ */
+export function withBackendsById(request: RolloutRequest, project: ProjectNames | null): RolloutRequest {
+  return {
+    ...request,
+    stable: withProjectId(request.stable, project),
+    canary: withProjectId(request.canary, project),
+  };
 }
 
 /** Reads the route, checks a rollout can start from it, and creates the rollout with its route lock. */
@@ -94,6 +118,8 @@ async function create(
 ): Promise<StartOutcome> {
   const now = deps.clock();
   const route = await readRoute(deps, request.route);
+  const sources = metricSources(deps.config, request);
+  measurable(sources, route);
   const found = startable(
     request,
     read(route, { stable: request.stable, canary: request.canary, hint: request.rule ?? null, shape: null }),
@@ -101,7 +127,7 @@ async function create(
   const created = createRollout({
     id,
     request,
-    context: planContext(deps.config, request),
+    context: planContext(deps.config, sources),
     ruleIndex: found.index,
     ruleShape: found.shape,
     weights: found.weights,
@@ -155,12 +181,32 @@ function startable(
   return { index: reading.index, shape: reading.shape, weights };
 }
 
-function planContext(config: Config, request: RolloutRequest): PlanContext {
+/** Each backend's metric source: the request's, else the controller's default for that backend. */
+function metricSources(config: Config, request: RolloutRequest): ChosenSources {
+  const chosen = (given: MetricSource | undefined, backend: string): ChosenSource =>
+    given === undefined
+      ? { source: defaultMetricSource(config, backend), from: 'default' }
+      : { source: given, from: 'request' };
+  const metrics = request.analysis.metrics;
+  return { stable: chosen(metrics?.stable, request.stable), canary: chosen(metrics?.canary, request.canary) };
+}
+
+/**
+ * Rejects, like any invalid request and before anything is stored or written, metric sources that
+ * can never see the route's traffic (core `metricSourceIssues`: internalLb on a mesh route).
+ */
+function measurable(sources: ChosenSources, route: RouteSnapshot): void {
+  const issues = metricSourceIssues(sources, route.attachments);
+  if (issues.length === 0) return;
+  throw InvalidInputError.fromIssues('rollout request rejected', issues, {
+    code: 'INVALID_REQUEST',
+    hint: 'set analysis.metrics.stable and .canary to sources that see mesh traffic (docs/rollout-request.md#metric-sources) and publish again',
+  });
+}
+
+function planContext(config: Config, sources: ChosenSources): PlanContext {
   return {
-    metrics: {
-      stable: request.analysis.metrics?.stable ?? defaultMetricSource(config, request.stable),
-      canary: request.analysis.metrics?.canary ?? defaultMetricSource(config, request.canary),
-    },
+    metrics: { stable: sources.stable.source, canary: sources.canary.source },
     timing: {
       leaseMs: config.route.leaseMs,
       retryBaseMs: config.route.retryBaseMs,

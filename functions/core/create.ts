@@ -33,6 +33,8 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     intent: null,
     analysis: {
       windowsJudged: 0,
+      windowsSettling: 0,
+      splitSeen: false,
       stepCanaryRequests: 0,
       inconclusiveStreak: 0,
       judge: null,

@@ -37,6 +37,11 @@ export type FollowUp =
       readonly intent: RouteIntent | null;
       readonly operations: readonly RouteOperation[];
     }
+  /**
+   * Read the route to see whether a person changed the managed rule (the metrics showed another
+   * split than the rollout's): report `routeInspected`.
+   */
+  | { readonly kind: 'inspectRoute'; readonly route: string }
   /** Read both backends' metrics for the window, judge them, report `verdict`. */
   | { readonly kind: 'measure'; readonly window: AnalysisWindow }
   | { readonly kind: 'none' };

@@ -38,6 +38,8 @@ export function describePause(reason: PauseReason): string {
       return `manual gate${reason.note ? `: ${reason.note}` : ''}`;
     case 'inconclusive':
       return `${reason.windows} inconclusive analysis windows in a row`;
+    case 'splitNotLive':
+      return `the metrics showed another split than the route's for ${reason.windows} windows (${reason.detail})`;
     case 'drift':
       return `route edited outside the controller: ${reason.detail}`;
   }

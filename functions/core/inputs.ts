@@ -3,6 +3,7 @@
  * history entry says who or what moved the rollout.
  */
 
+import type { SplitCheck } from './analysis/split.ts';
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
 import type { ConcurrentWrite, RouteSnapshot } from './routing/snapshot.ts';
 import type { OperationState, RouteIntent, RouteOperation } from './state.ts';
@@ -62,6 +63,14 @@ export type Input =
       readonly error: { readonly kind: RouteErrorKind; readonly message: string };
     })
   | (Base & { readonly type: 'verdict'; readonly window: AnalysisWindow; readonly judgement: Judgement })
+  /** The route as read for an inspection (no route change in flight). */
+  | (Base & { readonly type: 'routeInspected'; readonly route: RouteSnapshot })
+  /** A window whose metrics still showed another split than the step's: measured, not judged. */
+  | (Base & {
+      readonly type: 'windowSettling';
+      readonly window: AnalysisWindow;
+      readonly split: Extract<SplitCheck, { kind: 'notSeen' }>;
+    })
   | (Base & { readonly type: 'alert'; readonly incident: IncidentInput })
   | (Base & {
       readonly type: 'control';

@@ -14,6 +14,11 @@ export type PlanStep =
 
 export interface AnalysisPlan {
   readonly intervalMs: number;
+  /**
+   * Length of one metric point of the sources (Cloud Run and load balancers: 60 s). Windows
+   * start and end on multiples of it, so no point straddles two windows or a weight change.
+   */
+  readonly samplingPeriodMs: number;
   readonly settleMs: number;
   readonly ingestionDelayMs: number;
   readonly maxErrorRatio: number;
@@ -50,6 +55,9 @@ export interface PlanContext {
   readonly timeScale: number;
 }
 
+/** Every source Monitoring serves is sampled at most once a minute (the smallest alignment period). */
+export const SAMPLING_PERIOD_SECONDS = 60;
+
 /** Default ingestion delay by metric source, from how late each one is documented to arrive. */
 export function defaultIngestionDelaySeconds(source: MetricSource): number {
   switch (source.preset) {
@@ -83,6 +91,7 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
     steps,
     analysis: {
       intervalMs: scaled(a.interval),
+      samplingPeriodMs: Math.round((SAMPLING_PERIOD_SECONDS * 1000) / context.timeScale),
       settleMs: scaled(a.settle),
       ingestionDelayMs: Math.round((delaySeconds * 1000) / context.timeScale),
       maxErrorRatio: a.maxErrorRatio,

@@ -1,7 +1,8 @@
 /**
  * The rollout request as JSON Schema (draft 2020-12), generated from the zod schema so the two
  * never disagree. Rules JSON Schema cannot express (weights strictly increasing, stable ≠
- * canary, total hold ≤ 7 days, duration bounds) are stated in descriptions.
+ * canary, total hold ≤ 7 days, duration bounds, no internalLb on a mesh route) are stated in
+ * descriptions.
  */
 import { z } from 'zod';
 import { MAX_REQUEST_BYTES, rolloutRequestSchema } from './request.ts';
@@ -17,7 +18,8 @@ export function rolloutRequestJsonSchema(): Record<string, unknown> {
     title: 'Rollout request',
     description:
       'Published to the rollout-requests topic to start a canary rollout. Also enforced: weight steps strictly ' +
-      `increasing, canary different from stable, hold times totalling at most 7 days, at most ${MAX_REQUEST_BYTES} bytes.`,
+      `increasing, canary different from stable, hold times totalling at most 7 days, at most ${MAX_REQUEST_BYTES} bytes, ` +
+      'and no internalLb metric source (chosen here or by the controller default) on a route attached to a Mesh.',
     ...Object.fromEntries(Object.entries(generated).filter(([key]) => key !== '$schema')),
   };
 }

@@ -46,31 +46,44 @@ const labelValue = z
   .min(1, { error: 'must not be empty' })
   .max(200, { error: 'must be at most 200 characters' });
 
-const cloudRunSource = z.strictObject({
-  preset: z.literal('cloudRun'),
-  service: z
-    .string({ error: 'must be the Cloud Run service name' })
-    .regex(/^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/, { error: 'must be a Cloud Run service name' }),
-  location: z
-    .string()
-    .regex(/^[a-z]+-[a-z]+\d+$/, { error: 'must be a Cloud Run region such as europe-west1' })
-    .optional(),
-  project: z
-    .string()
-    .regex(new RegExp(`^${PROJECT_ID}$`), { error: 'must be a project id' })
-    .optional(),
-});
+const cloudRunSource = z
+  .strictObject({
+    preset: z.literal('cloudRun'),
+    service: z
+      .string({ error: 'must be the Cloud Run service name' })
+      .regex(/^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/, { error: 'must be a Cloud Run service name' }),
+    location: z
+      .string()
+      .regex(/^[a-z]+-[a-z]+\d+$/, { error: 'must be a Cloud Run region such as europe-west1' })
+      .optional(),
+    project: z
+      .string()
+      .regex(new RegExp(`^${PROJECT_ID}$`), { error: 'must be a project id' })
+      .optional(),
+  })
+  .describe(
+    "Cloud Run request metrics of the backend's own service: the fit for Cloud Run services joined to a mesh.",
+  );
 
-const internalLbSource = z.strictObject({
-  preset: z.literal('internalLb'),
-  backend: z
-    .string({ error: 'must be the backend service name as Monitoring labels it (backend_name)' })
-    .regex(new RegExp(`^${RESOURCE_ID}$`), { error: 'must be a backend service name' }),
-  project: z
-    .string()
-    .regex(new RegExp(`^${PROJECT_ID}$`), { error: 'must be a project id' })
-    .optional(),
-});
+const internalLbSource = z
+  .strictObject({
+    preset: z.literal('internalLb'),
+    backend: z
+      .string({ error: 'must be the backend service name as Monitoring labels it (backend_target_name)' })
+      .regex(new RegExp(`^${RESOURCE_ID}$`), {
+        error: 'must be a backend service name as Monitoring labels it (backend_target_name)',
+      })
+      .describe(
+        'Backend service name as Monitoring labels it: resource.labels.backend_target_name of internal_http_lb_rule.',
+      ),
+    project: z
+      .string()
+      .regex(new RegExp(`^${PROJECT_ID}$`), { error: 'must be a project id' })
+      .optional(),
+  })
+  .describe(
+    'Internal Application Load Balancer metrics: only for routes served through Google-managed internal ALB proxies; refused on a route attached to a Mesh, whose clients balance the traffic (use cloudRun or filter there).',
+  );
 
 const filterText = z
   .string({ error: 'must be a Cloud Monitoring filter' })
@@ -80,14 +93,18 @@ const filterText = z
     error: 'must contain exactly one metric.type = "…" clause',
   });
 
-const filterSource = z.strictObject({
-  preset: z.literal('filter'),
-  requests: filterText.describe(
-    'Filter selecting every request of the backend (a DELTA or CUMULATIVE count).',
-  ),
-  errors: filterText.describe('Filter selecting the failed (5xx) requests of the backend.'),
-  latency: filterText.describe('Filter selecting a latency DISTRIBUTION metric in milliseconds.').optional(),
-});
+const filterSource = z
+  .strictObject({
+    preset: z.literal('filter'),
+    requests: filterText.describe(
+      'Filter selecting every request of the backend (a DELTA or CUMULATIVE count).',
+    ),
+    errors: filterText.describe('Filter selecting the failed (5xx) requests of the backend.'),
+    latency: filterText
+      .describe('Filter selecting a latency DISTRIBUTION metric in milliseconds.')
+      .optional(),
+  })
+  .describe('Any other metrics, by Monitoring filter (e.g. Istio request metrics).');
 
 export const metricSourceSchema = z.discriminatedUnion(
   'preset',
@@ -123,8 +140,13 @@ const sequential = z.strictObject({
 
 const analysis = z.strictObject({
   interval: duration(60, 3600)
+    .refine((text) => ((s) => s < 60 || s % 60 === 0)(parseDurationSeconds(text) ?? 0), {
+      error: 'must be a whole number of minutes: windows are made of one-minute Monitoring points',
+    })
     .default('60s')
-    .describe('Length of each analysis window (Monitoring alignment is at least 60s).'),
+    .describe(
+      'Length of each analysis window, whole minutes (Cloud Run writes one point per minute; windows start on minute boundaries).',
+    ),
   ingestionDelay: duration(0, 900)
     .optional()
     .describe(
@@ -132,7 +154,9 @@ const analysis = z.strictObject({
     ),
   settle: duration(0, 900)
     .default('30s')
-    .describe('Time after a weight change before traffic counts for analysis.'),
+    .describe(
+      'Time allowed for a confirmed weight change to reach the mesh clients; the first window starts on the next minute boundary after it, and windows whose metrics still show the previous split are not judged.',
+    ),
   maxErrorRatio: z
     .number({ error: 'must be a number' })
     .min(0, { error: 'must be at least 0' })

@@ -1,14 +1,20 @@
 /**
  * When things are due: analysis windows of the current step and the step's hold time.
  *
- * Window k of a step covers [base + (k-1)·interval, base + k·interval] where base is the time
- * the step's weights were confirmed live plus the settle time, so no window mixes traffic of
- * two weight settings. It can be read once it is `ingestionDelay` old.
+ * Window k of a step covers [base + (k-1)·interval, base + k·interval), where base is the
+ * first sampling boundary (a multiple of the metric's sampling period, a minute) at or after
+ * the moment the step's weights were confirmed plus the settle allowance for them to reach the
+ * mesh clients. Windows on sampling boundaries count whole metric points, so no point that
+ * began under the previous weights is counted. Windows whose metrics still show a split other
+ * than the step's are not judged (settling windows, before the first judged one): the barrier
+ * follows what the data shows, not only the allowance. A window can be read once it is
+ * `ingestionDelay` old. A step completes only once the windows up to the end of its hold were
+ * judged, so no traffic before a promotion goes unjudged.
  */
 
 import type { AnalysisWindow } from './analysis/verdict.ts';
 import type { PlanStep } from './plan.ts';
-import type { Rollout } from './state.ts';
+import type { AnalysisState, Rollout } from './state.ts';
 
 export function currentStep(r: Rollout): PlanStep | undefined {
   const s = r.status;
@@ -23,16 +29,42 @@ export function isAnalysing(r: Rollout): boolean {
   return r.status.phase === 'Paused' && r.status.reason.kind !== 'drift';
 }
 
-function windowBase(r: Rollout): number {
-  return (r.stepStartedAt ?? 0) + r.plan.analysis.settleMs;
+/** The analysis state a step starts with. */
+export function freshStepAnalysis(a: AnalysisState): AnalysisState {
+  return {
+    ...a,
+    windowsJudged: 0,
+    windowsSettling: 0,
+    splitSeen: false,
+    stepCanaryRequests: 0,
+    inconclusiveStreak: 0,
+  };
 }
 
-/** The next window that has not been judged yet. */
+/** Start of the step's first window: the first sampling boundary after the settle allowance. */
+export function windowBase(r: Rollout): number {
+  const { settleMs, samplingPeriodMs } = r.plan.analysis;
+  const earliest = (r.stepStartedAt ?? 0) + settleMs;
+  return Math.ceil(earliest / samplingPeriodMs) * samplingPeriodMs;
+}
+
+/** Windows of the step already measured: settling ones first, then judged ones. */
+function windowsDone(r: Rollout): number {
+  return r.analysis.windowsSettling + r.analysis.windowsJudged;
+}
+
+/** The next window that has not been measured yet. */
 export function expectedWindow(r: Rollout): AnalysisWindow {
   const { intervalMs } = r.plan.analysis;
   const base = windowBase(r);
-  const index = r.analysis.windowsJudged + 1;
+  const index = windowsDone(r) + 1;
   return { index, start: base + (index - 1) * intervalMs, end: base + index * intervalMs };
+}
+
+/** Up to when the step's traffic was judged (the end of its last judged window); null before any. */
+export function judgedUntil(r: Rollout): number | null {
+  if (r.analysis.windowsJudged === 0) return null;
+  return windowBase(r) + windowsDone(r) * r.plan.analysis.intervalMs;
 }
 
 export function nextWindowDueAt(r: Rollout): number {
@@ -41,7 +73,9 @@ export function nextWindowDueAt(r: Rollout): number {
 
 /**
  * The window to measure now, if any. A late driver gets every overdue window as one
- * measurement (still disjoint from judged windows), not a backlog of calls.
+ * measurement (still disjoint from measured windows), not a backlog of calls — except while
+ * the step's split was not yet seen in the metrics: then one window at a time, so a window
+ * that still shows the previous split can be left out alone.
  */
 export function dueWindow(r: Rollout, now: number): AnalysisWindow | null {
   if (!isAnalysing(r)) return null;
@@ -50,14 +84,23 @@ export function dueWindow(r: Rollout, now: number): AnalysisWindow | null {
   const readable = Math.floor((now - ingestionDelayMs - base) / intervalMs);
   const first = expectedWindow(r);
   if (readable < first.index) return null;
+  if (!r.analysis.splitSeen) return first;
   return { index: readable, start: first.start, end: base + readable * intervalMs };
 }
 
-/** A step may complete only on evidence: the latest window passed and enough canary requests were seen. */
+/**
+ * A step may complete only on evidence: the latest window passed, enough canary requests were
+ * seen, and the judged windows reach the end of the hold.
+ */
 export function stepEvidenceSufficient(r: Rollout): boolean {
   const a = r.analysis;
+  const holdEnd = holdEndsAt(r);
+  const judged = judgedUntil(r);
   return (
-    a.windowsJudged > 0 && a.last?.verdict === 'pass' && a.stepCanaryRequests >= r.plan.analysis.minRequests
+    judged !== null &&
+    (holdEnd === null || judged >= holdEnd) &&
+    a.last?.verdict === 'pass' &&
+    a.stepCanaryRequests >= r.plan.analysis.minRequests
   );
 }
 

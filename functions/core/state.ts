@@ -13,6 +13,8 @@ export type PauseReason =
   | { readonly kind: 'operator'; readonly actor: string; readonly note: string }
   | { readonly kind: 'gate'; readonly note: string | null }
   | { readonly kind: 'inconclusive'; readonly windows: number }
+  /** The metrics kept showing a split other than the route's: the weights did not reach the data plane. */
+  | { readonly kind: 'splitNotLive'; readonly windows: number; readonly detail: string }
   | { readonly kind: 'drift'; readonly detail: string };
 
 /** What `resume` does: keep holding the current weights, apply the current step again, or move on. */
@@ -135,6 +137,14 @@ export interface VerdictRecord {
 export interface AnalysisState {
   /** Windows of the current step already judged. */
   readonly windowsJudged: number;
+  /**
+   * Windows of the current step left unjudged because the metrics still showed a split other
+   * than the step's (the new weights had not reached every client); they come before the first
+   * judged window.
+   */
+  readonly windowsSettling: number;
+  /** Whether the step's split was seen in the metrics (or a person accepted it): no more settling windows. */
+  readonly splitSeen: boolean;
   readonly stepCanaryRequests: number;
   readonly inconclusiveStreak: number;
   /** The judge's accumulators, kept for the whole rollout. */

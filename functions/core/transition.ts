@@ -14,7 +14,7 @@ import { onRouteObserved } from './transition/observe.ts';
 import { onOperationsPending, onOperationsSettled } from './transition/operations.ts';
 import { intentDue, onRouteFailed } from './transition/route.ts';
 import { onDue } from './transition/steps.ts';
-import { onVerdict } from './transition/verdict.ts';
+import { onRouteInspected, onVerdict, onWindowSettling } from './transition/verdict.ts';
 
 export type { Decision, FollowUp } from './decision.ts';
 
@@ -35,6 +35,10 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
       return onOperationsPending(c, input.operations);
     case 'verdict':
       return onVerdict(c, input.window, input.judgement);
+    case 'windowSettling':
+      return onWindowSettling(c, input.window, input.split);
+    case 'routeInspected':
+      return onRouteInspected(c, input.route);
     case 'alert':
       return onAlert(c, input.incident);
     case 'control':

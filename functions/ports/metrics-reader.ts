@@ -6,7 +6,11 @@ import type { BackendReading } from '../core/analysis/verdict.ts';
 import type { MetricSource } from '../core/request.ts';
 
 export interface TimeWindow {
-  /** Epoch milliseconds, inclusive start and exclusive end. */
+  /**
+   * Epoch milliseconds: the traffic from start (inclusive) to end (exclusive). Sources that
+   * write one point per sampling period count exactly this traffic only when both are sampling
+   * boundaries (the core's windows are); a point counts in the window holding its end time.
+   */
   readonly start: number;
   readonly end: number;
 }

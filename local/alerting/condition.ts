@@ -36,18 +36,51 @@ function keyOf(s: TimeSeries): string {
   return JSON.stringify([s.resource.type, sorted(s.resource.labels), sorted(s.metric.labels)]);
 }
 
+/** How far back the evaluator looks for ingested points, in alignment periods. */
+const LOOKBACK_PERIODS = 10n;
+
+/**
+ * The end of the newest point Monitoring has ingested for the query, at or before `at`: alerting
+ * evaluates the data it has, so with points that arrive minutes late it judges minutes-old
+ * traffic (null: nothing ingested recently). A ratio is evaluated at the denominator's newest
+ * point, so numerator and denominator cover the same period.
+ */
+function periodOf(q: ThresholdQuery, timeScale: number): bigint {
+  return BigInt(Math.max(1, Math.round(Number(q.aggregation.periodNanos) / timeScale)));
+}
+
+function ingestedUntil(
+  source: SeriesSource,
+  project: string,
+  q: ThresholdQuery,
+  at: bigint,
+  period: bigint,
+): bigint | null {
+  const raw = source.query(project, {
+    filter: q.filter,
+    interval: { start: at - LOOKBACK_PERIODS * period, end: at },
+    aggregation: null,
+  });
+  let newest: bigint | null = null;
+  for (const s of raw) {
+    const end = s.points[0]?.end;
+    if (end !== undefined && (newest === null || end > newest)) newest = end;
+  }
+  return newest;
+}
+
 function valuesOf(
   condition: Condition,
   source: SeriesSource,
   project: string,
   q: ThresholdQuery,
-  at: bigint,
+  end: bigint,
   timeScale: number,
 ): Map<string, { series: TimeSeries; value: number }> {
-  const period = BigInt(Math.max(1, Math.round(Number(q.aggregation.periodNanos) / timeScale)));
+  const period = periodOf(q, timeScale);
   const series = source.query(project, {
     filter: q.filter,
-    interval: { start: at - period, end: at },
+    interval: { start: end - period, end },
     aggregation: { ...q.aggregation, periodNanos: period },
   });
   const out = new Map<string, { series: TimeSeries; value: number }>();
@@ -71,7 +104,10 @@ export function observe(
   at: bigint,
   timeScale: number,
 ): Observation[] {
-  const numerator = valuesOf(condition, source, project, condition.numerator, at, timeScale);
+  const base = condition.denominator ?? condition.numerator;
+  const end = ingestedUntil(source, project, base, at, periodOf(base, timeScale));
+  if (end === null) return [];
+  const numerator = valuesOf(condition, source, project, condition.numerator, end, timeScale);
   const violates = (v: number) =>
     condition.comparison === 'COMPARISON_GT' ? v > condition.threshold : v < condition.threshold;
   const observation = (key: string, series: TimeSeries, value: number): Observation => ({
@@ -84,7 +120,7 @@ export function observe(
   if (condition.denominator === null) {
     return [...numerator].map(([key, n]) => observation(key, n.series, n.value));
   }
-  const denominator = valuesOf(condition, source, project, condition.denominator, at, timeScale);
+  const denominator = valuesOf(condition, source, project, condition.denominator, end, timeScale);
   const out: Observation[] = [];
   for (const [key, d] of denominator) {
     if (d.value === 0) continue;

@@ -70,7 +70,8 @@ export function notificationOf(f: IncidentFacts): Record<string, unknown> {
       resource: { type: f.resource.type, labels: { ...f.resource.labels } },
       resource_type_display_name: f.resource.type,
       resource_id: '',
-      resource_display_name: f.resource.labels['service_name'] ?? f.resource.labels['backend_name'] ?? '',
+      resource_display_name:
+        f.resource.labels['service_name'] ?? f.resource.labels['backend_target_name'] ?? '',
       resource_name: resourceName,
       metric: {
         type: f.metric.type,

@@ -14,7 +14,7 @@ export function exampleRequest(app: DemoApp, rolloutId = 'demo-1'): RolloutReque
       { gate: 'manual', note: 'look at the dashboards, then resume' },
       { weight: 60, hold: '2m' },
     ],
-    analysis: { ingestionDelay: '30s', minRequests: 20 },
+    analysis: { minRequests: 20 },
     requestedBy: 'README example',
   };
 }

@@ -55,7 +55,7 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.002,
     turnsBad: null,
     alertThreshold: 0.1,
-    request: demoRequest(steps, { ingestionDelay: '20s', minRequests: 20 }),
+    request: demoRequest(steps, { minRequests: 20 }),
   },
   {
     app: 'cart',
@@ -65,7 +65,7 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.08,
     turnsBad: null,
     alertThreshold: null,
-    request: demoRequest(steps, { ingestionDelay: '20s', minRequests: 20 }),
+    request: demoRequest(steps, { minRequests: 20 }),
   },
   {
     app: 'search',
@@ -75,14 +75,14 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.002,
     turnsBad: { atStep: 2, errorRatio: 0.6 },
     alertThreshold: 0.1,
-    // Long windows: the alert (evaluated every 5 s of demo time) must act before analysis does.
+    // Long windows: the alert (over the same lagged minute points) must act before analysis does.
     request: demoRequest(
       [
         { weight: 10, hold: '1m' },
         { weight: 30, hold: '4m' },
         { weight: 60, hold: '1m' },
       ],
-      { interval: '2m', ingestionDelay: '90s', minRequests: 20 },
+      { interval: '4m', minRequests: 20 },
     ),
   },
 ];

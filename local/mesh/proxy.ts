@@ -5,8 +5,12 @@
  * backend service, and records what each backend answered as Cloud Run would (service name,
  * response code, latency measured here).
  *
- * Routes come from a RouteFeed; the proxy re-reads them synchronously on every notification,
- * so the request after a completed write already sees it (no polling). Send requests to it
+ * Routes come from a RouteFeed; the proxy re-reads them on every notification and hands them
+ * to its clients through a Propagation (propagation.ts): with `propagationMs` each client
+ * applies a change after its own delay, so old and new splits coexist for a while; with 0 the
+ * request after a completed write already sees it. With `keepServed` the proxy keeps a record
+ * of each request it forwarded: when it ended, which backend answered, and the shares of the
+ * rule the serving client used (what Monitoring cannot tell: under which split it was served). Send requests to it
  * with the route's hostname in the Host header, or use it as an HTTP proxy
  * (`curl -x http://127.0.0.1:PORT http://shop.internal/`).
  *
@@ -31,6 +35,7 @@ import { lastSegment } from '../../functions/core/resource-name.ts';
 import type { RequestRecorder } from '../monitoring/request-recorder.ts';
 import { listen } from '../net.ts';
 import type { HttpRoute, RouteFeed } from '../network-services/route-feed.ts';
+import { DEFAULT_SEED, type DelaySpec, streamFor } from '../timing.ts';
 import {
   applyHeaderModifier,
   decideFault,
@@ -42,8 +47,9 @@ import {
 } from './actions.ts';
 import { type CodeCounts, countStatus, emptyCounts } from './codes.ts';
 import { type RequestView, type RuleSelection, select } from './match.ts';
+import { Propagation } from './propagation.ts';
 import type { RouteAction, RouteDestination } from './route-types.ts';
-import { chooseDestination, type RandomSource } from './weights.ts';
+import { chooseDestination, destinationShares, type RandomSource } from './weights.ts';
 
 export interface MeshBackend {
   /** Base URL of the local service, e.g. `http://127.0.0.1:8081`. */
@@ -72,6 +78,26 @@ export interface MeshProxyOptions {
   readonly defaultTimeoutMs?: number;
   /** Receives notes about the routes (ignored action fields, failed reads); default: dropped. */
   readonly log?: (line: string) => void;
+  /** Delay between a route change and each client applying it; default 0 (at once, everywhere). */
+  readonly propagationMs?: DelaySpec;
+  /** Clients that pick up route changes independently; default 8. */
+  readonly clients?: number;
+  /** Seed of the propagation delays and of which client serves a request; default DEFAULT_SEED. */
+  readonly seed?: number;
+  /** How many forwarded requests `served()` keeps (newest); default 0. */
+  readonly keepServed?: number;
+}
+
+/** One forwarded request as the mesh saw it. */
+export interface ServedRequest {
+  /** When it ended (ms since the epoch): the moment Cloud Run's metrics count it. */
+  readonly at: number;
+  readonly route: string;
+  /** Backend service (last path segment) that answered. */
+  readonly backend: string;
+  readonly responseCode: number;
+  /** Share of each backend service (last path segment) in the rule the serving client used. */
+  readonly shares: Readonly<Record<string, number>>;
 }
 
 export interface MeshProxyStats {
@@ -91,6 +117,10 @@ export interface MeshProxy {
   stats(): MeshProxyStats;
   /** Notes on the routes now served: action fields the local mesh ignores. */
   notes(): readonly string[];
+  /** The last `keepServed` forwarded requests, oldest first. */
+  served(): readonly ServedRequest[];
+  /** Whether every client serves the newest routes. */
+  propagated(): boolean;
   /** Stops listening and drops connections; the recorder is the caller's to flush and close. */
   close(): Promise<void>;
 }
@@ -204,6 +234,22 @@ function copyHeaders(distinct: NodeJS.Dict<string[]>, connection: string | strin
   return bag;
 }
 
+function servedRecord(
+  at: number,
+  selection: RuleSelection,
+  action: RouteAction,
+  backend: string,
+  responseCode: number,
+): ServedRequest {
+  const destinations = action.destinations ?? [];
+  const shares: Record<string, number> = {};
+  destinationShares(destinations).forEach((share, i) => {
+    const key = lastSegment(destinations[i]?.serviceName ?? '');
+    shares[key] = (shares[key] ?? 0) + share;
+  });
+  return { at, route: selection.route.name ?? '', backend, responseCode, shares };
+}
+
 function plain(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
   const text = `${body}\n`;
   res.writeHead(status, {
@@ -224,12 +270,25 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
   const localCounts = emptyCounts();
   let abandoned = 0;
   let routeReloads = 0;
-  let table: RouteTable = { routes: [], notes: [] };
+  const tables = new Propagation<RouteTable>(
+    { routes: [], notes: [] },
+    {
+      delay: options.propagationMs ?? 0,
+      random: streamFor(options.seed ?? DEFAULT_SEED, 'propagation'),
+      ...(options.clients === undefined ? {} : { clients: options.clients }),
+    },
+  );
   const loggedNotes = new Set<string>();
+  const keepServed = options.keepServed ?? 0;
+  const served: ServedRequest[] = [];
 
+  let started = false;
   const reload = (): void => {
     try {
-      table = compileTable(options.feed.routes(), options.mesh);
+      const table = compileTable(options.feed.routes(), options.mesh);
+      if (started) tables.update(table);
+      else tables.reset(table);
+      started = true;
       routeReloads += 1;
       for (const note of table.notes) {
         if (loggedNotes.has(note)) continue;
@@ -262,6 +321,7 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const view = requestView(req);
+    const table = tables.pick();
     const selection = select(table.routes, view);
     if (selection.kind === 'noRoute') {
       const known = table.routes.flatMap((r) => r.hostnames ?? []);
@@ -369,11 +429,17 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
         backendCounts.set(backend.key, counts);
       }
       countStatus(counts, code);
+      const at = Date.now();
+      if (keepServed > 0) {
+        served.push(servedRecord(at, selection, action, backend.key, code));
+        if (served.length > keepServed) served.splice(0, served.length - keepServed);
+      }
       try {
         options.recorder.record({
           service: backend.service,
           responseCode: code,
           latencyMs: performance.now() - started,
+          at,
         });
       } catch (error) {
         log(`recorder failed: ${(error as Error).message}`);
@@ -482,9 +548,12 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
       abandoned,
       routeReloads,
     }),
-    notes: () => table.notes,
+    notes: () => tables.latest().notes,
+    served: () => [...served],
+    propagated: () => tables.settled(),
     close: async () => {
       unsubscribe();
+      tables.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

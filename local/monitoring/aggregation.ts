@@ -10,9 +10,14 @@
  * the interval count. The aligned point of window k has end time end − k·P (and, for DELTA
  * results, start time end − (k+1)·P). A window without points yields no point.
  *
- * Aligners: ALIGN_DELTA (DELTA; sum of the window's values, distributions merged), ALIGN_SUM
- * (GAUGE or DELTA; same), ALIGN_RATE (DELTA numbers; sum / P in seconds, DOUBLE),
- * ALIGN_PERCENTILE_99/95/50/05 (distributions; DOUBLE). Reducers: REDUCE_NONE, REDUCE_SUM
+ * Aligners: ALIGN_SUM (GAUGE or DELTA; sum of the window's values, distributions merged; a
+ * window without points yields no point), ALIGN_DELTA (DELTA; the same sum, and a window
+ * without points that lies between two points of the series gets an INTERPOLATED value, as
+ * Google documents: the mean of the neighbouring points' rates times the period — fractional,
+ * DOUBLE, invented by the API; the neighbours may lie outside the requested interval, the
+ * harsher reading of an undocumented detail; a distribution gap is refused, because the local
+ * server cannot interpolate one faithfully), ALIGN_RATE (DELTA numbers; ALIGN_DELTA's value / P
+ * in seconds, DOUBLE, interpolated alike), ALIGN_PERCENTILE_99/95/50/05 (distributions; DOUBLE). Reducers: REDUCE_NONE, REDUCE_SUM
  * (numbers and distributions) over groups of groupByFields (resource.type, resource.label.K,
  * metric.label.K; plural `labels` accepted); other labels are dropped from reduced series.
  */
@@ -127,20 +132,59 @@ function finish(aligner: Aligner, total: Value, periodSeconds: number): Value {
   return total;
 }
 
+/** A DELTA point's value per nanosecond. */
+function rateOf(p: Point, what: string): number {
+  if (p.value.type === 'DISTRIBUTION') {
+    throw invalidArgument(
+      `The local Monitoring API cannot interpolate the DISTRIBUTION series ${what} for ALIGN_DELTA over a period without points; use ALIGN_SUM.`,
+    );
+  }
+  const span = Number(p.end - p.start);
+  return span > 0 ? p.value.value / span : p.value.value;
+}
+
+/**
+ * ALIGN_DELTA and ALIGN_RATE on a DELTA series: each window of the interval without points but
+ * with a point ending before it and one ending after it gets the interpolated value.
+ */
+function interpolateGaps(
+  series: TimeSeries,
+  interval: Interval,
+  count: number,
+  aggregation: Aggregation,
+  totals: Map<number, Value>,
+): void {
+  const interpolates = aggregation.aligner === 'ALIGN_DELTA' || aggregation.aligner === 'ALIGN_RATE';
+  if (!interpolates || series.metricKind !== 'DELTA') return;
+  const period = aggregation.periodNanos;
+  for (let k = 0; k < count; k += 1) {
+    if (totals.has(k)) continue;
+    const end = interval.end - BigInt(k) * period;
+    const start = end - period;
+    const before = series.points.findLast((p) => p.end <= start);
+    const after = series.points.find((p) => p.end > end);
+    if (before === undefined || after === undefined) continue;
+    const what = series.metric.type;
+    const value = ((rateOf(before, what) + rateOf(after, what)) / 2) * Number(period);
+    totals.set(k, { type: 'DOUBLE', value });
+  }
+}
+
 /** Window index → the window's total for one series. */
 function alignSeries(
   series: TimeSeries,
   interval: Interval,
-  lower: bigint,
+  windows: { lower: bigint; count: number },
   aggregation: Aggregation,
 ): Map<number, Value> {
   const totals = new Map<number, Value>();
   for (const p of series.points) {
-    if (p.end <= lower || p.end > interval.end) continue;
+    if (p.end <= windows.lower || p.end > interval.end) continue;
     const k = Number((interval.end - p.end) / aggregation.periodNanos);
     const previous = totals.get(k);
     totals.set(k, previous === undefined ? p.value : sum(previous, p.value));
   }
+  interpolateGaps(series, interval, windows.count, aggregation, totals);
   const seconds = Number(aggregation.periodNanos) / 1e9;
   for (const [k, v] of totals) totals.set(k, finish(aggregation.aligner, v, seconds));
   return totals;
@@ -192,11 +236,11 @@ export function aggregate(
   aggregation: Aggregation | null,
 ): TimeSeries[] {
   if (aggregation === null) return sortSeries(raw(series, interval));
-  const { lower } = windowsOf(interval, aggregation.periodNanos);
+  const windows = windowsOf(interval, aggregation.periodNanos);
   const aligned = series.map((s) => ({
     series: s,
     shape: alignedShape(s, aggregation.aligner),
-    totals: alignSeries(s, interval, lower, aggregation),
+    totals: alignSeries(s, interval, windows, aggregation),
   }));
   const withData = aligned.filter((a) => a.totals.size > 0);
   if (aggregation.reducer === 'REDUCE_NONE') {
@@ -204,7 +248,8 @@ export function aggregate(
       withData.map((a) => ({
         metric: a.series.metric,
         resource: a.series.resource,
-        ...a.shape,
+        metricKind: a.shape.metricKind,
+        valueType: valueTypeOf(a.totals, a.shape.valueType),
         points: pointsOf(a.totals, interval, aggregation.periodNanos, a.shape.metricKind),
       })),
     );
@@ -229,17 +274,19 @@ export function aggregate(
   }
   return sortSeries(
     [...groups.values()].map((g) => {
-      const valueType = [...g.totals.values()].some((v) => v.type === 'DOUBLE')
-        ? 'DOUBLE'
-        : g.shape.valueType;
       return {
         ...g.labels,
         metricKind: g.shape.metricKind,
-        valueType,
+        valueType: valueTypeOf(g.totals, g.shape.valueType),
         points: pointsOf(g.totals, interval, aggregation.periodNanos, g.shape.metricKind),
       };
     }),
   );
+}
+
+/** DOUBLE once any aligned value is (interpolated or summed with one), else the shape's own. */
+function valueTypeOf(totals: Map<number, Value>, shaped: ValueType): ValueType {
+  return [...totals.values()].some((v) => v.type === 'DOUBLE') ? 'DOUBLE' : shaped;
 }
 
 function sortSeries(series: TimeSeries[]): TimeSeries[] {

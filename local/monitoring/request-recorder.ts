@@ -8,6 +8,8 @@ export interface RequestSample {
   readonly service: string;
   readonly responseCode: number;
   readonly latencyMs: number;
+  /** When the request ended (ms since the epoch); default: when it is recorded. */
+  readonly at?: number;
 }
 
 export interface RequestRecorder {

@@ -2,6 +2,14 @@
  * The time series the local Monitoring API holds, per project and metric type. A write is
  * checked whole before anything is stored (the real API may store part of a rejected
  * request; this one stores none of it), so a writer can retry a failed request unchanged.
+ *
+ * Ingestion delay: each stored point becomes visible to reads only a delay after its end time
+ * (Google: Cloud Run request metrics are visible up to 180 s after the sample), never before it
+ * was written. The delay is drawn per monitored resource and point end time — one revision's
+ * minute arrives as one batch, every metric and response code of it together, as Cloud Run
+ * writes them — and separately for each revision, so stable's minute and the canary's arrive
+ * apart. Once visible a point
+ * never changes. Writes check order against every stored point, visible or not.
  */
 import { invalidArgument } from './api-error.ts';
 import {
@@ -21,6 +29,8 @@ interface StoredSeries {
   readonly metricKind: MetricKind;
   readonly valueType: ValueType;
   readonly points: Point[];
+  /** When each point becomes visible (ms since the epoch), same order as `points`. */
+  readonly visibleAt: number[];
 }
 
 interface Descriptor {
@@ -33,18 +43,27 @@ export interface SeriesStoreOptions {
   /** Points older than this (by end time, against `now`) are dropped; default 25 hours. */
   readonly retentionMs?: number;
   readonly now?: () => number;
+  /** Ingestion delay of each written point in ms; default 0 (visible at once). */
+  readonly ingestionDelay?: () => number;
 }
 
 export const MAX_SERIES_PER_WRITE = 200;
+
+/** Batches remembered for their shared delay; beyond this the memory starts again (old batches are long written). */
+const MAX_BATCHES = 100_000;
 
 export class SeriesStore {
   readonly #projects = new Map<string, Map<string, Descriptor>>();
   readonly #retention: bigint;
   readonly #now: () => number;
+  readonly #ingestionDelay: () => number;
+  /** When each resource's batch (resource and end time) becomes visible. */
+  readonly #batches = new Map<string, number>();
 
   constructor(options: SeriesStoreOptions = {}) {
     this.#retention = BigInt(Math.round(options.retentionMs ?? 25 * 3600_000)) * NANOS_PER_MS;
     this.#now = options.now ?? Date.now;
+    this.#ingestionDelay = options.ingestionDelay ?? (() => 0);
   }
 
   /** Stores one point per series, all or nothing. */
@@ -90,7 +109,8 @@ export class SeriesStore {
       pending.push({ descriptor, key, item });
     });
     this.#projects.set(project, metrics);
-    const horizon = BigInt(Math.round(this.#now())) * NANOS_PER_MS - this.#retention;
+    const writtenAt = this.#now();
+    const horizon = BigInt(Math.round(writtenAt)) * NANOS_PER_MS - this.#retention;
     for (const { descriptor, key, item } of pending) {
       let target = descriptor ?? metrics.get(item.header.metric.type);
       if (!target) {
@@ -99,18 +119,52 @@ export class SeriesStore {
       }
       let series = target.series.get(key);
       if (!series) {
-        series = { ...item.header, points: [] };
+        series = { ...item.header, points: [], visibleAt: [] };
         target.series.set(key, series);
       }
       series.points.push(item.point);
-      while ((series.points[0]?.end ?? horizon) < horizon) series.points.shift();
+      // The delay counts from the point's end (Google: visible up to 180 s after the sample),
+      // never before it was written.
+      series.visibleAt.push(this.#visibleAt(item, writtenAt));
+      while ((series.points[0]?.end ?? horizon) < horizon) {
+        series.points.shift();
+        series.visibleAt.shift();
+      }
     }
   }
 
-  /** Every series of one metric type in a project, points oldest first. */
+  /** When a written point becomes visible: its batch's drawn delay after its end (0: when written). */
+  #visibleAt(item: IncomingPoint, writtenAt: number): number {
+    const key = `${seriesKey({ type: '', labels: {} }, item.header.resource)}@${item.point.end}`;
+    let visible = this.#batches.get(key);
+    if (visible === undefined) {
+      const delay = Math.max(0, this.#ingestionDelay());
+      const endMs = Number(item.point.end / NANOS_PER_MS);
+      visible = delay === 0 ? writtenAt : Math.max(writtenAt, endMs + delay);
+      if (this.#batches.size >= MAX_BATCHES) this.#batches.clear();
+      this.#batches.set(key, visible);
+    }
+    return Math.max(writtenAt, visible);
+  }
+
+  /** Every series of one metric type in a project as reads see it now: visible points, oldest first. */
   series(project: string, metricType: string): readonly TimeSeries[] {
     const descriptor = this.#projects.get(project)?.get(metricType);
-    return descriptor ? [...descriptor.series.values()] : [];
+    if (!descriptor) return [];
+    const now = this.#now();
+    const out: TimeSeries[] = [];
+    for (const s of descriptor.series.values()) {
+      const visible = s.points.filter((_p, i) => (s.visibleAt[i] ?? 0) <= now);
+      if (visible.length === 0) continue;
+      out.push({
+        metric: s.metric,
+        resource: s.resource,
+        metricKind: s.metricKind,
+        valueType: s.valueType,
+        points: visible,
+      });
+    }
+    return out;
   }
 
   /** Forgets a project's series (tests use one project each). */

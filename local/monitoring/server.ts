@@ -14,11 +14,15 @@
  * (default 60 s as in the real API; scaled local runs lower it); a rejected CreateTimeSeries
  * stores nothing (so a writer may resend it unchanged); no minimum spacing between points;
  * distributions must carry bucket counts and are summed only over identical bucket options;
- * CUMULATIVE, BOOL and STRING metrics are refused; windows without points yield no point
- * (no interpolation); int64 values beyond 2^53 are refused. Everything outside the subset is
+ * CUMULATIVE, BOOL and STRING metrics are refused; ALIGN_DELTA and ALIGN_RATE interpolate
+ * windows without points between two points as Google documents (ALIGN_SUM never does), and
+ * refuse to interpolate a distribution; int64 values beyond 2^53 are refused. Points become
+ * visible after an ingestion delay drawn per point (`ingestionDelayMs`; Google: up to 180 s for
+ * Cloud Run request metrics). Everything outside the subset is
  * INVALID_ARGUMENT naming the part (UNIMPLEMENTED for other methods).
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { DEFAULT_SEED, type DelaySpec, delaySource, streamFor } from '../timing.ts';
 import type { TimeSeriesQuery } from './list-request.ts';
 import { type CallCounts, metricServiceHandlers } from './metric-service.ts';
 import type { TimeSeries } from './model.ts';
@@ -36,6 +40,10 @@ export interface MonitoringServerOptions {
   readonly retentionMs?: number;
   /** The series to serve; default a new store. Pass one to keep series across a restart. */
   readonly store?: SeriesStore;
+  /** Delay before each written point is visible (ignored when `store` is given); default 0. */
+  readonly ingestionDelayMs?: DelaySpec;
+  /** Seed of the ingestion-delay generator; default DEFAULT_SEED. */
+  readonly seed?: number;
 }
 
 export interface MonitoringServer {
@@ -57,7 +65,13 @@ export async function startMonitoringServer(
 ): Promise<MonitoringServer> {
   const store =
     options.store ??
-    new SeriesStore(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs });
+    new SeriesStore({
+      ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+      ingestionDelay: delaySource(
+        options.ingestionDelayMs ?? 0,
+        streamFor(options.seed ?? DEFAULT_SEED, 'ingestion'),
+      ),
+    });
   const calls: CallCounts = { list: 0, create: 0 };
   const server = new Server();
   server.addService(

@@ -22,8 +22,8 @@ export class LocalNetworkServices implements RouteFeed {
   readonly faults = new FaultPlan();
   readonly service: HttpRouteService;
 
-  constructor(operationDelayMs = 0) {
-    this.#operations = new OperationBook(operationDelayMs, () => this.#store.notify());
+  constructor(operationDelay: () => number = () => 0) {
+    this.#operations = new OperationBook(operationDelay, () => this.#store.notify());
     this.service = new HttpRouteService(this.#store, this.#operations);
   }
 

@@ -1,7 +1,7 @@
 /**
  * Long-running operations of the local Network Services API. A write returns an operation at
  * once; the change itself happens when the operation completes, after the configured delay
- * (0 completes it before the response is sent). A completed operation holds exactly one of
+ * (fixed, or drawn per operation from a seeded range; 0 completes it before the response is sent). A completed operation holds exactly one of
  * `response` (the resource, with its `@type`) or `error` (a google.rpc.Status).
  *
  * Cancellation is best effort, as Google documents it: a running operation asked to cancel ends
@@ -51,17 +51,19 @@ export class OperationBook {
   readonly #pending = new Map<string, { readonly write: Write; readonly timer: NodeJS.Timeout }>();
   readonly #failures: OperationFailure[] = [];
   readonly #onComplete: () => void;
-  #delayMs: number;
+  #delay: () => number;
   #sequence = 0;
   #honourCancel = true;
 
-  constructor(delayMs: number, onComplete: () => void) {
-    this.#delayMs = checkDelay(delayMs);
+  /** `delay` gives each new operation its duration (a fixed value or a seeded draw). */
+  constructor(delay: () => number, onComplete: () => void) {
+    this.#delay = delay;
     this.#onComplete = onComplete;
   }
 
   setDelay(ms: number): void {
-    this.#delayMs = checkDelay(ms);
+    const fixed = checkDelay(ms);
+    this.#delay = () => fixed;
   }
 
   /** Whether a cancel request stops a running operation (true) or is only noted (false). */
@@ -93,10 +95,11 @@ export class OperationBook {
 
   start(write: Write): OperationJson {
     const name = this.#open(write);
-    if (this.#delayMs === 0) {
+    const delayMs = checkDelay(this.#delay());
+    if (delayMs === 0) {
       this.#complete(name, write);
     } else {
-      const timer = setTimeout(() => this.#complete(name, write), this.#delayMs);
+      const timer = setTimeout(() => this.#complete(name, write), delayMs);
       this.#pending.set(name, { write, timer });
     }
     return this.get(name);

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen } from '../net.ts';
+import { DEFAULT_SEED, type DelaySpec, delaySource, streamFor } from '../timing.ts';
 import { ApiError, invalidArgument, notFound } from './api-error.ts';
 import type { RequestKind } from './faults.ts';
 import { LocalNetworkServices } from './local-network-services.ts';
@@ -14,8 +15,13 @@ import type { HttpRoute } from './route-feed.ts';
 export interface NetworkServicesServerOptions {
   /** Port on 127.0.0.1; default: one the system picks. */
   readonly port?: number;
-  /** How long each write's operation takes to complete; default 0 (done before the response). */
-  readonly operationDelayMs?: number;
+  /**
+   * How long each write's operation takes to complete: fixed, or a range drawn from per
+   * operation with a generator seeded by `seed`; default 0 (done before the response).
+   */
+  readonly operationDelayMs?: DelaySpec;
+  /** Seed of the operation-time generator; default DEFAULT_SEED. */
+  readonly seed?: number;
   /** Routes that exist from the start (full names). */
   readonly routes?: readonly HttpRoute[];
 }
@@ -155,7 +161,9 @@ async function handle(store: LocalNetworkServices, req: IncomingMessage, res: Se
 export async function startNetworkServicesServer(
   options: NetworkServicesServerOptions = {},
 ): Promise<NetworkServicesServer> {
-  const store = new LocalNetworkServices(options.operationDelayMs ?? 0);
+  const store = new LocalNetworkServices(
+    delaySource(options.operationDelayMs ?? 0, streamFor(options.seed ?? DEFAULT_SEED, 'operations')),
+  );
   for (const route of options.routes ?? []) store.seed(route);
   const server = createServer((req, res) => {
     void handle(store, req, res);

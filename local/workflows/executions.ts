@@ -61,6 +61,8 @@ export interface ExecutionStoreOptions {
   /** Workflow id → loaded program. */
   readonly workflows: ReadonlyMap<string, Program>;
   readonly timeScale?: number;
+  /** Accept fractional sys.sleep seconds (scaled local runs); default false, see interpreter.ts. */
+  readonly fractionalSleeps?: boolean;
   /** User-defined environment variables (names must not start with GOOGLE_ or WORKFLOWS_). */
   readonly env?: Readonly<Record<string, string>>;
   readonly stepLimit?: number;
@@ -211,6 +213,9 @@ export class ExecutionStore {
       env,
       signal: abort.signal,
       ...(this.#options.timeScale === undefined ? {} : { timeScale: this.#options.timeScale }),
+      ...(this.#options.fractionalSleeps === undefined
+        ? {}
+        : { fractionalSleeps: this.#options.fractionalSleeps }),
       ...(this.#options.stepLimit === undefined ? {} : { stepLimit: this.#options.stepLimit }),
       ...(this.#options.fetch === undefined ? {} : { fetch: this.#options.fetch }),
       onStep: (step, count) => {

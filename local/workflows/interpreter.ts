@@ -5,6 +5,11 @@
  * created in an `except` block (and its `as` variable), which end with the block, as in
  * Workflows. Values are copied on assignment.
  *
+ * sys.sleep takes whole seconds: Google documents `seconds` as "the number of seconds", not what a
+ * fraction does, so the runner takes the harsher reading and refuses one (TypeError) — a workflow
+ * that passes it fails here, not only in Google Cloud. `fractionalSleeps` lifts that for scaled
+ * local runs, whose waits are fractions of a second.
+ *
  * Sleeps and retry backoff are divided by `timeScale`; cancellation (the signal) interrupts a
  * sleep or an HTTP call at once and cannot be caught by `except`. Every executed step counts
  * towards `stepLimit` (Workflows: 100,000), including each retry attempt.
@@ -60,6 +65,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Divides sys.sleep durations and retry backoff (tests and demos); default 1. */
   readonly timeScale?: number;
+  /** Accept a fractional sys.sleep `seconds` (scaled local runs only); default false: refused. */
+  readonly fractionalSleeps?: boolean;
   readonly stepLimit?: number;
   /** Aborting it cancels the run. */
   readonly signal?: AbortSignal;
@@ -84,6 +91,24 @@ const YIELD_EVERY_STEPS = 500;
 function after(next: string | null): Flow {
   if (next === null) return CONTINUE;
   return next === 'end' ? END : { kind: 'jump', target: next };
+}
+
+/** The `seconds` of a sys.sleep call: a whole number (or, if allowed, any number) in 0…MAX_SLEEP_SECONDS. */
+function sleepSeconds(args: ValueMap, fractional: boolean): number {
+  const seconds = args['seconds'] ?? null;
+  if (typeof seconds !== 'number' || !(fractional || Number.isInteger(seconds))) {
+    throw raiseError(
+      'TypeError',
+      `sys.sleep: seconds must be ${fractional ? 'a number' : 'an integer'}, got ${typeName(seconds)}${typeof seconds === 'number' ? ` ${seconds}` : ''}`,
+    );
+  }
+  if (seconds < 0 || seconds > MAX_SLEEP_SECONDS) {
+    throw raiseError(
+      'ValueError',
+      `sys.sleep: seconds must be between 0 and ${MAX_SLEEP_SECONDS}, got ${seconds}`,
+    );
+  }
+  return seconds;
 }
 
 class Run {
@@ -262,16 +287,7 @@ class Run {
 
   async #call(step: string, target: CallTarget, args: ValueMap): Promise<Value> {
     if (target === 'sys.sleep') {
-      const seconds = args['seconds'] ?? null;
-      if (typeof seconds !== 'number')
-        throw raiseError('TypeError', `sys.sleep: seconds must be a number, got ${typeName(seconds)}`);
-      if (seconds < 0 || seconds > MAX_SLEEP_SECONDS) {
-        throw raiseError(
-          'ValueError',
-          `sys.sleep: seconds must be between 0 and ${MAX_SLEEP_SECONDS}, got ${seconds}`,
-        );
-      }
-      await this.#sleep(step, 'sleep', seconds);
+      await this.#sleep(step, 'sleep', sleepSeconds(args, this.#options.fractionalSleeps === true));
       return null;
     }
     if (target === 'sys.log') {

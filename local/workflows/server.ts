@@ -32,6 +32,11 @@ export interface WorkflowsServerOptions {
   readonly workflows: Readonly<Record<string, string>>;
   /** Divides sys.sleep durations and retry backoff; default 1. */
   readonly timeScale?: number;
+  /**
+   * Accept a fractional sys.sleep `seconds`; default false: refused, as the harsher reading of
+   * Google's docs (whole seconds). Only scaled local runs, whose waits are fractions, set it.
+   */
+  readonly fractionalSleeps?: boolean;
   /** User-defined workflow environment variables, read with sys.get_env. */
   readonly env?: Readonly<Record<string, string>>;
   /** Default 100,000, as in Workflows. */
@@ -188,6 +193,7 @@ export async function startWorkflowsServer(options: WorkflowsServerOptions): Pro
   const store = new ExecutionStore({
     workflows: programs,
     ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
+    ...(options.fractionalSleeps === undefined ? {} : { fractionalSleeps: options.fractionalSleeps }),
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.stepLimit === undefined ? {} : { stepLimit: options.stepLimit }),
     ...(options.onLog === undefined ? {} : { onLog: options.onLog }),

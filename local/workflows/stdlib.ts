@@ -120,6 +120,10 @@ const BUILTINS: Record<string, Builtin> = {
       );
     },
   },
+  // Google documents int() only as "accepts an attribute of type string or double and returns an
+  // integer", not which way a fraction goes; the runner truncates toward zero, as a cast does
+  // (int(2.9) is 2, int(-2.9) is -2). For the non-negative waits the workflow converts, that is
+  // also the floor.
   int: {
     min: 1,
     max: 1,
@@ -144,6 +148,18 @@ const BUILTINS: Record<string, Builtin> = {
         return Number(v.trim());
       }
       throw raiseError('TypeError', `double needs a string or a number, got ${typeName(v ?? null)}`);
+    },
+  },
+  // Google: "If condition evaluates to true, ifTrue is returned. If condition evaluates to false
+  // or null, ifFalse is returned." Any other condition is refused here (undocumented). The runner
+  // evaluates both branches before the call, as for every function (Google does not say).
+  if: {
+    min: 3,
+    max: 3,
+    fn: ([condition, ifTrue, ifFalse]) => {
+      if (condition === true) return ifTrue ?? null;
+      if (condition === false || condition === null || condition === undefined) return ifFalse ?? null;
+      throw raiseError('TypeError', `if needs a boolean or null condition, got ${typeName(condition)}`);
     },
   },
   'json.encode_to_string': {

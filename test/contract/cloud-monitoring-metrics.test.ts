@@ -145,11 +145,37 @@ describe('cloudRun preset on traffic written by the request recorder', () => {
   });
 });
 
-describe('window edges: a DELTA point counts in the window [start, end) that holds its end time', () => {
+describe('window edges: with Cloud Run minute points, a window [start, end) on minute boundaries counts the requests that ended in it', () => {
   beforeAll(async () => {
-    await traffic(299_999, 'edge', [[200, 3]]);
-    await traffic(300_000, 'edge', [[500, 5]]);
-    await traffic(359_999, 'edge', [[200, 7]]);
+    const sampled = new CloudRunRecorder({
+      endpoint: server.endpoint,
+      project: PROJECT,
+      now: () => clock,
+      flushMs: 3_600_000,
+      samplingPeriodMs: MINUTE,
+    });
+    const at = (ms: number, code: number, n: number) => {
+      for (let i = 0; i < n; i += 1)
+        sampled.record({ service: 'edge', responseCode: code, latencyMs: 20, at: B + ms });
+    };
+    at(299_999, 200, 3);
+    at(300_000, 500, 5);
+    at(359_999, 200, 7);
+    clock = B + 359_999;
+    await sampled.flush();
+    clock = B + 360_000;
+    await sampled.flush();
+    await sampled.close();
+  });
+
+  it('the recorder wrote one point per minute, on the minute boundaries', async () => {
+    const edge = server.store
+      .series(PROJECT, 'run.googleapis.com/request_count')
+      .filter((s) => s.resource.labels['service_name'] === 'edge');
+    const ends = edge.flatMap((s) =>
+      s.points.map((p) => [Number(p.start / 1_000_000n) - B, Number(p.end / 1_000_000n) - B]),
+    );
+    expect(new Set(ends.map((e) => e.join('-')))).toEqual(new Set(['240000-300000', '300000-360000']));
   });
 
   it('splits consecutive windows without losing or double counting a request', async () => {
@@ -262,13 +288,16 @@ function point(
 describe('internalLb preset', () => {
   const LB_COUNT = 'loadbalancing.googleapis.com/https/internal/request_count';
   const LB_LATENCY = 'loadbalancing.googleapis.com/https/internal/backend_latencies';
-  const rule = (backend: string) => ({
+  // backend_target_name is the backend service the preset names; backend_name is its backend
+  // group (a NEG), which the preset must not select by.
+  const rule = (backendService: string, group = `${backendService}-neg`) => ({
     type: 'internal_http_lb_rule',
     labels: {
-      backend_name: backend,
+      backend_name: group,
+      backend_target_name: backendService,
+      backend_target_type: 'BACKEND_SERVICE',
       forwarding_rule_name: 'fr',
       url_map_name: 'um',
-      backend_target_name: 'bs',
     },
   });
 
@@ -291,6 +320,14 @@ describe('internalLb preset', () => {
         point(LB_COUNT, { response_code: '200', response_code_class: '200' }, rule('stable-be'), 905, {
           int64Value: '100',
         }),
+        // Another backend service whose backend group happens to be called canary-be.
+        point(
+          LB_COUNT,
+          { response_code: '500', response_code_class: '500' },
+          rule('other-bs', 'canary-be'),
+          905,
+          { int64Value: '5000' },
+        ),
         point(LB_LATENCY, { response_code: '200', response_code_class: '200' }, rule('canary-be'), 905, {
           distributionValue: {
             count: '1007',
@@ -303,7 +340,7 @@ describe('internalLb preset', () => {
     });
   });
 
-  it('counts requests and the INT64 response class 500 as errors; converts explicit buckets', async () => {
+  it('counts requests of the backend service and the INT64 response class 500 as errors; converts explicit buckets', async () => {
     const reading = data(
       await metrics.read({ preset: 'internalLb', backend: 'canary-be' }, window(900, 960)),
     );

@@ -372,6 +372,66 @@ describe('HttpRouteRouter.apply', () => {
   });
 });
 
+describe('HttpRouteRouter: destinations that name the project by number', () => {
+  const NUMBER = '123456789012';
+  const byNumber = (name: string) => `projects/${NUMBER}/locations/global/backendServices/${name}`;
+  const computeUrl = (name: string) =>
+    `https://www.googleapis.com/compute/v1/projects/${NUMBER}/global/backendServices/${name}`;
+  const numbered = () =>
+    new HttpRouteRouter({ rootUrl: api.url, poll, readAttempts: 2, project: { id: 'demo', number: NUMBER } });
+
+  /** richRoute() with the managed rule's destinations replaced. */
+  function routeTo(destinations: { serviceName: string; weight?: number }[]): HttpRoute {
+    const route = richRoute();
+    const action = route.rules?.[1]?.action;
+    if (action === undefined) throw new Error('fixture has no rule 1');
+    action.destinations = destinations;
+    return route;
+  }
+
+  it('matches projects/<number>/… to the request’s projects/<id>/… and keeps the route’s spelling', async () => {
+    api.store.seed(routeTo([{ serviceName: byNumber('shop-stable'), weight: 100 }]));
+    // Compared as written, the number-spelled stable backend is not the request's.
+    expect(read(await router.read(ROUTE), target).kind).toBe('gone');
+
+    const withNumber = numbered();
+    expect(found(await withNumber.read(ROUTE))).toMatchObject({
+      index: 1,
+      weights: { stable: 100, canary: 0 },
+      others: [],
+    });
+    const { written, route: view } = await withNumber.apply(ROUTE, shift({ stable: 90, canary: 10 }));
+    expect(written).toBe(true);
+    expect(found(view).weights).toEqual({ stable: 90, canary: 10 });
+    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual([
+      { serviceName: byNumber('shop-stable'), weight: 90 },
+      { serviceName: CANARY, weight: 10 },
+    ]);
+  });
+
+  it('counts a canary written by number (as a compute URL) as the canary, not as another backend', async () => {
+    api.store.seed(
+      routeTo([
+        { serviceName: STABLE, weight: 80 },
+        { serviceName: computeUrl('shop-canary'), weight: 20 },
+      ]),
+    );
+    expect(found(await router.read(ROUTE)).others).toEqual([computeUrl('shop-canary')]);
+
+    const withNumber = numbered();
+    expect(found(await withNumber.read(ROUTE))).toMatchObject({
+      weights: { stable: 80, canary: 20 },
+      others: [],
+    });
+    const { route: view } = await withNumber.apply(
+      ROUTE,
+      shift({ stable: 100, canary: 0 }, { stable: 80, canary: 20 }),
+    );
+    expect(found(view).weights).toEqual({ stable: 100, canary: 0 });
+    expect(destinationsOf(api.store.route(ROUTE), 1)).toEqual([{ serviceName: STABLE }]);
+  });
+});
+
 describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
   it('tells the observer the operation started before waiting on it, and that it finished', async () => {
     api.store.setOperationDelay(60_000);

@@ -19,7 +19,8 @@ beforeAll(async () => {
     timeScale: 20,
     apps: ['checkout'],
     alerts: false,
-    operationDelayMs: 20,
+    // Exact counts right after the load: the ideal switch (no sampling period, no ingestion lag).
+    timing: 'ideal',
     firestoreHost: inject('firestoreHost'),
     pubsubHost: inject('pubsubHost'),
     baseline: { errorRatio: 0.05, latencyMs: 0, jitterMs: 0 },

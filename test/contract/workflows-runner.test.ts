@@ -85,12 +85,14 @@ afterEach(async () => {
 async function runner(
   timeScale: number,
   env: Record<string, string> = {},
+  fractionalSleeps = false,
 ): Promise<{ server: WorkflowsServer; client: WorkflowExecutionsClient }> {
   const server = await startWorkflowsServer({
     port: await freePort(),
     workflows: { 'canary-rollout': 'workflows/canary-rollout.yaml' },
     timeScale,
     env,
+    fractionalSleeps,
   });
   cleanups.push(() => server.close());
   return { server, client: new WorkflowExecutionsClient({ rootUrl: server.url }) };
@@ -264,15 +266,33 @@ describe('canary-rollout.yaml on the local runner, driven through the production
 
 describe('runner options', () => {
   it('passes env to sys.get_env: MIN_WAIT_SECONDS lowers the floor of the sleeps', async () => {
-    const script = [progressing(0.001), succeeded];
+    const script = [progressing(0.001), progressing(0.25), succeeded];
     const advance = await stub((n) => script[n] ?? succeeded);
-    const { server, client } = await runner(10_000, { MIN_WAIT_SECONDS: '0.01' });
+    const { server, client } = await runner(10_000, { MIN_WAIT_SECONDS: '0.01' }, true);
 
     const name = await client.start(WORKFLOW, { rolloutId: 'r-7', advanceUrl: advance.url });
     const final = await server.executions.wait(name, 30_000);
 
     expect(final.state).toBe('SUCCEEDED');
-    expect(final.sleeps.map((s) => s.seconds)).toEqual([0.01]);
+    expect(final.sleeps.map((s) => s.seconds)).toEqual([0.01, 0.25]);
+  });
+
+  it('sleeps whole seconds by default: int() of a fractional wait; a fraction fails the execution', async () => {
+    const script = [progressing(2.7), succeeded];
+    const advance = await stub((n) => script[n] ?? succeeded);
+    const { server, client } = await runner(10_000);
+    const name = await client.start(WORKFLOW, { rolloutId: 'r-8', advanceUrl: advance.url });
+    const final = await server.executions.wait(name, 30_000);
+    expect(final.state).toBe('SUCCEEDED');
+    expect(final.sleeps.map((s) => s.seconds)).toEqual([2]);
+
+    // MIN_WAIT_SECONDS below 1 on a runner not started for scaled runs: refused, as Google may.
+    const fractional = await stub(() => progressing(0.25));
+    const strict = await runner(10_000, { MIN_WAIT_SECONDS: '0.01' });
+    const failing = await strict.client.start(WORKFLOW, { rolloutId: 'r-9', advanceUrl: fractional.url });
+    const failed = await strict.server.executions.wait(failing, 30_000);
+    expect(failed.state).toBe('FAILED');
+    expect(failed.error?.context).toMatch(/TypeError: sys\.sleep: seconds must be an integer/);
   });
 
   it('refuses reserved environment variable names and workflows it cannot run', async () => {

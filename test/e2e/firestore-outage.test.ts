@@ -34,7 +34,8 @@ describe('while Firestore cannot be reached', () => {
       stack.request(app, {
         rolloutId: 'outage-alert',
         steps: [{ weight: 30, hold: '10m' }],
-        analysis: { interval: '5m', ingestionDelay: '60s', minRequests: 10 },
+        // Ten-minute windows: the alert (minutes behind the traffic, as on Google) acts first.
+        analysis: { interval: '10m', minRequests: 10 },
       }),
     );
     await stack.waitFor('outage-alert', (r) => r.weights.canary === 30 && r.intent === null);
@@ -62,7 +63,9 @@ describe('while Firestore cannot be reached', () => {
     const done = await stack.waitForTerminal('outage-alert', 90_000);
     expect(done.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'alert' } });
     const history = await stack.store.history('outage-alert');
-    const since = history.slice(before.length);
+    // The incident may close (the canary serves nothing any more) before the open one is
+    // delivered again: that is recorded too, and changes nothing.
+    const since = history.slice(before.length).filter((h) => h.event !== 'rollout.alert_closed');
     expect(since.map((h) => h.event)).toEqual(['rollout.rolling_back', 'rollout.rolled_back']);
     expect(since[0]?.actor).toMatch(/^alert:/);
     expect(since[1]?.reason).toMatch(/already sent the canary nothing .* could not reach Firestore/);

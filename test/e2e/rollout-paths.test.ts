@@ -1,8 +1,8 @@
 /**
  * The ways rollouts are used, end to end through the Pub/Sub emulator's push subscriptions into
- * the functions: a published request driven by a workflow to promotion, scheduled progression to
- * promotion, an alert rolling a canary back, and the statistical judge's verdict rolling a faulty
- * canary back.
+ * the functions: a request whose metrics can never see the mesh route's traffic rejected, a
+ * published request driven by a workflow to promotion, scheduled progression to promotion, an
+ * alert rolling a canary back, and the statistical judge's verdict rolling a faulty canary back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../functions/core/state.ts';
@@ -22,6 +22,30 @@ beforeAll(async () => {
 afterAll(() => stack.stop());
 
 describe('rollout paths (Pub/Sub push → functions → Workflows runner → route)', () => {
+  it('rejects internalLb metrics on the demo mesh route as an invalid request: nothing stored, route unchanged', async () => {
+    const app = stack.app('checkout');
+    const before = stack.route(app);
+    const messageId = await stack.controller.publish(
+      TOPICS.requests,
+      stack.request(app, {
+        rolloutId: 'paths-internal-lb',
+        analysis: { metrics: { canary: { preset: 'internalLb', backend: app.canaryService } } },
+      }),
+    );
+    const rejected = () =>
+      stack.logs.find((l) => l.severity === 'ERROR' && l.fields['messageId'] === messageId);
+    await expect.poll(rejected, { timeout: 20_000 }).toBeDefined();
+    expect(rejected()?.message).toContain(
+      'analysis.metrics.canary must not use preset "internalLb" on a route attached to Mesh',
+    );
+    expect(rejected()?.fields).toMatchObject({
+      code: 'INVALID_REQUEST',
+      problems: [{ field: 'analysis.metrics.canary' }],
+    });
+    expect(await stack.store.get('paths-internal-lb')).toBeNull();
+    expect(stack.route(app)).toEqual(before);
+  });
+
   it('promotes a published request driven by its workflow, changing nothing else on the route', async () => {
     const app = stack.app('checkout');
     const before = stack.route(app);
@@ -139,12 +163,12 @@ describe('rollout paths (Pub/Sub push → functions → Workflows runner → rou
       stack.request(app, {
         rolloutId: 'paths-alert',
         steps: [{ weight: 30, hold: '10m' }],
-        analysis: { interval: '5m', ingestionDelay: '60s', minRequests: 10 },
+        analysis: { interval: '10m', minRequests: 10 },
       }),
     );
     await stack.waitFor('paths-alert', (r) => r.weights.canary === 30);
     stack.cloud.backends.get(app.canaryService)?.setBehaviour({ errorRatio: 0.7 });
-    const done = await stack.waitForTerminal('paths-alert', 30_000);
+    const done = await stack.waitForTerminal('paths-alert', 60_000);
     stack.cloud.backends.get(app.canaryService)?.setBehaviour({ errorRatio: 0 });
     expect(done.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'alert' } });
     expect(done.weights).toEqual({ stable: 100, canary: 0 });
@@ -171,7 +195,7 @@ describe('rollout paths (Pub/Sub push → functions → Workflows runner → rou
           { weight: 50, hold: '5m' },
         ],
         // No 5xx ratio fails the absolute check, so only the comparison with stable can fail it.
-        analysis: { ingestionDelay: '20s', minRequests: 10, maxErrorRatio: 1 },
+        analysis: { minRequests: 10, maxErrorRatio: 1 },
       }),
     );
     // The canary turns bad once a healthy window has been judged, so the evidence has a history.

@@ -34,7 +34,7 @@ function references(m: Module): { path: string; ref: string }[] {
         /(?<![\w.])(var|local)\.([A-Za-z_][\w-]*)/g,
         /(?<![\w.])module\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([A-Za-z_][\w-]*)/g,
         /(?<![\w.])data\.([a-z][\w]*)\.([A-Za-z_][\w-]*)/g,
-        /(?<![\w."])((?:google|archive)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)/g,
+        /(?<![\w."])((?:google|archive|time)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)/g,
       ];
       for (const pattern of patterns) {
         for (const match of text.matchAll(pattern)) {
@@ -76,7 +76,7 @@ async function unresolved(m: Module): Promise<string[]> {
 }
 
 describe('providers', () => {
-  it('pins google, google-beta and archive to exact versions', () => {
+  it('pins google, google-beta, archive and time to exact versions', () => {
     const providers = nested(root.terraform[0] as Block, 'required_providers');
     expect(providers['google']).toEqual({
       source: 'hashicorp/google',
@@ -90,11 +90,15 @@ describe('providers', () => {
       source: 'hashicorp/archive',
       version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
     });
+    expect(providers['time']).toEqual({
+      source: 'hashicorp/time',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
   });
 
   it('the example module declares the providers it uses (versions come from the root)', () => {
     const providers = nested(mesh.terraform[0] as Block, 'required_providers');
-    expect(Object.keys(providers).sort()).toEqual(['google', 'google-beta']);
+    expect(Object.keys(providers).sort()).toEqual(['google', 'google-beta', 'time']);
   });
 });
 

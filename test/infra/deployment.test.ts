@@ -10,6 +10,7 @@ import { ENTRY_POINTS, TOPICS } from '../../functions/manifest.ts';
 import { FUNCTIONS_DIST } from '../../scripts/build.ts';
 import {
   type Block,
+  blocks,
   evaluateLocals,
   hasNested,
   hcl,
@@ -231,6 +232,49 @@ describe('the workflow', () => {
   });
 });
 
+describe('the advance URL check', () => {
+  const FN = 'google_cloudfunctions2_function.fn[local.advance_function]';
+  const DETERMINISTIC = 'https://canary-advance-rollout-123456789012.europe-west1.run.app';
+  const HASHED = 'https://canary-advance-rollout-x7k2q9abcd-ew.a.run.app';
+
+  function advanceCheck(): { data: Block; condition: string } {
+    const check = root.checks.get('advance_url');
+    if (check === undefined) throw new Error('check "advance_url" is missing');
+    const data = root.data.get('google_cloud_run_v2_service.advance');
+    if (data === undefined) throw new Error('the check reads no Cloud Run service');
+    return { data, condition: str(blocks(check, 'assert')[0] as Block, 'condition') };
+  }
+
+  /** The check's condition with its references replaced by literal values, evaluated by Terraform. */
+  async function holds(advanceUrl: string, serviceUrls: readonly string[]): Promise<boolean> {
+    const expression = advanceCheck()
+      .condition.slice(2, -1)
+      .replaceAll('data.google_cloud_run_v2_service.advance.urls', JSON.stringify(serviceUrls))
+      .replaceAll(`${FN}.service_config[0].uri`, JSON.stringify(HASHED))
+      .replaceAll(`${FN}.url`, JSON.stringify(HASHED))
+      .replaceAll('local.advance_url', JSON.stringify(advanceUrl))
+      .replace(/\s+/g, ' ');
+    expect(expression).not.toMatch(/\b(local|data|google_\w+)\./);
+    return evaluateLocals<boolean>(expression);
+  }
+
+  it('reads the advance function’s own Cloud Run service, scoped to the check', () => {
+    const { data } = advanceCheck();
+    expect(data['name']).toBe(hcl(`${FN}.service_config[0].service`));
+    expect(data['location']).toBe(hcl('var.region'));
+    expect(root.checks.get('advance_url')?.['data']).toBeDefined();
+  });
+
+  it('passes for either URL form Cloud Run serves, and warns for any other', async () => {
+    const urls = [HASHED, DETERMINISTIC];
+    expect(await holds(DETERMINISTIC, urls)).toBe(true);
+    expect(await holds(HASHED, urls)).toBe(true);
+    // The function's own URL counts even before the service's list is read.
+    expect(await holds(HASHED, [])).toBe(true);
+    expect(await holds('https://canary-advance-rollout-999.europe-west1.run.app', urls)).toBe(false);
+  });
+});
+
 describe('function configuration', () => {
   it('sets only variables the controller reads (docs/configuration.md), incl. the required ones', async () => {
     const doc = await readFile(join(REPO, 'docs', 'configuration.md'), 'utf8');
@@ -244,6 +288,9 @@ describe('function configuration', () => {
       expect(documented.has(key), `${key} is not in docs/configuration.md`).toBe(true);
     }
     expect(Object.keys(common)).toEqual(expect.arrayContaining(['GOOGLE_CLOUD_PROJECT', 'ALLOWED_ROUTES']));
+    // The project number, so backends written projects/<number>/… match projects/<id>/….
+    expect(common['PROJECT_NUMBER']).toBe(hcl('data.google_project.this.number'));
+    expect(root.data.get('google_project.this')?.['project_id']).toBe(hcl('var.project_id'));
     expect(common['EVENTS_TOPIC']).toBe(hcl('local.topics.events'));
     expect(topics['events']).toBe(TOPICS.events);
   });

@@ -95,6 +95,27 @@ describe('example mesh module', () => {
     expect(grant['member']).toBe(hcl('google_service_account.client.member'));
   });
 
+  it('starts the client a minute after the mesh exists (time_sleep, as the provider example does)', () => {
+    const sleep = resource(mesh, 'time_sleep.mesh_ready');
+    expect(sleep['create_duration']).toBe('60s');
+    expect(sleep['depends_on']).toEqual([hcl('google_network_services_mesh.mesh')]);
+    const client = resource(mesh, 'google_cloud_run_v2_service.client');
+    expect(client['depends_on']).toContain(hcl('time_sleep.mesh_ready'));
+    // Every service joined to the mesh waits for it.
+    for (const [address, service] of mesh.resources) {
+      if (!address.startsWith('google_cloud_run_v2_service.')) continue;
+      if (!hasNested(nested(service, 'template'), 'service_mesh')) continue;
+      expect(service['depends_on'], address).toContain(hcl('time_sleep.mesh_ready'));
+    }
+    // The module declares hashicorp/time; the root pins its version.
+    const providers = nested(mesh.terraform[0] as Block, 'required_providers');
+    expect(providers['time']).toEqual({ source: 'hashicorp/time' });
+    expect(nested(root.terraform[0] as Block, 'required_providers')['time']).toEqual({
+      source: 'hashicorp/time',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
+  });
+
   it('keeps every Cloud Run service private (IAM-checked, deletable)', () => {
     for (const address of ['google_cloud_run_v2_service.backend', 'google_cloud_run_v2_service.client']) {
       const service = resource(mesh, address);

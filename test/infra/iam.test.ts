@@ -3,6 +3,8 @@
  * workflow), grants derived from what functions/manifest.ts says each function uses, exactly the
  * custom-role permissions the adapters need, no primitive roles and no public principals.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY_POINTS } from '../../functions/manifest.ts';
 import {
@@ -16,6 +18,7 @@ import {
   loadModule,
   type Module,
   nested,
+  REPO,
   resource,
   str,
   strings,
@@ -142,13 +145,24 @@ describe('every grant', () => {
     }
   });
 
-  it('build identity gets only log writing, source reading and image pushing', () => {
+  it('build identity gets exactly what Google documents for it: Logs Writer, Storage Object Admin, Artifact Registry Writer', () => {
     const build = resource(root, 'google_project_iam_member.build');
     expect(String(build['for_each']).replace(/#.*$/gm, '').replace(/\s+/g, '')).toBe(
-      hcl('toset(["roles/logging.logWriter","roles/storage.objectViewer","roles/artifactregistry.writer",])'),
+      hcl('toset(["roles/logging.logWriter","roles/storage.objectAdmin","roles/artifactregistry.writer",])'),
     );
     const fn = resource(root, 'google_cloudfunctions2_function.fn');
     expect(nested(fn, 'build_config')['service_account']).toBe(hcl('google_service_account.build.id'));
+  });
+
+  it('docs/deploy.md lists the same build roles', async () => {
+    const doc = await readFile(join(REPO, 'docs', 'deploy.md'), 'utf8');
+    const row = doc.split('\n').find((line) => line.startsWith('| `canary-build` |'));
+    const granted = String(row?.split('|')[2]);
+    expect([...granted.matchAll(/`(roles\/[\w.]+)`/g)].map((m) => m[1]).sort()).toEqual([
+      'roles/artifactregistry.writer',
+      'roles/logging.logWriter',
+      'roles/storage.objectAdmin',
+    ]);
   });
 
   it('no primitive role (owner, editor, viewer) anywhere in infra/', () => {

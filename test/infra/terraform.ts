@@ -28,8 +28,10 @@ export interface Module {
   readonly files: readonly string[];
   /** "type.name" → the block. */
   readonly resources: ReadonlyMap<string, Block>;
-  /** "type.name" → the block. */
+  /** "type.name" → the block; includes the data sources scoped to `check` blocks. */
   readonly data: ReadonlyMap<string, Block>;
+  /** Check name → the block (its scoped `data` and its `assert`s). */
+  readonly checks: ReadonlyMap<string, Block>;
   readonly modules: ReadonlyMap<string, Block>;
   readonly variables: ReadonlyMap<string, Block>;
   readonly outputs: ReadonlyMap<string, Block>;
@@ -50,43 +52,46 @@ function single(value: Json | undefined, what: string): Block {
   throw new Error(`${what}: expected exactly one block`);
 }
 
+function addOnce(into: Map<string, Block>, key: string, value: Json | undefined, dir: string): void {
+  if (into.has(key)) throw new Error(`${key} is declared twice in ${dir}`);
+  into.set(key, single(value, key));
+}
+
+/** Adds every `TYPE.NAME` block of a `resource` or `data` section to `into`. */
+function addTyped(into: Map<string, Block>, byType: Json | undefined, dir: string): void {
+  if (!isObject(byType)) return;
+  for (const [type, byName] of Object.entries(byType)) {
+    if (!isObject(byName)) continue;
+    for (const [name, value] of Object.entries(byName)) addOnce(into, `${type}.${name}`, value, dir);
+  }
+}
+
 export async function loadModule(dir: string): Promise<Module> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.tf')).sort();
   const resources = new Map<string, Block>();
   const data = new Map<string, Block>();
+  const checks = new Map<string, Block>();
   const modules = new Map<string, Block>();
   const variables = new Map<string, Block>();
   const outputs = new Map<string, Block>();
   const locals: Record<string, Json> = {};
   const terraform: Block[] = [];
   const parsed: Json[] = [];
-  const add = (into: Map<string, Block>, key: string, value: Json | undefined) => {
-    if (into.has(key)) throw new Error(`${key} is declared twice in ${dir}`);
-    into.set(key, single(value, key));
-  };
   for (const file of files) {
     const doc = (await parse(file, await readFile(join(dir, file), 'utf8'))) as Json;
     parsed.push(doc);
     if (!isObject(doc)) continue;
+    addTyped(resources, doc['resource'], dir);
+    addTyped(data, doc['data'], dir);
     for (const [kind, into] of [
-      ['resource', resources],
-      ['data', data],
-    ] as const) {
-      const byType = doc[kind];
-      if (!isObject(byType)) continue;
-      for (const [type, byName] of Object.entries(byType)) {
-        if (!isObject(byName)) continue;
-        for (const [name, value] of Object.entries(byName)) add(into, `${type}.${name}`, value);
-      }
-    }
-    for (const [kind, into] of [
+      ['check', checks],
       ['module', modules],
       ['variable', variables],
       ['output', outputs],
     ] as const) {
       const byName = doc[kind];
       if (!isObject(byName)) continue;
-      for (const [name, value] of Object.entries(byName)) add(into, name, value);
+      for (const [name, value] of Object.entries(byName)) addOnce(into, name, value, dir);
     }
     for (const block of Array.isArray(doc['locals']) ? doc['locals'] : []) {
       if (!isObject(block)) continue;
@@ -99,7 +104,9 @@ export async function loadModule(dir: string): Promise<Module> {
       if (isObject(block)) terraform.push(block);
     }
   }
-  return { dir, files, resources, data, modules, variables, outputs, locals, terraform, parsed };
+  // A check's scoped data sources are named like the module's own (data.TYPE.NAME, unique in it).
+  for (const check of checks.values()) addTyped(data, check['data'], dir);
+  return { dir, files, resources, data, checks, modules, variables, outputs, locals, terraform, parsed };
 }
 
 /** An expression as hcl2json renders it: "$" + "{expression}". */

@@ -42,7 +42,12 @@ export function routeShowing(
     ...(weights.canary > 0 ? [destination(CANARY, weights.canary)] : []),
     ...others.map((name) => destination(name, 1)),
   ];
-  return { updateTime, rules: [{ destinations, shape: RULE_SHAPE }], shape: '{}' };
+  return {
+    updateTime,
+    rules: [{ destinations, shape: RULE_SHAPE }],
+    shape: '{}',
+    attachments: { meshes: [], gateways: [] },
+  };
 }
 
 /** What a driver reports after writing (or reading) the route for the rollout's current intent. */

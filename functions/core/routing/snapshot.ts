@@ -25,11 +25,23 @@ export interface RouteRule {
   readonly shape: string;
 }
 
+/**
+ * What the route is attached to, full resource names as the route spells them. A Mesh's clients
+ * (sidecars, proxyless gRPC, Cloud Run's managed mesh) balance its traffic themselves; a
+ * Gateway's proxies do for a Gateway.
+ */
+export interface RouteAttachments {
+  readonly meshes: readonly string[];
+  readonly gateways: readonly string[];
+}
+
 export interface RouteSnapshot {
   readonly updateTime: string;
   readonly rules: readonly RouteRule[];
   /** The route apart from its rules and output-only fields (hostnames, meshes, labels, …), canonical JSON. */
   readonly shape: string;
+  /** The Meshes and Gateways the route is attached to (also part of `shape`). */
+  readonly attachments: RouteAttachments;
 }
 
 /**

@@ -6,7 +6,8 @@
 import type { Decision } from '../decision.ts';
 import { describeProgress } from '../describe.ts';
 import type { ControlCommand, IncidentInput } from '../inputs.ts';
-import { isTerminal, type Status } from '../state.ts';
+import { isAnalysing, judgedUntil } from '../schedule.ts';
+import { isTerminal, type Rollout, type Status } from '../state.ts';
 import { describeProblem, retry } from './action-required.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
@@ -51,7 +52,7 @@ function onControl(c: Context, command: ControlCommand, note: string): Decision 
       return onResume(c, s, note);
     case 'promote':
       if (s.phase === 'Pending' || s.phase === 'Progressing' || s.phase === 'Paused') {
-        return promoteNow(c, `promoted by ${who}: ${note}`);
+        return promoteNow(c, `promoted by ${who}: ${note}${unjudgedTraffic(c.r)}`);
       }
       return unchanged(
         s.phase === 'Promoting' ? 'already promoting' : `cannot promote while ${s.phase}; rollback wins`,
@@ -119,7 +120,12 @@ function onResume(c: Context, s: Status, note: string): Decision {
         event: 'rollout.resumed',
         reason: why,
         status: { phase: 'Progressing', step: s.step },
-        analysis: { ...c.r.analysis, inconclusiveStreak: 0 },
+        // A person looked at the split the metrics show and accepted it.
+        analysis: {
+          ...c.r.analysis,
+          inconclusiveStreak: 0,
+          splitSeen: c.r.analysis.splitSeen || s.reason.kind === 'splitNotLive',
+        },
       });
   }
 }
@@ -166,4 +172,12 @@ export function onDriverAttached(c: Context, execution: string): Decision {
     reason: `workflow execution ${execution} drives this rollout`,
     driver: { kind: 'workflow', execution },
   });
+}
+
+/** What an operator's promotion skips: the canary traffic of the step no window has judged. */
+function unjudgedTraffic(r: Rollout): string {
+  if (!isAnalysing(r) || r.stepStartedAt === null) return '';
+  const until = judgedUntil(r);
+  const since = new Date(until ?? r.stepStartedAt).toISOString();
+  return `; the canary's traffic since ${since} was not judged (promoted by a person, not by analysis)`;
 }

@@ -14,6 +14,7 @@ import type { Decision } from '../decision.ts';
 import type { Input } from '../inputs.ts';
 import { type Reading, read } from '../routing/managed-rule.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
+import { freshStepAnalysis } from '../schedule.ts';
 import { isTerminal, type RollbackCause, type RouteIntent, type RouteOperation } from '../state.ts';
 import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
@@ -232,7 +233,7 @@ function confirm(
         ...confirmed,
         reason: `route confirmed at ${describeWeights(intent.weights)}`,
         stepStartedAt: c.now,
-        analysis: { ...c.r.analysis, windowsJudged: 0, stepCanaryRequests: 0, inconclusiveStreak: 0 },
+        analysis: freshStepAnalysis(c.r.analysis),
       });
     case 'promote':
       return commit(c, {
@@ -270,7 +271,7 @@ function pauseOverwritten(c: Context, intent: RouteIntent, confirmed: Change, lo
     {
       ...confirmed,
       stepStartedAt: c.now,
-      analysis: { ...c.r.analysis, windowsJudged: 0, stepCanaryRequests: 0, inconclusiveStreak: 0 },
+      analysis: freshStepAnalysis(c.r.analysis),
     },
   );
 }

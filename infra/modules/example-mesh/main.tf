@@ -160,6 +160,14 @@ resource "google_cloud_run_v2_service_iam_member" "client_invokes" {
   member   = google_service_account.client.member
 }
 
+# A service that joins a mesh created moments before may not get its configuration: wait a minute
+# after the mesh exists, as the provider's own Cloud Run service_mesh example does.
+resource "time_sleep" "mesh_ready" {
+  create_duration = "60s"
+
+  depends_on = [google_network_services_mesh.mesh]
+}
+
 resource "google_cloud_run_v2_service" "client" {
   provider = google-beta
 
@@ -194,6 +202,7 @@ resource "google_cloud_run_v2_service" "client" {
   }
 
   depends_on = [
+    time_sleep.mesh_ready,
     google_project_iam_member.client_mesh,
     google_network_services_http_route.route,
     google_dns_record_set.mesh,

@@ -6,5 +6,8 @@ terraform {
     google-beta = {
       source = "hashicorp/google-beta"
     }
+    time = {
+      source = "hashicorp/time"
+    }
   }
 }

@@ -25,12 +25,21 @@ describe('metricQueries', () => {
     expect(metricQueries({ preset: 'cloudRun', service: 's', project: 'other' }, 'p').project).toBe('other');
     const lb = metricQueries({ preset: 'internalLb', backend: 'canary-backend', project: 'net' }, 'p');
     expect(lb.project).toBe('net');
+  });
+
+  it('internalLb: the backend service is backend_target_name of type BACKEND_SERVICE, never backend_name (the backend group)', () => {
+    const lb = metricQueries({ preset: 'internalLb', backend: 'canary-backend' }, 'p');
+    const resource =
+      'resource.type = "internal_http_lb_rule" AND resource.labels.backend_target_name = "canary-backend" AND resource.labels.backend_target_type = "BACKEND_SERVICE"';
     expect(lb.requests).toBe(
-      'metric.type = "loadbalancing.googleapis.com/https/internal/request_count" AND resource.type = "internal_http_lb_rule" AND resource.labels.backend_name = "canary-backend"',
+      `metric.type = "loadbalancing.googleapis.com/https/internal/request_count" AND ${resource}`,
     );
-    expect(lb.latency).toContain(
-      'metric.type = "loadbalancing.googleapis.com/https/internal/backend_latencies"',
+    expect(lb.latency).toBe(
+      `metric.type = "loadbalancing.googleapis.com/https/internal/backend_latencies" AND ${resource}`,
     );
+    expect(lb.requests).not.toContain('backend_name');
+    expect(lb.errors).toEqual({ kind: 'responseClass' });
+    expect(lb.description).toBe('internal load balancer backend service canary-backend in project p');
   });
 
   it('filter: the source filters as given, in the controller project', () => {

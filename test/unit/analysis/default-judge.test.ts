@@ -22,6 +22,7 @@ import { ALL_CANARY, canaryAt, type Weights } from '../../../functions/core/weig
 function plan(over: Partial<AnalysisPlan> = {}): AnalysisPlan {
   return {
     intervalMs: 60_000,
+    samplingPeriodMs: 60_000,
     settleMs: 30_000,
     ingestionDelayMs: 180_000,
     maxErrorRatio: 0.05,

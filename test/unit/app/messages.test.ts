@@ -95,14 +95,24 @@ describe('Monitoring incidents', () => {
   it('falls back to the resource of the incident', () => {
     const unlabelled = parseIncident({ incident: { ...incident.incident, policy_user_labels: null } });
     expect(selectorFor(unlabelled)).toEqual({ canaryService: 'checkout-canary' });
-    const lb = parseIncident({
-      incident: {
-        ...incident.incident,
-        policy_user_labels: {},
-        resource: { type: 'internal_http_lb_rule', labels: { backend_name: 'b' } },
-      },
-    });
-    expect(selectorFor(lb)).toEqual({ canaryName: 'b' });
+    const lb = (labels: Record<string, string>) =>
+      parseIncident({
+        incident: {
+          ...incident.incident,
+          policy_user_labels: {},
+          resource: { type: 'internal_http_lb_rule', labels },
+        },
+      });
+    // The backend service is backend_target_name; backend_name is the backend group (a NEG).
+    const labels = {
+      backend_name: 'canary-neg',
+      backend_target_name: 'b',
+      backend_target_type: 'BACKEND_SERVICE',
+    };
+    expect(selectorFor(lb(labels))).toEqual({ canaryName: 'b' });
+    expect(selectorFor(lb({ backend_target_name: 'b' }))).toEqual({ canaryName: 'b' });
+    expect(selectorFor(lb({ backend_name: 'canary-neg' }))).toBeNull();
+    expect(selectorFor(lb({ ...labels, backend_target_type: 'BACKEND_BUCKET' }))).toBeNull();
     const nothing = parseIncident({
       incident: { ...incident.incident, policy_user_labels: {}, resource: null },
     });

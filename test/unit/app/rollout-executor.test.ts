@@ -23,8 +23,9 @@ const abort = { type: 'control', command: 'abort', actor: 'operator:ann', note: 
 const quiet = createLogger({}, () => {});
 const TICK_ENV = { GOOGLE_CLOUD_PROJECT: 'p', ALLOWED_ROUTES: 'projects/p/locations/global/httpRoutes/*' };
 const S = 1000;
-// Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows.
-const FIRST_WINDOW_READY = 270 * S;
+// Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows on minute boundaries:
+// confirmed at T0, the first window is [T0 + 60 s, T0 + 120 s), readable 180 s after its end.
+const FIRST_WINDOW_READY = 300 * S;
 
 function setup(rollout: Rollout = newRollout('r1', {}, T0).rollout) {
   const store = new MemoryStore();
@@ -102,8 +103,8 @@ describe('RolloutExecutor follow-ups', () => {
     t.clock.now = T0 + FIRST_WINDOW_READY;
     const result = await t.executor.run('r1', { type: 'due', actor: 'workflow:e1' });
     expect(t.metrics.reads).toEqual([
-      { start: T0 + 30 * S, end: T0 + 90 * S },
-      { start: T0 + 30 * S, end: T0 + 90 * S },
+      { start: T0 + 60 * S, end: T0 + 120 * S },
+      { start: T0 + 60 * S, end: T0 + 120 * S },
     ]);
     const history = await t.store.history('r1');
     const judged = history.find((h) => h.event === 'rollout.analysis');

@@ -33,6 +33,7 @@ const snapshot = (updateTime: string, ...rules: RouteRule[]): RouteSnapshot => (
   updateTime,
   rules,
   shape: '{}',
+  attachments: { meshes: [], gateways: [] },
 });
 
 function intentOf(r: Rollout): RouteIntent {

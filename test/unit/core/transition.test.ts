@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { checkSplit } from '../../../functions/core/analysis/split.ts';
+import type { AnalysisWindow } from '../../../functions/core/analysis/verdict.ts';
 import { createRollout, planRetry } from '../../../functions/core/create.ts';
 import { executionDrives } from '../../../functions/core/drivers.ts';
 import type { Input } from '../../../functions/core/inputs.ts';
@@ -14,6 +16,7 @@ import {
   observed,
   reasonOf,
   routeInput,
+  routeShowing,
   verdictInput,
 } from '../../support/drive.ts';
 import { newRollout, RULE_SHAPE, request, TIMING } from '../../support/fixtures.ts';
@@ -23,8 +26,11 @@ const fail = (): never => {
   throw new Error('expected a route change in flight');
 };
 const S = 1000;
-// Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows → first window readable 270 s after confirm.
-const FIRST_WINDOW_READY = 270 * S;
+// Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows on minute
+// boundaries. Weights confirmed at T0 or T0 + 1 s: the first window is [T0 + 60 s, T0 + 120 s),
+// readable at T0 + 300 s; a 2-minute hold needs the second one too, readable at T0 + 360 s.
+const FIRST_READY = T0 + 300 * S;
+const SECOND_READY = T0 + 360 * S;
 
 function fresh(
   steps = [{ weight: 10, hold: '2m' }, { gate: 'manual' as const }, { weight: 50, hold: '2m' }],
@@ -57,34 +63,33 @@ describe('transition: the happy path', () => {
     expect(r.weights).toEqual({ stable: 90, canary: 10 });
     expect(r.intent).toBeNull();
     expect(r.stepStartedAt).toBe(T0 + S);
-    expect(r.nextActionAt).toBe(T0 + S + FIRST_WINDOW_READY);
+    expect(r.nextActionAt).toBe(FIRST_READY);
 
     const early = transition(r, due(), T0 + 60 * S);
     expect(reasonOf(early)).toMatch(/hold ends .*needs a passing window and 50 canary requests/);
     expect(early.followUp).toEqual({ kind: 'none' });
-    expect(r.nextActionAt).toBe(T0 + S + FIRST_WINDOW_READY);
+    expect(r.nextActionAt).toBe(FIRST_READY);
 
-    const ready = transition(r, due(), T0 + S + FIRST_WINDOW_READY);
-    expect(followUp(ready, 'measure').window).toEqual({
-      index: 1,
-      start: T0 + S + 30 * S,
-      end: T0 + S + 90 * S,
-    });
-    r = passWindow(r, T0 + S + FIRST_WINDOW_READY);
-    expect(r.analysis).toMatchObject({ windowsJudged: 1, stepCanaryRequests: 100 });
+    const ready = transition(r, due(), FIRST_READY);
+    expect(followUp(ready, 'measure').window).toEqual({ index: 1, start: T0 + 60 * S, end: T0 + 120 * S });
+    r = passWindow(r, FIRST_READY);
+    expect(r.analysis).toMatchObject({ windowsJudged: 1, stepCanaryRequests: 100, splitSeen: true });
     expect(r.analysis.last?.verdict).toBe('pass');
+    // The hold (2 m) is over, but its last second is in a window not judged yet.
+    expect(reasonOf(transition(r, due(), FIRST_READY + S))).toMatch(/needs a passing window/);
+    r = passWindow(r, SECOND_READY);
 
-    // Hold (2 m) is over and the evidence is in: the gate pauses the rollout.
-    r = changed(transition(r, due(), T0 + S + FIRST_WINDOW_READY));
+    // Hold (2 m) is over and judged to its end: the gate pauses the rollout.
+    r = changed(transition(r, due(), SECOND_READY));
     expect(r.status).toMatchObject({
       phase: 'Paused',
       step: 1,
       reason: { kind: 'gate' },
       resume: 'nextStep',
     });
-    expect(reasonOf(transition(r, due(), T0 + 300 * S))).toMatch(/manual gate/);
+    expect(reasonOf(transition(r, due(), T0 + 370 * S))).toMatch(/manual gate/);
     // The canary still serves 10% while paused, so its analysis goes on.
-    expect(followUp(transition(r, due(), T0 + 400 * S), 'measure').window.index).toBe(3);
+    expect(followUp(transition(r, due(), T0 + 420 * S), 'measure').window.index).toBe(3);
 
     const resumed = transition(
       r,
@@ -95,43 +100,50 @@ describe('transition: the happy path', () => {
     expect(r.status).toEqual({ phase: 'Progressing', step: 2 });
     expect(resumed.kind === 'changed' && resumed.entry.reason).toMatch(/resumed by operator:ann: looks good/);
     r = changed(transition(r, observed(r), T0 + 501 * S));
-    r = passWindow(r, T0 + 501 * S + FIRST_WINDOW_READY);
-    const promoting = transition(r, due(), T0 + 501 * S + FIRST_WINDOW_READY);
+    // Confirmed at T0 + 501 s: windows from T0 + 540 s; the hold ends at T0 + 621 s.
+    r = passWindow(r, T0 + 780 * S);
+    r = passWindow(r, T0 + 840 * S);
+    const promoting = transition(r, due(), T0 + 840 * S);
     r = changed(promoting);
     expect(r.status).toEqual({ phase: 'Promoting' });
     expect(r.intent).toMatchObject({ purpose: 'promote', weights: ALL_CANARY });
 
-    const done = transition(r, observed(r), T0 + 800 * S);
+    const done = transition(r, observed(r), T0 + 900 * S);
     r = changed(done);
     expect(r.status).toEqual({ phase: 'Succeeded' });
     expect(r.weights).toEqual(ALL_CANARY);
     expect(r.nextActionAt).toBeNull();
     expect(done.kind === 'changed' && done.entry.event).toBe('rollout.succeeded');
     expect(done.followUp).toEqual({ kind: 'none' });
-    expect(r.version).toBe(10);
+    expect(r.version).toBe(12);
   });
 
   it('keeps both backends at the last step when onSuccess is keepBoth', () => {
     let r = newRollout('keep', { steps: [{ weight: 30, hold: '0s' }], onSuccess: 'keepBoth' }, T0).rollout;
     r = applyAndConfirm(r, { type: 'start', actor: 'scheduler' }, T0);
-    r = passWindow(r, T0 + FIRST_WINDOW_READY);
-    r = changed(transition(r, due(), T0 + FIRST_WINDOW_READY));
+    r = passWindow(r, FIRST_READY);
+    r = changed(transition(r, due(), FIRST_READY));
     expect(r.status).toEqual({ phase: 'Succeeded' });
     expect(r.weights).toEqual({ stable: 70, canary: 30 });
   });
 
   it('does not complete a step without evidence, however long it holds', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    r = passWindow(r, T0 + FIRST_WINDOW_READY, 20);
-    expect(reasonOf(transition(r, due(), T0 + FIRST_WINDOW_READY + S))).toMatch(/have 20/);
-    r = passWindow(r, T0 + FIRST_WINDOW_READY + 60 * S, 40);
-    expect(changed(transition(r, due(), T0 + FIRST_WINDOW_READY + 60 * S)).status.phase).toBe('Paused');
+    r = passWindow(r, FIRST_READY, 20);
+    expect(reasonOf(transition(r, due(), FIRST_READY + S))).toMatch(/have 20/);
+    r = passWindow(r, SECOND_READY, 40);
+    expect(changed(transition(r, due(), SECOND_READY)).status.phase).toBe('Paused');
   });
 
-  it('gives a late driver every overdue window as one measurement', () => {
-    const r = applyAndConfirm(fresh(), due(), T0);
-    const late = transition(r, due(), T0 + FIRST_WINDOW_READY + 185 * S);
-    expect(followUp(late, 'measure').window).toEqual({ index: 4, start: T0 + 30 * S, end: T0 + 270 * S });
+  it('gives a late driver every overdue window as one measurement, once the step’s split was seen', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    const at = FIRST_READY + 185 * S;
+    // Until a window showed the step's split, one window at a time.
+    const first = transition(r, due(), at);
+    expect(followUp(first, 'measure').window).toEqual({ index: 1, start: T0 + 60 * S, end: T0 + 120 * S });
+    r = passWindow(r, at);
+    const late = transition(r, due(), at);
+    expect(followUp(late, 'measure').window).toEqual({ index: 4, start: T0 + 120 * S, end: T0 + 300 * S });
   });
 
   it('scales every request duration by the time scale', () => {
@@ -165,8 +177,8 @@ describe('transition: the happy path', () => {
 describe('transition: rollback wins', () => {
   it('rolls back on a failed verdict and ends RolledBack once stable is confirmed', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    const window = followUp(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
-    const failed = transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY);
+    const window = followUp(transition(r, due(), FIRST_READY), 'measure').window;
+    const failed = transition(r, verdictInput(window, 'fail'), FIRST_READY);
     r = changed(failed);
     expect(r.status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'verdict' } });
     expect(r.intent).toMatchObject({
@@ -175,7 +187,7 @@ describe('transition: rollback wins', () => {
       previous: { stable: 90, canary: 10 },
     });
     expect(failed.kind === 'changed' && failed.entry.verdict?.verdict).toBe('fail');
-    r = changed(transition(r, observed(r), T0 + FIRST_WINDOW_READY + S));
+    r = changed(transition(r, observed(r), FIRST_READY + S));
     expect(r.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'verdict' } });
     expect(r.weights).toEqual(ALL_STABLE);
   });
@@ -228,8 +240,8 @@ describe('transition: rollback wins', () => {
   it('keeps analysing a paused canary and rolls it back when it fails', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
     r = changed(transition(r, { type: 'control', command: 'pause', actor: 'op', note: 'wait' }, T0 + S));
-    const window = followUp(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
-    expect(changed(transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY)).status.phase).toBe(
+    const window = followUp(transition(r, due(), FIRST_READY), 'measure').window;
+    expect(changed(transition(r, verdictInput(window, 'fail'), FIRST_READY)).status.phase).toBe(
       'RollingBack',
     );
   });
@@ -385,10 +397,131 @@ describe('transition: route changes that fail or drift', () => {
   });
 });
 
+describe('transition: windows follow the data plane, not only the allowance', () => {
+  const settling = (window: AnalysisWindow, share = 0.02): Input => {
+    const split = checkSplit({
+      window,
+      weights: { stable: 90, canary: 10 },
+      canary: { kind: 'data', requests: Math.round(1000 * share), errors: 0, latency: null },
+      stable: { kind: 'data', requests: Math.round(1000 * (1 - share)), errors: 0, latency: null },
+    });
+    if (split.kind !== 'notSeen') throw new Error(`expected the split to be off, got ${split.kind}`);
+    return { type: 'windowSettling', actor: 'workflow:e1', window, split };
+  };
+
+  const entryReason = (d: ReturnType<typeof transition>): string =>
+    d.kind === 'changed' ? d.entry.reason : '';
+
+  it('checks a window against the step weight within a binomial tolerance', () => {
+    const window = { index: 1, start: 0, end: 60_000 };
+    const reading = (requests: number) => ({ kind: 'data' as const, requests, errors: 0, latency: null });
+    const weights = { stable: 90, canary: 10 };
+    expect(checkSplit({ window, weights, canary: reading(95), stable: reading(905) }).kind).toBe('seen');
+    expect(checkSplit({ window, weights, canary: reading(20), stable: reading(980) }).kind).toBe('notSeen');
+    expect(checkSplit({ window, weights, canary: reading(0), stable: reading(8) }).kind).toBe('seen');
+    expect(
+      checkSplit({ window, weights, canary: { kind: 'noData', reason: 'none' }, stable: reading(500) }).kind,
+    ).toBe('notSeen');
+    expect(
+      checkSplit({
+        window,
+        weights,
+        canary: { kind: 'noData', reason: 'none' },
+        stable: { kind: 'noData', reason: 'none' },
+      }).kind,
+    ).toBe('unknown');
+  });
+
+  it('leaves a window that still shows the old split unjudged and judges the next one', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    const first = followUp(transition(r, due(), FIRST_READY), 'measure').window;
+    const skipped = transition(r, settling(first), FIRST_READY);
+    expect(entryReason(skipped)).toMatch(
+      /window 1 not judged: canary had 2\.0 % of 1000 requests .* 10\.0 %/,
+    );
+    r = changed(skipped);
+    expect(r.analysis).toMatchObject({ windowsSettling: 1, windowsJudged: 0, splitSeen: false });
+    expect(reasonOf(transition(r, settling(first), FIRST_READY))).toMatch(/stale/);
+    const next = followUp(transition(r, due(), SECOND_READY), 'measure').window;
+    expect(next).toEqual({ index: 2, start: T0 + 120 * S, end: T0 + 180 * S });
+    r = changed(transition(r, verdictInput(next, 'pass'), SECOND_READY));
+    expect(r.analysis).toMatchObject({ windowsSettling: 1, windowsJudged: 1, splitSeen: true });
+    // The step (2 m hold from T0) was judged from T0 + 120 s to its end: it completes.
+    expect(changed(transition(r, due(), SECOND_READY)).status.phase).toBe('Paused');
+  });
+
+  it('reads the route when a window shows another split: a person’s edit pauses as drift, the rollout’s own split waits', () => {
+    let r = applyAndConfirm(fresh(), due(), T0);
+    const skipped = transition(
+      r,
+      settling(followUp(transition(r, due(), FIRST_READY), 'measure').window),
+      FIRST_READY,
+    );
+    expect(followUp(skipped, 'inspectRoute').route).toBe(r.spec.route);
+    r = changed(skipped);
+    const inspect = (weights: { stable: number; canary: number }): Input => ({
+      type: 'routeInspected',
+      actor: 'workflow:e1',
+      route: routeShowing(weights),
+    });
+    expect(reasonOf(transition(r, inspect({ stable: 90, canary: 10 }), FIRST_READY))).toMatch(
+      /clients have not all caught up/,
+    );
+    const edited = transition(r, inspect({ stable: 75, canary: 25 }), FIRST_READY);
+    expect(changed(edited).status).toMatchObject({
+      phase: 'Paused',
+      reason: { kind: 'drift' },
+      resume: 'applyStep',
+    });
+    expect(entryReason(edited)).toMatch(
+      /route shows stable 75% \/ canary 25%; the rollout set stable 90% \/ canary 10%/,
+    );
+  });
+
+  it('pauses once when the split never shows, and resuming accepts it', () => {
+    let r = applyAndConfirm(
+      newRollout('stuck', { analysis: { inconclusiveLimit: 2 } }, T0).rollout,
+      due(),
+      T0,
+    );
+    r = changed(
+      transition(r, settling(followUp(transition(r, due(), FIRST_READY), 'measure').window), FIRST_READY),
+    );
+    const paused = transition(
+      r,
+      settling(followUp(transition(r, due(), SECOND_READY), 'measure').window),
+      SECOND_READY,
+    );
+    r = changed(paused);
+    expect(r.status).toMatchObject({ phase: 'Paused', reason: { kind: 'splitNotLive', windows: 2 } });
+    expect(entryReason(paused)).toMatch(/propagation stalled\?.*resume to accept the split/);
+    r = changed(
+      transition(
+        r,
+        { type: 'control', command: 'resume', actor: 'operator:ann', note: 'other traffic' },
+        SECOND_READY,
+      ),
+    );
+    expect(r.analysis.splitSeen).toBe(true);
+  });
+
+  it('an operator promotion says which traffic no window judged', () => {
+    const r = applyAndConfirm(fresh(), due(), T0);
+    const promoted = transition(
+      r,
+      { type: 'control', command: 'promote', actor: 'operator:ann', note: 'ship' },
+      T0 + 90 * S,
+    );
+    expect(entryReason(promoted)).toMatch(
+      /traffic since 2026-11-23T12:00:00.000Z was not judged \(promoted by a person/,
+    );
+  });
+});
+
 describe('transition: analysis outcomes', () => {
   it('pauses after the inconclusive limit and continues on resume', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    let now = T0 + FIRST_WINDOW_READY;
+    let now = FIRST_READY;
     for (let i = 1; i <= 10; i += 1) {
       const window = followUp(transition(r, due(), now), 'measure').window;
       r = changed(transition(r, verdictInput(window, 'inconclusive', 0), now));
@@ -408,14 +541,12 @@ describe('transition: analysis outcomes', () => {
 
   it('ignores stale and duplicate verdicts with a reason', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    const window = followUp(transition(r, due(), T0 + FIRST_WINDOW_READY), 'measure').window;
-    r = changed(transition(r, verdictInput(window, 'pass'), T0 + FIRST_WINDOW_READY));
-    expect(reasonOf(transition(r, verdictInput(window, 'fail'), T0 + FIRST_WINDOW_READY))).toMatch(/stale/);
+    const window = followUp(transition(r, due(), FIRST_READY), 'measure').window;
+    r = changed(transition(r, verdictInput(window, 'pass'), FIRST_READY));
+    expect(reasonOf(transition(r, verdictInput(window, 'fail'), FIRST_READY))).toMatch(/stale/);
     const elsewhere = { ...window, index: 2, start: window.start + 1 };
-    expect(reasonOf(transition(r, verdictInput(elsewhere, 'fail'), T0 + FIRST_WINDOW_READY))).toMatch(
-      /stale/,
-    );
-    expect(nextWindowDueAt(r)).toBe(T0 + FIRST_WINDOW_READY + 60 * S);
+    expect(reasonOf(transition(r, verdictInput(elsewhere, 'fail'), FIRST_READY))).toMatch(/stale/);
+    expect(nextWindowDueAt(r)).toBe(FIRST_READY + 60 * S);
   });
 });
 

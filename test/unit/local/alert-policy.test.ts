@@ -126,10 +126,14 @@ describe('observe (ratio condition)', () => {
     ]);
   });
 
-  it('divides alignment periods by timeScale: a 60 s period at timeScale 60 sees only the last second', () => {
+  it('evaluates the newest ingested period, however late the points arrived; a 60 s period at timeScale 60 lasts 1 s', () => {
     const condition = parseAlertPolicy(policy(), 'proj', 0).conditions[0];
     if (!condition) throw new Error('no condition');
-    expect(observe(condition, source, 'proj', end + 500_000_000n, 60)).toHaveLength(0);
-    expect(observe(condition, source, 'proj', end - 500_000_000n, 60)).toHaveLength(2);
+    // Points ending 1 s before `end`: evaluated 5 s later, the period ending with them is judged.
+    expect(observe(condition, source, 'proj', end + 5_000_000_000n, 60)).toHaveLength(2);
+    // Before they ended nothing of them counts.
+    expect(observe(condition, source, 'proj', end - 1_500_000_000n, 60)).toHaveLength(0);
+    // Nothing ingested within ten periods: nothing to evaluate.
+    expect(observe(condition, source, 'proj', end + 20_000_000_000n, 60)).toHaveLength(0);
   });
 });

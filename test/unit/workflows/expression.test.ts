@@ -97,6 +97,12 @@ describe('expression parser and evaluator', () => {
     expect(ev('keys(m.a)')).toEqual(['b']);
     expect(ev('string(1.5) + string(2) + string(true)')).toBe('1.52true');
     expect(ev('int("42") + int(2.9)')).toBe(44);
+    // Truncated toward zero (Google does not document the direction; see stdlib.ts).
+    expect(ev('int(-2.9)')).toBe(-2);
+    expect(ev('int(0.01)')).toBe(0);
+    expect(ev('get_type(int(2.5))')).toBe('integer');
+    expect(ev('if(true, "yes", "no") + if(false, "yes", "no") + if(null, "yes", "no")')).toBe('yesnono');
+    expect(ev('if(0.5 < 1, 0.5, int(0.5))')).toBe(0.5);
     expect(ev('double("2.5") * 2')).toBe(5);
     expect(ev('json.encode_to_string({"a": [1, "x", null]})')).toBe('{"a":[1,"x",null]}');
     expect(ev('json.decode("{\\"a\\": 1}").a')).toBe(1);
@@ -125,6 +131,9 @@ describe('expression parser and evaluator', () => {
     expect(raised('l[5]')).toMatchObject({ tags: ['IndexError'] });
     expect(raised('l["x"]')).toMatchObject({ tags: ['TypeError'] });
     expect(raised('int("x")')).toMatchObject({ tags: ['ValueError'] });
+    expect(raised('int("2.5")')).toMatchObject({ tags: ['ValueError'] });
+    expect(raised('int(true)')).toMatchObject({ tags: ['TypeError'] });
+    expect(raised('if(1, "a", "b")')).toMatchObject({ tags: ['TypeError'] });
     expect(raised('not 1')).toMatchObject({ tags: ['TypeError'] });
     expect(raised('1 and true')).toMatchObject({ tags: ['TypeError'] });
     expect(raised('"a" < 1')).toMatchObject({ tags: ['TypeError'] });

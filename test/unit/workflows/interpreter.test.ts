@@ -12,7 +12,7 @@ import {
   type SleepRecord,
 } from '../../../local/workflows/interpreter.ts';
 import { loadWorkflowFile, loadWorkflowText } from '../../../local/workflows/load.ts';
-import type { Value } from '../../../local/workflows/values.ts';
+import { isMap, type Value } from '../../../local/workflows/values.ts';
 
 /** Runs YAML with sleeps scaled down 10,000× and returns the result plus what was recorded. */
 async function run(yaml: string, argument: Value = null, options: RunOptions = {}) {
@@ -367,6 +367,26 @@ main:
     expect(condition.value).toMatchObject({ tags: ['TypeError'] });
   });
 
+  it('takes whole seconds in sys.sleep: a fraction is a TypeError unless fractionalSleeps allows it', async () => {
+    const nap = (seconds: string) => `
+main:
+  steps:
+    - nap:
+        call: sys.sleep
+        args:
+          seconds: ${seconds}
+`;
+    expect((await run(nap('2'))).sleeps.map((s) => s.seconds)).toEqual([2]);
+    expect((await run(nap(`\${int(2.7)}`))).sleeps.map((s) => s.seconds)).toEqual([2]);
+    const fraction = await failure(nap('1.5'));
+    expect(fraction.value).toMatchObject({ tags: ['TypeError'] });
+    expect(String(isMap(fraction.value) ? fraction.value['message'] : '')).toMatch(
+      /seconds must be an integer, got double 1\.5/,
+    );
+    const allowed = await run(nap('0.05'), null, { fractionalSleeps: true });
+    expect(allowed.sleeps.map((s) => s.seconds)).toEqual([0.05]);
+  });
+
   it('reads environment variables with sys.get_env', async () => {
     const { result } = await run(
       `
@@ -430,6 +450,56 @@ main:
     const program = loadWorkflowFile('workflows/canary-rollout.yaml');
     expect(program.param).toBe('args');
     expect(program.steps.map((s) => s.name)).toEqual(['init', 'advance', 'logStage', 'finished', 'wait']);
+  });
+});
+
+describe('workflows/canary-rollout.yaml sleeps', () => {
+  const BUILT_IN = {
+    GOOGLE_CLOUD_PROJECT_ID: 'demo',
+    GOOGLE_CLOUD_LOCATION: 'europe-west1',
+    GOOGLE_CLOUD_WORKFLOW_ID: 'canary-rollout',
+    GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: 'e1',
+  };
+
+  /** Runs the deployed workflow against a fake advanceRollout answering these waits, then done. */
+  async function sleepsFor(waits: readonly (number | null)[], options: RunOptions = {}) {
+    let calls = 0;
+    const answer = (): Response => {
+      const waitSeconds = waits[calls];
+      calls += 1;
+      const body =
+        calls > waits.length
+          ? { done: true, phase: 'Succeeded', waitSeconds: 0 }
+          : { done: false, phase: 'Progressing', ...(waitSeconds === null ? {} : { waitSeconds }) };
+      return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
+    };
+    const sleeps: SleepRecord[] = [];
+    await runWorkflow(
+      loadWorkflowFile('workflows/canary-rollout.yaml'),
+      { rolloutId: 'r-1', advanceUrl: 'https://advance.example/' },
+      {
+        timeScale: 100_000,
+        fetch: async () => answer(),
+        onSleep: (s) => sleeps.push(s),
+        ...options,
+        env: { ...BUILT_IN, ...options.env },
+      },
+    );
+    return sleeps.map((s) => s.seconds);
+  }
+
+  it('in production: int() of the clamped wait, whole seconds from 1 to 3600', async () => {
+    const seconds = await sleepsFor([30, 2.7, 0.001, null, 999_999]);
+    expect(seconds).toEqual([30, 2, 1, 60, 3600]);
+    for (const s of seconds) expect(Number.isInteger(s), String(s)).toBe(true);
+  });
+
+  it('in scaled local runs (MIN_WAIT_SECONDS below 1): the clamped fraction, on a runner that takes it', async () => {
+    const local = { env: { MIN_WAIT_SECONDS: '0.01' }, fractionalSleeps: true };
+    expect(await sleepsFor([0.25, 0.001, 2.5], local)).toEqual([0.25, 0.01, 2.5]);
+    await expect(sleepsFor([0.25], { env: { MIN_WAIT_SECONDS: '0.01' } })).rejects.toMatchObject({
+      value: { tags: ['TypeError'] },
+    });
   });
 });
 

@@ -13,8 +13,9 @@ import { onAlert, onCommand, onDriverAttached } from './transition/control.ts';
 import { onRouteObserved } from './transition/observe.ts';
 import { onOperationsPending, onOperationsSettled } from './transition/operations.ts';
 import { intentDue, onRouteFailed } from './transition/route.ts';
+import { onRouteInspected, onWindowSettling } from './transition/split.ts';
 import { onDue } from './transition/steps.ts';
-import { onRouteInspected, onVerdict, onWindowSettling } from './transition/verdict.ts';
+import { onVerdict } from './transition/verdict.ts';
 
 export type { Decision, FollowUp } from './decision.ts';
 

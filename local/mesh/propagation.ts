@@ -80,7 +80,7 @@ export class Propagation<T> {
   /** The configuration the client serving the next request has. */
   pick(): T {
     const index = Math.min(this.#views.length - 1, Math.floor(this.#random() * this.#views.length));
-    return (this.#views[index] ?? this.#views[0])?.config ?? this.#latest;
+    return this.#views[index]?.config ?? this.#latest;
   }
 
   /** Whether every client has the newest configuration. */

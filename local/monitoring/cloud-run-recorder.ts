@@ -186,7 +186,9 @@ export class CloudRunRecorder implements RequestRecorder {
       const period = p.period ?? -1;
       if (!all && current !== null && period >= current) continue;
       this.#pending.delete(id);
-      byPeriod.set(period, [...(byPeriod.get(period) ?? []), p]);
+      const group = byPeriod.get(period);
+      if (group === undefined) byPeriod.set(period, [p]);
+      else group.push(p);
     }
     return [...byPeriod.keys()].sort((a, b) => a - b).map((k) => byPeriod.get(k) ?? []);
   }

@@ -28,6 +28,12 @@ export interface Scenario {
   /** Real canary share ÷ nominal weight (1.2: a 12% split while the route says 10%). */
   readonly shareBias?: number;
   readonly incident?: Incident;
+  /**
+   * Mean size of an error burst (absent or 1: independent errors). Errors then come as bursts
+   * whose number is Poisson and whose sizes are geometric with this mean, each burst landing
+   * wholly on one backend: the same expected errors, far more spread out.
+   */
+  readonly burstMean?: number;
 }
 
 /** Values per interval in a trace: canary requests, canary errors, stable requests, stable errors. */
@@ -49,13 +55,23 @@ export function generateTrace(rng: Rng, s: Scenario, out: Float64Array): void {
     const rs = Math.min(1, s.baseline * factor);
     const meanCanary = perInterval * share;
     const meanStable = perInterval - meanCanary;
-    const x = poisson(rng, meanCanary * rc);
-    const y = poisson(rng, meanStable * rs);
+    const x = errors(rng, meanCanary * rc, s.burstMean ?? 1);
+    const y = errors(rng, meanStable * rs, s.burstMean ?? 1);
     out[i * FIELDS] = x + poisson(rng, meanCanary * (1 - rc));
     out[i * FIELDS + 1] = x;
     out[i * FIELDS + 2] = y + poisson(rng, meanStable * (1 - rs));
     out[i * FIELDS + 3] = y;
   }
+}
+
+/** Errors of one backend in one interval: Poisson, or Poisson bursts of geometric size with mean `burstMean`. */
+function errors(rng: Rng, mean: number, burstMean: number): number {
+  if (burstMean <= 1) return poisson(rng, mean);
+  const bursts = poisson(rng, mean / burstMean);
+  const logStay = Math.log(1 - 1 / burstMean);
+  let total = 0;
+  for (let b = 0; b < bursts; b += 1) total += 1 + Math.floor(Math.log(1 - rng.next()) / logStay);
+  return total;
 }
 
 /** Nominal weights for a schedule of stages: `stages` weights, each held `perStage` intervals. */

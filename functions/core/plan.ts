@@ -7,6 +7,9 @@ import { parseDurationSeconds } from './duration.ts';
 import type { MetricSource, RolloutRequest } from './request.ts';
 import { ALL_CANARY, canaryAt, type Weights } from './weights.ts';
 
+/** How 5xx are assumed to arrive (see analysis/bursts.ts and analysis/sequential.ts). */
+export type ErrorModel = 'clustered' | 'independent';
+
 export type PlanStep =
   | { readonly kind: 'weight'; readonly weights: Weights; readonly holdMs: number }
   | { readonly kind: 'gate'; readonly note: string | null }
@@ -27,7 +30,12 @@ export interface AnalysisPlan {
   readonly failureLimit: number;
   readonly minRequests: number;
   readonly inconclusiveLimit: number;
-  readonly sequential: { readonly enabled: boolean; readonly alpha: number };
+  readonly sequential: {
+    readonly enabled: boolean;
+    readonly alpha: number;
+    /** Which comparison: per-period bets valid under error bursts, or the per-error mixture. */
+    readonly errors: ErrorModel;
+  };
   readonly metrics: { readonly stable: MetricSource; readonly canary: MetricSource };
 }
 
@@ -100,7 +108,7 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
       failureLimit: a.failureLimit,
       minRequests: a.minRequests,
       inconclusiveLimit: a.inconclusiveLimit,
-      sequential: { enabled: a.sequential.enabled, alpha: a.sequential.alpha },
+      sequential: { enabled: a.sequential.enabled, alpha: a.sequential.alpha, errors: a.sequential.errors },
       metrics: context.metrics,
     },
     timing: context.timing,

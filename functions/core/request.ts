@@ -136,6 +136,12 @@ const sequential = z.strictObject({
     .max(0.2, { error: 'must be at most 0.2' })
     .default(0.01)
     .describe('Chance of rolling back a canary that is no worse than stable; 0.01 by default.'),
+  errors: z
+    .enum(['clustered', 'independent'], { error: 'must be "clustered" or "independent"' })
+    .default('clustered')
+    .describe(
+      'How 5xx may arrive: "clustered" (default) stays valid when errors come in bursts (retry storms, one bad client) at the cost of needing a few minutes with errors; "independent" decides faster but assumes every error is an independent event.',
+    ),
 });
 
 const analysis = z.strictObject({

@@ -1,6 +1,7 @@
 /**
- * The default judge: the absolute checks of absolute.ts combined with the anytime-valid
- * comparison of sequential.ts.
+ * The default judge: the absolute checks of absolute.ts combined with an anytime-valid
+ * comparison with stable — the per-period bets of bursts.ts (valid when errors come in bursts;
+ * the default) or the per-error mixture of sequential.ts (errors "independent").
  *
  *   fail          the absolute checks reached their failure limit, or the comparison's e-value
  *                 reached 1/α (the canary's 5xx rate is higher than stable's)
@@ -11,13 +12,14 @@
  * The comparison uses every window in which both backends have requests and at least one has
  * errors, including windows with too few canary requests for the absolute checks.
  */
-import type { AnalysisPlan } from '../plan.ts';
+import type { AnalysisPlan, ErrorModel } from '../plan.ts';
 import { type AbsoluteOutcome, absoluteChecks } from './absolute.ts';
+import { DEFAULT_BETS } from './bursts.ts';
 import {
   DEFAULT_PRIOR,
   type IntervalCounts,
   type IntervalSkip,
-  type MixturePrior,
+  type Mixture,
   type SequentialState,
   sequentialStep,
 } from './sequential.ts';
@@ -160,10 +162,16 @@ function combine(
   return { verdict: absolute.verdict, summary: `${absolute.summary}; e-value ${formatE(eValue)} < ${limit}` };
 }
 
-/** The default judge with a given prior (tests and the benchmark try others; production uses the default). */
-export function createSequentialJudge(prior: MixturePrior = DEFAULT_PRIOR): Judge {
+/**
+ * The judge with a given comparison (tests and the benchmark try others; production uses the
+ * two below). `errors` names the assumption the comparison is valid under, shown in its evidence.
+ */
+export function createSequentialJudge(
+  prior: Mixture = DEFAULT_PRIOR,
+  errors: ErrorModel = 'independent',
+): Judge {
   return {
-    name: 'sequential',
+    name: errors === 'independent' ? 'sequential' : 'sequential:clustered',
     judge(m: Measurement, previous: JudgeState | null, config: AnalysisPlan) {
       const absolute = absoluteChecks(m, previous, config);
       const alpha = config.sequential.alpha;
@@ -178,6 +186,7 @@ export function createSequentialJudge(prior: MixturePrior = DEFAULT_PRIOR): Judg
       const evidence: Record<string, EvidenceValue> = {
         ...absolute.evidence,
         ...comparisonEvidence(step, alpha),
+        errors,
       };
       const notes: string[] = [];
       if (counts === null) {
@@ -196,5 +205,8 @@ export function createSequentialJudge(prior: MixturePrior = DEFAULT_PRIOR): Judg
   };
 }
 
-/** The default judge ('sequential'): absolute checks plus the mixture comparison with DEFAULT_PRIOR. */
+/** Absolute checks plus the per-error mixture with DEFAULT_PRIOR ('sequential', errors "independent"). */
 export const defaultJudge: Judge = createSequentialJudge();
+
+/** Absolute checks plus the per-period bets of bursts.ts (the default: errors "clustered"). */
+export const burstJudge: Judge = createSequentialJudge(DEFAULT_BETS, 'clustered');

@@ -19,16 +19,46 @@
  * Everything here is pure: no I/O, no clock, no randomness.
  */
 
-/** A discretised prior on log θ over θ > 1. */
-export interface MixturePrior {
-  /** Stored next to the accumulators: sums made under another grid are never reused. */
+/**
+ * A mixture of e-processes: one running sum of log evidence per component, combined with fixed
+ * weights. The per-error likelihood ratios below are one kind; the per-period bets of
+ * bursts.ts (valid when errors come in clusters) are another.
+ */
+export interface Mixture {
+  /** Stored next to the accumulators: sums made under another mixture are never reused. */
   readonly id: string;
+  /** log of each component's weight; the weights sum to 1. */
+  readonly logWeight: readonly number[];
+  /** Adds one interval's log evidence to each component's sum, in place. */
+  addInterval(sums: number[] | Float64Array, p0: number, canaryErrors: number, stableErrors: number): void;
+}
+
+/** A discretised prior on log θ over θ > 1: a mixture of per-error likelihood ratios. */
+export interface MixturePrior extends Mixture {
   /** log θ of each grid point, increasing and positive. */
   readonly logTheta: readonly number[];
   /** θ − 1 of each grid point (precomputed for the per-interval update). */
   readonly thetaMinusOne: readonly number[];
-  /** log of each grid point's prior weight; the weights sum to 1. */
-  readonly logWeight: readonly number[];
+}
+
+/** The per-error mixture over the given ratios θ (> 1) with the given log weights (normalised here). */
+export function thetaMixture(
+  id: string,
+  logTheta: readonly number[],
+  rawLogWeight: readonly number[],
+): MixturePrior {
+  if (logTheta.length === 0 || logTheta.length !== rawLogWeight.length || !logTheta.every((l) => l > 0)) {
+    throw new RangeError('a mixture needs one weight per ratio and every ratio above 1');
+  }
+  const norm = logSumExp(rawLogWeight);
+  const prior: MixturePrior = {
+    id,
+    logTheta,
+    thetaMinusOne: logTheta.map((l) => Math.expm1(l)),
+    logWeight: rawLogWeight.map((r) => r - norm),
+    addInterval: (sums, p0, x, y) => addIntervalInPlace(sums, prior, p0, x, y),
+  };
+  return prior;
 }
 
 export interface GridPriorOptions {
@@ -74,13 +104,11 @@ export function gridPrior(options: GridPriorOptions): MixturePrior {
     const la = Math.log(1 - knee.mass) - logSumExp(above);
     raw = raw.map((r, j) => r + ((logTheta[j] ?? 0) <= cut ? lb : la));
   }
-  const norm = logSumExp(raw);
-  return {
-    id: `grid:${minRatio}-${maxRatio}/${points}/decay${decay}${knee ? `/knee${knee.ratio}@${knee.mass}` : ''}`,
+  return thetaMixture(
+    `grid:${minRatio}-${maxRatio}/${points}/decay${decay}${knee ? `/knee${knee.ratio}@${knee.mass}` : ''}`,
     logTheta,
-    thetaMinusOne: logTheta.map((l) => Math.expm1(l)),
-    logWeight: raw.map((r) => r - norm),
-  };
+    raw,
+  );
 }
 
 /**
@@ -160,7 +188,10 @@ export function addIntervalInPlace(
 }
 
 /** log of the mixture e-value Σ_j w_j · exp(sums[j]), by log-sum-exp. */
-export function logMixture(sums: readonly number[] | Float64Array, prior: MixturePrior): number {
+export function logMixture(
+  sums: readonly number[] | Float64Array,
+  prior: Pick<Mixture, 'logWeight'>,
+): number {
   const logWeight = prior.logWeight;
   let max = Number.NEGATIVE_INFINITY;
   for (let j = 0; j < logWeight.length; j += 1) {
@@ -191,10 +222,10 @@ export interface SequentialState {
   readonly peakLogE: number;
 }
 
-export function initialSequentialState(prior: MixturePrior = DEFAULT_PRIOR): SequentialState {
+export function initialSequentialState(prior: Mixture = DEFAULT_PRIOR): SequentialState {
   return {
     priorId: prior.id,
-    logLik: prior.logTheta.map(() => 0),
+    logLik: prior.logWeight.map(() => 0),
     intervals: 0,
     canaryErrors: 0,
     stableErrors: 0,
@@ -225,10 +256,10 @@ export function sequentialStep(
   previous: SequentialState | null,
   counts: IntervalCounts | null,
   alpha: number,
-  prior: MixturePrior = DEFAULT_PRIOR,
+  prior: Mixture = DEFAULT_PRIOR,
 ): SequentialStep {
   const restarted =
-    previous !== null && (previous.priorId !== prior.id || previous.logLik.length !== prior.logTheta.length);
+    previous !== null && (previous.priorId !== prior.id || previous.logLik.length !== prior.logWeight.length);
   const base = previous === null || restarted ? initialSequentialState(prior) : previous;
   const threshold = logThreshold(alpha);
   const result = (state: SequentialState, logE: number, p0: number | null, skip: IntervalSkip | null) => ({
@@ -245,7 +276,7 @@ export function sequentialStep(
   const share = intervalShare(counts);
   if ('skip' in share) return result(base, unchangedLogE, null, share.skip);
   const sums = base.logLik.slice();
-  addIntervalInPlace(sums, prior, share.p0, counts.canaryErrors, counts.stableErrors);
+  prior.addInterval(sums, share.p0, counts.canaryErrors, counts.stableErrors);
   const logE = logMixture(sums, prior);
   const state: SequentialState = {
     priorId: prior.id,

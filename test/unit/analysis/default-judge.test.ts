@@ -5,7 +5,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { absoluteJudge } from '../../../functions/core/analysis/absolute.ts';
-import { createSequentialJudge, defaultJudge } from '../../../functions/core/analysis/default-judge.ts';
+import {
+  burstJudge,
+  createSequentialJudge,
+  defaultJudge,
+} from '../../../functions/core/analysis/default-judge.ts';
 import { judgeFor } from '../../../functions/core/analysis/select-judge.ts';
 import { gridPrior } from '../../../functions/core/analysis/sequential.ts';
 import type {
@@ -31,7 +35,7 @@ function plan(over: Partial<AnalysisPlan> = {}): AnalysisPlan {
     failureLimit: 3,
     minRequests: 50,
     inconclusiveLimit: 10,
-    sequential: { enabled: true, alpha: 0.01 },
+    sequential: { enabled: true, alpha: 0.01, errors: 'independent' },
     metrics: {
       stable: { preset: 'cloudRun', service: 'stable' },
       canary: { preset: 'cloudRun', service: 'canary' },
@@ -318,9 +322,15 @@ describe('default judge: properties over arbitrary readings', () => {
 });
 
 describe('judgeFor', () => {
-  it('uses the default judge when the comparison is on, the absolute judge otherwise', () => {
+  it('uses the per-period bets by default, the per-error mixture for independent errors, the absolute judge without a comparison', () => {
     expect(judgeFor(plan())).toBe(defaultJudge);
     expect(judgeFor(plan()).name).toBe('sequential');
-    expect(judgeFor(plan({ sequential: { enabled: false, alpha: 0.01 } }))).toBe(absoluteJudge);
+    expect(judgeFor(plan({ sequential: { enabled: true, alpha: 0.01, errors: 'clustered' } }))).toBe(
+      burstJudge,
+    );
+    expect(burstJudge.name).toBe('sequential:clustered');
+    expect(judgeFor(plan({ sequential: { enabled: false, alpha: 0.01, errors: 'clustered' } }))).toBe(
+      absoluteJudge,
+    );
   });
 });

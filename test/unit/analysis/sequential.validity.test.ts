@@ -5,68 +5,23 @@
  * with a control showing the simulation would catch the naive procedure.
  */
 import { describe, expect, it } from 'vitest';
-import { rngFor } from '../../../bench/analysis/prng.ts';
-import {
-  constantWeights,
-  FIELDS,
-  generateTrace,
-  type Scenario,
-  stagedWeights,
-} from '../../../bench/analysis/traces.ts';
+import { constantWeights, type Scenario, stagedWeights } from '../../../bench/analysis/traces.ts';
 import {
   addIntervalInPlace,
   DEFAULT_PRIOR,
   intervalShare,
   logMixture,
-  type SequentialState,
-  sequentialStep,
 } from '../../../functions/core/analysis/sequential.ts';
+import {
+  ALPHA,
+  countsAt,
+  rollbackRate,
+  rollsBackWith,
+  scenario,
+  tolerance,
+} from '../../support/simulation.ts';
 
-const ALPHA = 0.01;
-const SEED = 20_260_523;
-
-/** Upper end of a 3-sigma binomial band around α for `runs` runs. */
-function tolerance(runs: number, alpha = ALPHA): number {
-  return alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / runs);
-}
-
-type Counts = { canaryRequests: number; canaryErrors: number; stableRequests: number; stableErrors: number };
-
-function countsAt(trace: Float64Array, i: number): Counts {
-  return {
-    canaryRequests: trace[i * FIELDS] ?? 0,
-    canaryErrors: trace[i * FIELDS + 1] ?? 0,
-    stableRequests: trace[i * FIELDS + 2] ?? 0,
-    stableErrors: trace[i * FIELDS + 3] ?? 0,
-  };
-}
-
-/** Runs `test` on `runs` seeded traces of `s`; returns the fraction of runs it rolled back. */
-function rollbackRate(
-  s: Scenario,
-  runs: number,
-  stream: number,
-  test: (trace: Float64Array, intervals: number) => boolean,
-): number {
-  const trace = new Float64Array(s.weights.length * FIELDS);
-  let rollbacks = 0;
-  for (let run = 0; run < runs; run += 1) {
-    generateTrace(rngFor(SEED, stream, run), s, trace);
-    if (test(trace, s.weights.length)) rollbacks += 1;
-  }
-  return rollbacks / runs;
-}
-
-/** The project's comparison, exactly as the judge folds it: actual counts, one step per interval. */
-function sequentialRollsBack(trace: Float64Array, intervals: number): boolean {
-  let state: SequentialState | null = null;
-  for (let i = 0; i < intervals; i += 1) {
-    const step = sequentialStep(state, countsAt(trace, i), ALPHA);
-    if (step.rejected) return true;
-    state = step.state;
-  }
-  return false;
-}
+const sequentialRollsBack = rollsBackWith(DEFAULT_PRIOR);
 
 /** Control: the same mixture but with p0 from the nominal weight instead of the actual counts. */
 function nominalShareRollsBack(weights: readonly number[]) {
@@ -119,14 +74,6 @@ function repeatedZTestRollsBack(trace: Float64Array, intervals: number): boolean
   }
   return false;
 }
-
-const scenario = (over: Partial<Scenario> & Pick<Scenario, 'weights'>): Scenario => ({
-  rps: 20,
-  baseline: 0.01,
-  multiplier: 1,
-  intervalSeconds: 60,
-  ...over,
-});
 
 describe('validity under optional stopping', () => {
   it('healthy canaries checked every minute for 4 hours: false rollbacks ≤ α', () => {

@@ -28,7 +28,7 @@ describe('rollout request validation', () => {
       failureLimit: 3,
       minRequests: 50,
       inconclusiveLimit: 10,
-      sequential: { enabled: true, alpha: 0.01 },
+      sequential: { enabled: true, alpha: 0.01, errors: 'clustered' },
     });
   });
 
@@ -133,13 +133,14 @@ describe('rollout request validation', () => {
       route: 'checkout',
       analysis: {
         maxErrorRatio: 1.5,
-        sequential: { alpha: 0.5 },
+        sequential: { alpha: 0.5, errors: 'bursty' },
         metrics: { canary: { preset: 'cloudRun' } },
       },
     });
     expect(p['route']).toMatch(/full HTTPRoute name/);
     expect(p['analysis.maxErrorRatio']).toBe('must be at most 1');
     expect(p['analysis.sequential.alpha']).toBe('must be at most 0.2');
+    expect(p['analysis.sequential.errors']).toBe('must be "clustered" or "independent"');
     expect(p['analysis.metrics.canary.service']).toMatch(/Cloud Run service name/);
   });
 

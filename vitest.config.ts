@@ -15,6 +15,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           env,
+          // Simulation tests run thousands of seeded rollouts; CI machines are shared and noisy.
+          testTimeout: 30_000,
         },
       },
       {

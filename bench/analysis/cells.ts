@@ -1,5 +1,5 @@
 /** The benchmark grid, the analysis settings the judge runs with, and cell labels. */
-import { type AnalysisPlan, normalisePlan } from '../../functions/core/plan.ts';
+import { type AnalysisPlan, type ErrorModel, normalisePlan } from '../../functions/core/plan.ts';
 import { validateRolloutRequest } from '../../functions/core/request.ts';
 import { constantWeights, type Scenario, stagedWeights } from './traces.ts';
 
@@ -8,6 +8,9 @@ export const HORIZON_INTERVALS = 20;
 export const RPS = [2, 20, 200, 2000] as const;
 export const BASELINES = [0.001, 0.01] as const;
 export const MULTIPLIERS = [1, 1.5, 2, 5, 20] as const;
+/** Mean error-burst sizes beyond independent errors (1), run for healthy canaries and ×20. */
+export const BURST_MEANS = [3, 10] as const;
+const BURST_MULTIPLIERS = [1, 20] as const;
 
 export interface Schedule {
   readonly name: string;
@@ -31,7 +34,13 @@ export function cells(): Cell[] {
   for (const schedule of SCHEDULES) {
     for (const rps of RPS) {
       for (const baseline of BASELINES) {
-        for (const multiplier of MULTIPLIERS) {
+        const kinds = [
+          ...MULTIPLIERS.map((multiplier) => ({ multiplier, burstMean: 1 })),
+          ...BURST_MEANS.flatMap((burstMean) =>
+            BURST_MULTIPLIERS.map((multiplier) => ({ multiplier, burstMean })),
+          ),
+        ];
+        for (const { multiplier, burstMean } of kinds) {
           out.push({
             index: out.length,
             schedule: schedule.name,
@@ -41,6 +50,7 @@ export function cells(): Cell[] {
               multiplier,
               weights: schedule.weights,
               intervalSeconds: INTERVAL_SECONDS,
+              ...(burstMean > 1 ? { burstMean } : {}),
             },
           });
         }
@@ -52,7 +62,8 @@ export function cells(): Cell[] {
 
 export function cellLabel(c: Cell): string {
   const s = c.scenario;
-  return `${c.schedule}, ${s.rps} rps, ${(s.baseline * 100).toString()}% base, ×${s.multiplier}`;
+  const bursts = s.burstMean === undefined ? '' : `, bursts of ${s.burstMean}`;
+  return `${c.schedule}, ${s.rps} rps, ${(s.baseline * 100).toString()}% base, ×${s.multiplier}${bursts}`;
 }
 
 /**
@@ -60,13 +71,15 @@ export function cellLabel(c: Cell): string {
  * max 5xx ratio 5%, failure limit 3, 50 canary requests per window, sequential on at α = 0.01),
  * built by the same validation and plan normalisation production uses.
  */
-export function defaultAnalysisPlan(alpha?: number): AnalysisPlan {
+export function defaultAnalysisPlan(alpha?: number, errors?: ErrorModel): AnalysisPlan {
   const parsed = validateRolloutRequest({
     route: 'projects/bench/locations/global/httpRoutes/bench',
     stable: 'projects/bench/locations/global/backendServices/stable',
     canary: 'projects/bench/locations/global/backendServices/canary',
     steps: [{ weight: 10, hold: '5m' }],
-    ...(alpha === undefined ? {} : { analysis: { sequential: { alpha } } }),
+    analysis: {
+      sequential: { ...(alpha === undefined ? {} : { alpha }), ...(errors === undefined ? {} : { errors }) },
+    },
   });
   if (!parsed.ok) throw new Error(`benchmark request rejected: ${JSON.stringify(parsed.issues)}`);
   return normalisePlan(parsed.value, {

@@ -1,6 +1,8 @@
 /**
- * One benchmark cell: the same seeded traces judged by the project's judge (called once per
- * interval, as the controller does), the Flagger-style rule and the known-θ oracle.
+ * One benchmark cell: the same seeded traces judged by the project's default judge (per-period
+ * bets, valid under error bursts), the judge for independent errors (per-error mixture), the
+ * reference per-error mixture (each called once per interval, as the controller does), the
+ * Flagger-style rule and the known-θ oracle.
  */
 import type { Judge, JudgeState, Measurement } from '../../functions/core/analysis/verdict.ts';
 import type { AnalysisPlan } from '../../functions/core/plan.ts';
@@ -27,7 +29,14 @@ export interface RuleOutcome {
 
 export interface CellResult {
   readonly scenario: Scenario;
+  /** The default judge (errors "clustered"). */
   readonly judge: RuleOutcome;
+  /** The judge with errors "independent" (the per-error mixture with the benchmark's prior). */
+  readonly independent: RuleOutcome;
+  /** The reference per-error mixture (uniform over φ), with the same absolute checks. */
+  readonly reference: RuleOutcome;
+  /** The per-error mixture with the prior of the previous release (what "today" was). */
+  readonly previous: RuleOutcome;
   readonly flagger: RuleOutcome;
   /** Known-θ likelihood ratio test on the same traces (regressions only). */
   readonly oracle: RuleOutcome | null;
@@ -108,13 +117,16 @@ export function judgeRollbackAt(
   return 0;
 }
 
+export const JUDGES = ['judge', 'independent', 'reference', 'previous'] as const;
+export type JudgeName = (typeof JUDGES)[number];
+
 export interface CellOptions {
   readonly scenario: Scenario;
   readonly runs: number;
   readonly seed: number;
   /** Distinguishes cells so each has its own random streams. */
   readonly stream: number;
-  readonly judge: Judge;
+  readonly judges: Readonly<Record<JudgeName, Judge>>;
   readonly plan: AnalysisPlan;
   readonly rule?: ThresholdRule;
 }
@@ -124,19 +136,30 @@ export function runCell(o: CellOptions): CellResult {
   const intervals = s.weights.length;
   const trace = new Float64Array(intervals * FIELDS);
   const alpha = o.plan.sequential.alpha;
-  const ours = new Tally();
+  const tallies = {
+    judge: new Tally(),
+    independent: new Tally(),
+    reference: new Tally(),
+    previous: new Tally(),
+  };
   const flagger = new Tally();
   const oracle = s.multiplier > 1 ? new Tally() : null;
   const intervalMs = s.intervalSeconds * 1000;
   for (let run = 0; run < o.runs; run += 1) {
     generateTrace(rngFor(o.seed, o.stream, run), s, trace);
-    ours.add(trace, judgeRollbackAt(o.judge, o.plan, trace, s.weights, intervalMs), s.intervalSeconds);
+    for (const name of JUDGES) {
+      const at = judgeRollbackAt(o.judges[name], o.plan, trace, s.weights, intervalMs);
+      tallies[name].add(trace, at, s.intervalSeconds);
+    }
     flagger.add(trace, thresholdRollbackAt(trace, intervals, o.rule ?? FLAGGER_RULE), s.intervalSeconds);
     oracle?.add(trace, oracleRollbackAt(trace, intervals, s.multiplier, alpha), s.intervalSeconds);
   }
   return {
     scenario: s,
-    judge: ours.outcome(o.runs),
+    judge: tallies.judge.outcome(o.runs),
+    independent: tallies.independent.outcome(o.runs),
+    reference: tallies.reference.outcome(o.runs),
+    previous: tallies.previous.outcome(o.runs),
     flagger: flagger.outcome(o.runs),
     oracle: oracle ? oracle.outcome(o.runs) : null,
     wald: waldBound(s, alpha),

@@ -1,8 +1,10 @@
 /** Benchmark worker: runs the cells it is sent and posts each result back. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { DEFAULT_BETS } from '../../functions/core/analysis/bursts.ts';
 import { createSequentialJudge } from '../../functions/core/analysis/default-judge.ts';
 import { DEFAULT_PRIOR, type GridPriorOptions, gridPrior } from '../../functions/core/analysis/sequential.ts';
 import { type Cell, defaultAnalysisPlan } from './cells.ts';
+import { PREVIOUS_PRIOR, REFERENCE_MIXTURE } from './reference.ts';
 import { runCell } from './simulate.ts';
 
 export interface WorkerSetup {
@@ -13,7 +15,12 @@ export interface WorkerSetup {
 }
 
 const setup = workerData as WorkerSetup;
-const judge = createSequentialJudge(setup.prior ? gridPrior(setup.prior) : DEFAULT_PRIOR);
+const judges = {
+  judge: createSequentialJudge(DEFAULT_BETS, 'clustered'),
+  independent: createSequentialJudge(setup.prior ? gridPrior(setup.prior) : DEFAULT_PRIOR),
+  reference: createSequentialJudge(REFERENCE_MIXTURE),
+  previous: createSequentialJudge(PREVIOUS_PRIOR),
+};
 const plan = defaultAnalysisPlan(setup.alpha);
 
 parentPort?.on('message', (cell: Cell) => {
@@ -22,7 +29,7 @@ parentPort?.on('message', (cell: Cell) => {
     runs: setup.runs,
     seed: setup.seed,
     stream: cell.index,
-    judge,
+    judges,
     plan,
   });
   parentPort?.postMessage({ index: cell.index, result });

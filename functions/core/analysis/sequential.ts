@@ -112,21 +112,23 @@ export function gridPrior(options: GridPriorOptions): MixturePrior {
 }
 
 /**
- * The default prior: 40 points evenly spaced in log θ from 1.2× to 100× (neighbours 12% apart),
- * 60% of the mass spread evenly (in log θ) over 1.2–2× and 40% over 2–100×.
+ * The prior of the per-error mixture (errors "independent"): 40 points evenly spaced in log θ
+ * from 1.2× to 100× (neighbours 12% apart), 30% of the mass spread evenly (in log θ) over
+ * 1.2–2× and 70% over 2–100×.
  *
- * Small regressions get most of the mass because that is where the mixture's price (log of
- * 1/prior mass near the true θ, paid in nats of evidence) costs time: a large regression
- * produces evidence so fast that a few nats hardly matter, except at a handful of errors, where
- * the 2–100× part still lets three canary errors and no stable error at a 10% share reach 1/α
- * at α = 0.01. docs/analysis.md has the comparison with log-uniform and decaying priors.
+ * The mixture's price is the log of 1/(prior mass near the true θ), paid in nats of evidence.
+ * With much traffic a small regression is decided in a few minutes whatever the split; with
+ * little traffic a 5× or 20× regression is decided on a handful of errors, where every nat
+ * counts. 30% on 1.2–2× keeps 1.5–2× detection within a point or two of the earlier 60% split
+ * and detects 5× regressions at low traffic as often as the reference mixture (uniform over
+ * φ = θ/(1+θ)); docs/analysis.md has the benchmark.
  */
 export const DEFAULT_PRIOR: MixturePrior = gridPrior({
   minRatio: 1.2,
   maxRatio: 100,
   points: 40,
   decay: 0,
-  knee: { ratio: 2, mass: 0.6 },
+  knee: { ratio: 2, mass: 0.3 },
 });
 
 /** One interval's counts; errors are the subset of requests that answered 5xx. */

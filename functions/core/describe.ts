@@ -38,6 +38,8 @@ export function describePause(reason: PauseReason): string {
       return `manual gate${reason.note ? `: ${reason.note}` : ''}`;
     case 'inconclusive':
       return `${reason.windows} inconclusive analysis windows in a row`;
+    case 'notEnoughTraffic':
+      return `not enough traffic to judge: ${reason.canaryRequests} canary requests in ${Math.round(reason.forMs / 60_000)} min, ${reason.needed} needed`;
     case 'splitNotLive':
       return `the metrics showed another split than the route's for ${reason.windows} windows (${reason.detail})`;
     case 'drift':

@@ -30,6 +30,8 @@ export interface AnalysisPlan {
   readonly failureLimit: number;
   readonly minRequests: number;
   readonly inconclusiveLimit: number;
+  /** Longest a weight step waits for enough traffic to judge before it pauses; null: no limit. */
+  readonly maxStepMs: number | null;
   readonly sequential: {
     readonly enabled: boolean;
     readonly alpha: number;
@@ -108,6 +110,7 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
       failureLimit: a.failureLimit,
       minRequests: a.minRequests,
       inconclusiveLimit: a.inconclusiveLimit,
+      maxStepMs: a.maxStepDuration === undefined ? null : scaled(a.maxStepDuration),
       sequential: { enabled: a.sequential.enabled, alpha: a.sequential.alpha, errors: a.sequential.errors },
       metrics: context.metrics,
     },

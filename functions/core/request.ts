@@ -183,7 +183,14 @@ const analysis = z.strictObject({
   failureLimit: int(1, 20).default(3).describe('Failed absolute checks before rolling back.'),
   minRequests: int(1, 10_000_000)
     .default(50)
-    .describe('Canary requests a window needs to count as evidence; fewer is inconclusive.'),
+    .describe(
+      'Canary requests the absolute checks need; windows with fewer are pooled with the next ones until together they have enough.',
+    ),
+  maxStepDuration: duration(60, 7 * 24 * 3600)
+    .optional()
+    .describe(
+      'Longest a weight step may wait for enough canary traffic to judge (counted from when its weights are live; never shorter than the hold plus the time its last window takes to become readable); then it pauses with "not enough traffic to judge". No limit by default.',
+    ),
   inconclusiveLimit: int(1, 100)
     .default(10)
     .describe('Inconclusive windows in a row before the rollout pauses and notifies.'),

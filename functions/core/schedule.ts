@@ -38,7 +38,22 @@ export function freshStepAnalysis(a: AnalysisState): AnalysisState {
     splitSeen: false,
     stepCanaryRequests: 0,
     inconclusiveStreak: 0,
+    trafficPauses: 0,
   };
+}
+
+/**
+ * When the current weight step has waited long enough for traffic to judge it: its maximum
+ * duration (once more per resume after such a pause), but never before its hold plus the time
+ * its last window needs to become readable. Null without a limit or outside a weight step.
+ */
+export function stepDeadline(r: Rollout): number | null {
+  const a = r.plan.analysis;
+  const holdEnd = holdEndsAt(r);
+  // Rollouts stored before the limit existed have no maxStepMs: no limit.
+  if ((a.maxStepMs ?? null) === null || holdEnd === null || r.stepStartedAt === null) return null;
+  const readable = holdEnd + a.settleMs + a.samplingPeriodMs + a.intervalMs + a.ingestionDelayMs;
+  return Math.max(r.stepStartedAt + (a.maxStepMs ?? 0) * ((r.analysis.trafficPauses ?? 0) + 1), readable);
 }
 
 /** Start of the step's first window: the first sampling boundary after the settle allowance. */

@@ -13,6 +13,13 @@ export type PauseReason =
   | { readonly kind: 'operator'; readonly actor: string; readonly note: string }
   | { readonly kind: 'gate'; readonly note: string | null }
   | { readonly kind: 'inconclusive'; readonly windows: number }
+  /** The step ran for its maximum duration without enough canary traffic to be judged (never a pass). */
+  | {
+      readonly kind: 'notEnoughTraffic';
+      readonly canaryRequests: number;
+      readonly needed: number;
+      readonly forMs: number;
+    }
   /** The metrics kept showing a split other than the route's: the weights did not reach the data plane. */
   | { readonly kind: 'splitNotLive'; readonly windows: number; readonly detail: string }
   | { readonly kind: 'drift'; readonly detail: string };
@@ -147,6 +154,8 @@ export interface AnalysisState {
   readonly splitSeen: boolean;
   readonly stepCanaryRequests: number;
   readonly inconclusiveStreak: number;
+  /** Times the current step paused for lack of traffic (each resume gives it another maximum duration). */
+  readonly trafficPauses?: number;
   /** The judge's accumulators, kept for the whole rollout. */
   readonly judge: JudgeState | null;
   readonly last: VerdictRecord | null;

@@ -1,8 +1,14 @@
 /**
  * Absolute checks on the canary alone (what Flagger and Argo Rollouts do): 5xx ratio, p99
  * latency and p99 relative to stable, with a failure limit counted over the whole rollout.
- * A window with too few canary requests or missing metrics is inconclusive, never a pass;
- * a failed check under the limit is inconclusive too (it cannot complete a step).
+ *
+ * The checks need `minRequests` canary requests. A window with fewer is pooled with the windows
+ * that follow it (contiguous ones: a new step starts a new pool) until together they have
+ * enough; then the checks run on the pooled counts. So a low-traffic service is judged on a few
+ * minutes of traffic at a time instead of never: a collecting window is inconclusive (never a
+ * pass), but it is not a data problem and does not count towards the inconclusive limit.
+ * Missing metrics are inconclusive; a failed check under the limit is inconclusive too (it
+ * cannot complete a step).
  */
 import type { AnalysisPlan } from '../plan.ts';
 import { percentile } from './histogram.ts';
@@ -29,6 +35,67 @@ export interface AbsoluteOutcome {
   readonly evidence: Record<string, EvidenceValue>;
   readonly canaryRequests: number;
   readonly failures: number;
+  /** True when the window only added its requests to the pool (too few for the checks yet). */
+  readonly collecting: boolean;
+  /** The judge-state keys of the pool after this window. */
+  readonly pool: JudgeState;
+}
+
+/** Canary windows waiting for enough requests to be checked together. */
+interface Pool {
+  readonly requests: number;
+  readonly errors: number;
+  readonly windows: number;
+  /** End of the last pooled window: only a window starting there joins the pool. */
+  readonly end: number;
+  readonly latency: LatencyHistogram | null;
+}
+
+const EMPTY_POOL: JudgeState = { poolRequests: 0, poolErrors: 0, poolWindows: 0, poolEnd: null };
+
+function readPool(prior: JudgeState | null, start: number): Pool | null {
+  const requests = prior?.['poolRequests'];
+  const errors = prior?.['poolErrors'];
+  const windows = prior?.['poolWindows'];
+  const end = prior?.['poolEnd'];
+  if (typeof requests !== 'number' || typeof errors !== 'number' || typeof windows !== 'number') return null;
+  if (windows === 0 || end !== start) return null;
+  const bounds = prior?.['poolLatencyBounds'];
+  const counts = prior?.['poolLatencyCounts'];
+  const latency = Array.isArray(bounds) && Array.isArray(counts) ? { bounds, counts } : null;
+  return { requests, errors, windows, end, latency };
+}
+
+function writePool(p: Pool): JudgeState {
+  return {
+    poolRequests: p.requests,
+    poolErrors: p.errors,
+    poolWindows: p.windows,
+    poolEnd: p.end,
+    poolLatencyBounds: p.latency?.bounds ?? null,
+    poolLatencyCounts: p.latency?.counts ?? null,
+  };
+}
+
+function addWindow(
+  pooled: Pool | null,
+  canary: Extract<BackendReading, { kind: 'data' }>,
+  end: number,
+): Pool {
+  return {
+    requests: (pooled?.requests ?? 0) + canary.requests,
+    errors: (pooled?.errors ?? 0) + canary.errors,
+    windows: (pooled?.windows ?? 0) + 1,
+    end,
+    latency: addLatency(pooled?.latency ?? null, canary.latency),
+  };
+}
+
+/** Bucket counts added up when both histograms have the same bounds; otherwise the newer one. */
+function addLatency(a: LatencyHistogram | null, b: LatencyHistogram | null): LatencyHistogram | null {
+  if (a === null || b === null) return b ?? a;
+  const same = a.bounds.length === b.bounds.length && a.bounds.every((x, i) => x === b.bounds[i]);
+  return same ? { bounds: b.bounds, counts: b.counts.map((c, i) => c + (a.counts[i] ?? 0)) } : b;
 }
 
 export function absoluteChecks(
@@ -44,48 +111,83 @@ export function absoluteChecks(
     evidence['stableErrors'] = stable.errors;
     evidence['stableErrorRatio'] = stable.requests > 0 ? round(stable.errors / stable.requests) : null;
   }
-  const outcome = (
-    verdict: Judgement['verdict'],
-    summary: string,
-    canaryRequests: number,
-    total = failures,
-  ) => ({
-    verdict,
-    summary,
-    evidence,
-    canaryRequests,
-    failures: total,
-  });
-  if (canary.kind === 'noData') return outcome('inconclusive', `no canary metrics (${canary.reason})`, 0);
+  const base = { evidence, failures, collecting: false, pool: EMPTY_POOL };
+  const pooled = readPool(prior, m.window.start);
+  if (canary.kind === 'noData') {
+    // The pool waits for the next window (only contiguous windows join it, so a gap ends it).
+    const pool = pooled ? writePool({ ...pooled, end: m.window.end }) : EMPTY_POOL;
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      summary: `no canary metrics (${canary.reason})`,
+      canaryRequests: 0,
+      pool,
+    };
+  }
   evidence['canaryRequests'] = canary.requests;
   evidence['canaryErrors'] = canary.errors;
   evidence['canaryErrorRatio'] = canary.requests > 0 ? round(canary.errors / canary.requests) : null;
-  if (canary.requests < config.minRequests) {
-    return outcome(
-      'inconclusive',
-      `too few canary requests (${canary.requests} < ${config.minRequests})`,
-      canary.requests,
-    );
+  const pool = addWindow(pooled, canary, m.window.end);
+  if (pool.requests < config.minRequests) {
+    const windows = `${pool.windows} window${pool.windows > 1 ? 's' : ''}`;
+    const summary = `collecting canary requests: ${pool.requests} of ${config.minRequests} over ${windows}`;
+    const state = writePool(pool);
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      summary,
+      canaryRequests: canary.requests,
+      collecting: true,
+      pool: state,
+    };
   }
-  const ratio = canary.errors / canary.requests;
+  return { ...base, ...checkPool(pool, stable, config, evidence, failures), canaryRequests: canary.requests };
+}
+
+/** The checks on a pool with enough canary requests: pass, a failed check (fail at the limit), or missing latency. */
+function checkPool(
+  pool: Pool,
+  stable: BackendReading,
+  config: AnalysisPlan,
+  evidence: Record<string, EvidenceValue>,
+  failures: number,
+): Pick<AbsoluteOutcome, 'verdict' | 'summary' | 'failures'> {
+  if (pool.windows > 1) {
+    Object.assign(evidence, {
+      pooledWindows: pool.windows,
+      pooledCanaryRequests: pool.requests,
+      pooledCanaryErrors: pool.errors,
+    });
+  }
+  const ratio = pool.errors / pool.requests;
   const problems: string[] = [];
   if (ratio > config.maxErrorRatio) {
     problems.push(`5xx ratio ${(ratio * 100).toFixed(2)}% > ${(config.maxErrorRatio * 100).toFixed(2)}%`);
   }
-  const latency = latencyChecks(canary.latency, stable, config, evidence);
+  const latency = latencyChecks(pool.latency, stable, config, evidence);
   problems.push(...latency.problems);
   if (problems.length > 0) {
     const total = failures + 1;
     evidence['failures'] = total;
     const summary = `${problems.join('; ')} (failed check ${total} of ${config.failureLimit} allowed)`;
-    return outcome(total >= config.failureLimit ? 'fail' : 'inconclusive', summary, canary.requests, total);
+    return { verdict: total >= config.failureLimit ? 'fail' : 'inconclusive', summary, failures: total };
   }
   if (latency.missing.length > 0) {
-    const summary = `missing ${latency.missing.join(' and ')} for the latency check`;
-    return outcome('inconclusive', summary, canary.requests);
+    return {
+      verdict: 'inconclusive',
+      summary: `missing ${latency.missing.join(' and ')} for the latency check`,
+      failures,
+    };
   }
-  const summary = `5xx ${(ratio * 100).toFixed(2)}% over ${canary.requests} canary requests within limits`;
-  return outcome('pass', summary, canary.requests);
+  const over =
+    pool.windows > 1
+      ? `${pool.requests} canary requests (${pool.windows} windows)`
+      : `${pool.requests} canary requests`;
+  return {
+    verdict: 'pass',
+    summary: `5xx ${(ratio * 100).toFixed(2)}% over ${over} within limits`,
+    failures,
+  };
 }
 
 /** The p99 checks, when configured: what failed, and what was missing to check. */
@@ -126,7 +228,8 @@ export const absoluteJudge: Judge = {
       summary: outcome.summary,
       evidence: outcome.evidence,
       canaryRequests: outcome.canaryRequests,
-      state: { ...(prior ?? {}), absoluteFailures: outcome.failures },
+      collecting: outcome.collecting,
+      state: { ...(prior ?? {}), absoluteFailures: outcome.failures, ...outcome.pool },
     };
   },
 };

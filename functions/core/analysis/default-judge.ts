@@ -181,6 +181,7 @@ export function createSequentialJudge(
       const state: Record<string, JudgeState[string]> = {
         ...(previous ?? {}),
         absoluteFailures: absolute.failures,
+        ...absolute.pool,
         ...writeSequentialState(step.state),
       };
       const evidence: Record<string, EvidenceValue> = {
@@ -200,7 +201,8 @@ export function createSequentialJudge(
       }
       const { verdict, summary } = combine(m, absolute, step, alpha, notes);
       evidence['reasons'] = notes.length > 0 ? notes.join('; ') : null;
-      return { verdict, summary, evidence, canaryRequests: absolute.canaryRequests, state };
+      const collecting = verdict === 'inconclusive' && absolute.collecting;
+      return { verdict, summary, evidence, canaryRequests: absolute.canaryRequests, collecting, state };
     },
   };
 }

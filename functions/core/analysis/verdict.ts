@@ -50,6 +50,12 @@ export interface Judgement {
   readonly evidence: { readonly [key: string]: EvidenceValue };
   /** Canary requests this window contributed as evidence (0 when it had no data). */
   readonly canaryRequests: number;
+  /**
+   * Inconclusive only because its canary requests are pooled with the next windows' until there
+   * are enough to check (low traffic): not a data problem, so it does not count towards the
+   * inconclusive limit.
+   */
+  readonly collecting?: boolean;
   readonly state: JudgeState;
 }
 

@@ -4,7 +4,8 @@
  */
 import type { AnalysisWindow, Judgement } from '../analysis/verdict.ts';
 import type { Decision } from '../decision.ts';
-import { expectedWindow, isAnalysing } from '../schedule.ts';
+import { describePause } from '../describe.ts';
+import { expectedWindow, isAnalysing, stepDeadline, stepEvidenceSufficient } from '../schedule.ts';
 import type { HistoryEntry, Rollout } from '../state.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
@@ -38,7 +39,7 @@ export function onVerdict(c: Context, window: AnalysisWindow, j: Judgement): Dec
     splitSeen: true,
     judge: j.state,
     stepCanaryRequests: a.stepCanaryRequests + j.canaryRequests,
-    inconclusiveStreak: j.verdict === 'inconclusive' ? a.inconclusiveStreak + 1 : 0,
+    inconclusiveStreak: j.verdict === 'inconclusive' && j.collecting !== true ? a.inconclusiveStreak + 1 : 0,
     last: { verdict: j.verdict, summary: j.summary, window, at: c.now, evidence: j.evidence },
   };
   if (j.verdict === 'fail') {
@@ -53,6 +54,8 @@ export function onVerdict(c: Context, window: AnalysisWindow, j: Judgement): Dec
     );
   }
   const s = r.status;
+  const underpowered = pauseForTraffic(c, analysis, verdict, j.summary);
+  if (underpowered !== null) return underpowered;
   if (s.phase === 'Progressing' && analysis.inconclusiveStreak >= r.plan.analysis.inconclusiveLimit) {
     return pause(
       c,
@@ -69,4 +72,33 @@ export function onVerdict(c: Context, window: AnalysisWindow, j: Judgement): Dec
     analysis,
     verdict,
   });
+}
+
+/** A step past its maximum duration without the evidence to complete it pauses; it never passes. */
+function pauseForTraffic(
+  c: Context,
+  analysis: Rollout['analysis'],
+  verdict: HistoryEntry['verdict'],
+  summary: string,
+): Decision | null {
+  const r = c.r;
+  const s = r.status;
+  const deadline = stepDeadline(r);
+  if (s.phase !== 'Progressing' || deadline === null || c.now < deadline) return null;
+  if (stepEvidenceSufficient({ ...r, analysis })) return null;
+  const reason = {
+    kind: 'notEnoughTraffic',
+    canaryRequests: analysis.stepCanaryRequests,
+    needed: r.plan.analysis.minRequests,
+    forMs: c.now - (r.stepStartedAt ?? c.now),
+  } as const;
+  const more = Math.round((r.plan.analysis.maxStepMs ?? 0) / 60_000);
+  return pause(
+    c,
+    s.step,
+    reason,
+    'continue',
+    `${describePause(reason)} (${summary}); paused, never passed: resume to wait another ${more} min, promote to accept, or abort`,
+    { analysis: { ...analysis, trafficPauses: (analysis.trafficPauses ?? 0) + 1 }, verdict },
+  );
 }

@@ -35,6 +35,7 @@ function plan(over: Partial<AnalysisPlan> = {}): AnalysisPlan {
     failureLimit: 3,
     minRequests: 50,
     inconclusiveLimit: 10,
+    maxStepMs: null,
     sequential: { enabled: true, alpha: 0.01, errors: 'independent' },
     metrics: {
       stable: { preset: 'cloudRun', service: 'stable' },
@@ -97,14 +98,39 @@ describe('default judge: no data is never a pass', () => {
     expect(second?.evidence['logEValue']).toBe(first?.evidence['logEValue']);
   });
 
-  it('too few canary requests → inconclusive for as long as it lasts, though the comparison still learns', () => {
+  it('too few canary requests per window → pooled with the next windows until there are enough, never a pass alone', () => {
     const judgements = run(
       defaultJudge,
-      Array.from({ length: 30 }, () => [data(20, 1), data(1000, 50)] as [BackendReading, BackendReading]),
+      Array.from({ length: 30 }, () => [data(20, 0), data(1000, 5)] as [BackendReading, BackendReading]),
     );
-    expect(judgements.every((j) => j.verdict === 'inconclusive')).toBe(true);
-    expect(judgements[0]?.summary).toContain('too few canary requests (20 < 50)');
+    expect(judgements.map((j) => j.verdict).slice(0, 6)).toEqual([
+      'inconclusive',
+      'inconclusive',
+      'pass',
+      'inconclusive',
+      'inconclusive',
+      'pass',
+    ]);
+    expect(judgements[0]?.collecting).toBe(true);
+    expect(judgements[0]?.summary).toContain('collecting canary requests: 20 of 50 over 1 window');
+    expect(judgements[2]?.collecting).toBe(false);
+    expect(judgements[2]?.summary).toContain('over 60 canary requests (3 windows)');
+    expect(judgements[2]?.evidence['pooledWindows']).toBe(3);
     expect(judgements[29]?.evidence['comparedWindows']).toBe(30);
+  });
+
+  it('pooled windows fail the 5xx limit on their total; a gap between windows starts a new pool', () => {
+    const bad = run(
+      defaultJudge,
+      Array.from({ length: 3 }, () => [data(20, 4), data(1000, 200)] as [BackendReading, BackendReading]),
+      plan({ failureLimit: 1 }),
+    );
+    expect(bad[2]?.verdict).toBe('fail');
+    expect(bad[2]?.summary).toContain('5xx ratio 20.00% > 5.00%');
+    const first = defaultJudge.judge(window(1, data(30, 0), data(1000, 5)), null, plan());
+    const afterGap = defaultJudge.judge(window(3, data(30, 0), data(1000, 5)), first.state, plan());
+    expect(afterGap.verdict).toBe('inconclusive');
+    expect(afterGap.summary).toContain('30 of 50 over 1 window');
   });
 
   it('missing stable metrics while stable serves traffic: inconclusive, never a pass', () => {

@@ -113,22 +113,22 @@ export function gridPrior(options: GridPriorOptions): MixturePrior {
 
 /**
  * The prior of the per-error mixture (errors "independent"): 40 points evenly spaced in log θ
- * from 1.2× to 100× (neighbours 12% apart), 30% of the mass spread evenly (in log θ) over
- * 1.2–2× and 70% over 2–100×.
+ * from 1.2× to 100× (neighbours 12% apart), 60% of the mass spread evenly (in log θ) over
+ * 1.2–3× and 40% over 3–100×.
  *
  * The mixture's price is the log of 1/(prior mass near the true θ), paid in nats of evidence.
- * With much traffic a small regression is decided in a few minutes whatever the split; with
- * little traffic a 5× or 20× regression is decided on a handful of errors, where every nat
- * counts. 30% on 1.2–2× keeps 1.5–2× detection within a point or two of the earlier 60% split
- * and detects 5× regressions at low traffic as often as the reference mixture (uniform over
- * φ = θ/(1+θ)); docs/analysis.md has the benchmark.
+ * Small regressions need minutes of evidence, so most of the mass sits below 3×; a 5× or 20×
+ * regression at low traffic is decided on a handful of errors, where every nat counts, and the
+ * mass between 2× and 3× that the previous split (60% on 1.2–2×) lacked is what lets it detect
+ * those as often as the reference mixture (uniform over φ = θ/(1+θ)) while staying within five
+ * points of the previous split at 1.5–2×. docs/analysis.md has the benchmark.
  */
 export const DEFAULT_PRIOR: MixturePrior = gridPrior({
   minRatio: 1.2,
   maxRatio: 100,
   points: 40,
   decay: 0,
-  knee: { ratio: 2, mass: 0.3 },
+  knee: { ratio: 3, mass: 0.6 },
 });
 
 /** One interval's counts; errors are the subset of requests that answered 5xx. */

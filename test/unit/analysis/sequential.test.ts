@@ -58,15 +58,15 @@ describe('sequential: the prior', () => {
     }
   });
 
-  it('default: 40 points from 1.2× to 100×, 30% of the mass at 2× or less', () => {
+  it('default: 40 points from 1.2× to 100×, 60% of the mass at 3× or less', () => {
     expect(DEFAULT_PRIOR.logTheta).toHaveLength(40);
     expect(Math.exp(DEFAULT_PRIOR.logTheta[0] ?? 0)).toBeCloseTo(1.2, 10);
     expect(Math.exp(DEFAULT_PRIOR.logTheta[39] ?? 0)).toBeCloseTo(100, 8);
     const below = DEFAULT_PRIOR.logTheta.reduce(
-      (s, l, j) => s + (l <= Math.log(2) ? Math.exp(DEFAULT_PRIOR.logWeight[j] ?? 0) : 0),
+      (s, l, j) => s + (l <= Math.log(3) ? Math.exp(DEFAULT_PRIOR.logWeight[j] ?? 0) : 0),
       0,
     );
-    expect(below).toBeCloseTo(0.3, 12);
+    expect(below).toBeCloseTo(0.6, 12);
   });
 
   it('rejects grids that are not over θ > 1 and knees without points on both sides', () => {

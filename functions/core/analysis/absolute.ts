@@ -11,6 +11,7 @@
  * cannot complete a step).
  */
 import type { AnalysisPlan } from '../plan.ts';
+import { errorLimitStep } from './error-limit.ts';
 import { percentile } from './histogram.ts';
 import type {
   BackendReading,
@@ -37,8 +38,8 @@ export interface AbsoluteOutcome {
   readonly failures: number;
   /** True when the window only added its requests to the pool (too few for the checks yet). */
   readonly collecting: boolean;
-  /** The judge-state keys of the pool after this window. */
-  readonly pool: JudgeState;
+  /** The judge-state keys of the pool and the 5xx limit's evidence after this window. */
+  readonly state: JudgeState;
 }
 
 /** Canary windows waiting for enough requests to be checked together. */
@@ -111,7 +112,7 @@ export function absoluteChecks(
     evidence['stableErrors'] = stable.errors;
     evidence['stableErrorRatio'] = stable.requests > 0 ? round(stable.errors / stable.requests) : null;
   }
-  const base = { evidence, failures, collecting: false, pool: EMPTY_POOL };
+  const base = { evidence, failures, collecting: false, state: EMPTY_POOL };
   const pooled = readPool(prior, m.window.start);
   if (canary.kind === 'noData') {
     // The pool waits for the next window (only contiguous windows join it, so a gap ends it).
@@ -121,7 +122,7 @@ export function absoluteChecks(
       verdict: 'inconclusive',
       summary: `no canary metrics (${canary.reason})`,
       canaryRequests: 0,
-      pool,
+      state: pool,
     };
   }
   evidence['canaryRequests'] = canary.requests;
@@ -138,11 +139,57 @@ export function absoluteChecks(
       summary,
       canaryRequests: canary.requests,
       collecting: true,
-      pool: state,
+      state,
     };
   }
-  return { ...base, ...checkPool(pool, stable, config, evidence, failures), canaryRequests: canary.requests };
+  const limit = errorLimit(pool, prior, config, evidence);
+  const checked = checkPool(pool, stable, config, evidence, failures, limit);
+  return { ...base, ...checked, state: limit.state, canaryRequests: canary.requests };
 }
+
+/**
+ * The 5xx limit on a pool with enough requests: with errors "clustered", failed only once the
+ * bets of error-limit.ts show the canary's ratio is above it (a window merely above it is
+ * inconclusive); with "independent", every window above it is a failed check.
+ */
+function errorLimit(
+  pool: Pool,
+  prior: JudgeState | null,
+  config: AnalysisPlan,
+  evidence: Record<string, EvidenceValue>,
+): {
+  readonly problem: string | null;
+  readonly decided: boolean;
+  readonly hold: string | null;
+  readonly state: JudgeState;
+} {
+  const ratio = pool.errors / pool.requests;
+  const text = `5xx ratio ${(ratio * 100).toFixed(2)}%`;
+  const limit = `${(config.maxErrorRatio * 100).toFixed(2)}%`;
+  if (config.sequential.errors !== 'clustered') {
+    const problem = ratio > config.maxErrorRatio ? `${text} > ${limit}` : null;
+    return { problem, decided: false, hold: null, state: EMPTY_POOL };
+  }
+  const step = errorLimitStep(prior, pool, config.maxErrorRatio, config.sequential.alpha);
+  const e = displayLimit(step.peakLogE);
+  evidence['limitEValue'] = e;
+  const state = { ...EMPTY_POOL, ...step.state };
+  if (step.rejected) {
+    return {
+      problem: `canary 5xx above the ${limit} limit: e-value ${e} ≥ ${displayLimit(step.logThreshold)} (${text} now)`,
+      decided: true,
+      hold: null,
+      state,
+    };
+  }
+  const hold =
+    ratio > config.maxErrorRatio
+      ? `${text} > ${limit} this window, not yet evidence that the canary's rate is above it (e-value ${e})`
+      : null;
+  return { problem: null, decided: false, hold, state };
+}
+
+const displayLimit = (logE: number): number => Number(Math.exp(Math.min(logE, 690)).toPrecision(3));
 
 /** The checks on a pool with enough canary requests: pass, a failed check (fail at the limit), or missing latency. */
 function checkPool(
@@ -151,6 +198,7 @@ function checkPool(
   config: AnalysisPlan,
   evidence: Record<string, EvidenceValue>,
   failures: number,
+  limit: ReturnType<typeof errorLimit>,
 ): Pick<AbsoluteOutcome, 'verdict' | 'summary' | 'failures'> {
   if (pool.windows > 1) {
     Object.assign(evidence, {
@@ -160,18 +208,18 @@ function checkPool(
     });
   }
   const ratio = pool.errors / pool.requests;
-  const problems: string[] = [];
-  if (ratio > config.maxErrorRatio) {
-    problems.push(`5xx ratio ${(ratio * 100).toFixed(2)}% > ${(config.maxErrorRatio * 100).toFixed(2)}%`);
-  }
   const latency = latencyChecks(pool.latency, stable, config, evidence);
-  problems.push(...latency.problems);
+  if (limit.decided && limit.problem !== null) {
+    return { verdict: 'fail', summary: [limit.problem, ...latency.problems].join('; '), failures };
+  }
+  const problems = [...(limit.problem === null ? [] : [limit.problem]), ...latency.problems];
   if (problems.length > 0) {
     const total = failures + 1;
     evidence['failures'] = total;
     const summary = `${problems.join('; ')} (failed check ${total} of ${config.failureLimit} allowed)`;
     return { verdict: total >= config.failureLimit ? 'fail' : 'inconclusive', summary, failures: total };
   }
+  if (limit.hold !== null) return { verdict: 'inconclusive', summary: limit.hold, failures };
   if (latency.missing.length > 0) {
     return {
       verdict: 'inconclusive',
@@ -229,7 +277,7 @@ export const absoluteJudge: Judge = {
       evidence: outcome.evidence,
       canaryRequests: outcome.canaryRequests,
       collecting: outcome.collecting,
-      state: { ...(prior ?? {}), absoluteFailures: outcome.failures, ...outcome.pool },
+      state: { ...(prior ?? {}), absoluteFailures: outcome.failures, ...outcome.state },
     };
   },
 };

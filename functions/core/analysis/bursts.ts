@@ -72,3 +72,13 @@ export const DEFAULT_BETS: Mixture = betGrid({
   stakes: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
   growth: 0.5,
 });
+
+/**
+ * The same bets without growth, for the absolute 5xx limit (error-limit.ts): there the count is
+ * of requests, which bursts of retries inflate together with the errors, so the stake does not
+ * depend on it.
+ */
+export const LIMIT_BETS: Mixture = betGrid({
+  stakes: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+  growth: 0,
+});

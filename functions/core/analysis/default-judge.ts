@@ -181,7 +181,7 @@ export function createSequentialJudge(
       const state: Record<string, JudgeState[string]> = {
         ...(previous ?? {}),
         absoluteFailures: absolute.failures,
-        ...absolute.pool,
+        ...absolute.state,
         ...writeSequentialState(step.state),
       };
       const evidence: Record<string, EvidenceValue> = {

@@ -255,7 +255,10 @@ export class RolloutExecutor {
   ): Promise<Input> {
     const metrics = await this.#deps.metrics();
     const analysis = r.plan.analysis;
-    const latency = analysis.maxP99LatencyMs !== null || analysis.maxP99LatencyRatio !== null;
+    const latency =
+      analysis.maxP99LatencyMs !== null ||
+      analysis.maxP99LatencyRatio !== null ||
+      (analysis.sequential.enabled && analysis.sequential.latency);
     const read = async (source: MetricSource) => {
       try {
         return await metrics.read(source, { start: window.start, end: window.end }, { latency });

@@ -37,6 +37,8 @@ export interface AnalysisPlan {
     readonly alpha: number;
     /** Which comparison: per-period bets valid under error bursts, or the per-error mixture. */
     readonly errors: ErrorModel;
+    /** Whether latency is compared too (the request asks and both metric sources report latency). */
+    readonly latency: boolean;
   };
   readonly metrics: { readonly stable: MetricSource; readonly canary: MetricSource };
 }
@@ -80,6 +82,11 @@ export function defaultIngestionDelaySeconds(source: MetricSource): number {
   }
 }
 
+/** Whether a metric source reports a latency distribution (presets do; a filter source when it names one). */
+export function hasLatency(source: MetricSource): boolean {
+  return source.preset !== 'filter' || source.latency !== undefined;
+}
+
 export function normalisePlan(request: RolloutRequest, context: PlanContext): Plan {
   const scaled = (text: string): number =>
     Math.round(((parseDurationSeconds(text) ?? 0) * 1000) / context.timeScale);
@@ -111,7 +118,13 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
       minRequests: a.minRequests,
       inconclusiveLimit: a.inconclusiveLimit,
       maxStepMs: a.maxStepDuration === undefined ? null : scaled(a.maxStepDuration),
-      sequential: { enabled: a.sequential.enabled, alpha: a.sequential.alpha, errors: a.sequential.errors },
+      sequential: {
+        enabled: a.sequential.enabled,
+        alpha: a.sequential.alpha,
+        errors: a.sequential.errors,
+        latency:
+          a.sequential.latency && hasLatency(context.metrics.stable) && hasLatency(context.metrics.canary),
+      },
       metrics: context.metrics,
     },
     timing: context.timing,

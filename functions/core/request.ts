@@ -142,6 +142,12 @@ const sequential = z.strictObject({
     .describe(
       'How 5xx may arrive: "clustered" (default) stays valid when errors come in bursts (retry storms, one bad client) at the cost of needing a few minutes with errors; "independent" decides faster but assumes every error is an independent event.',
     ),
+  latency: z
+    .boolean({ error: 'must be true or false' })
+    .default(true)
+    .describe(
+      "Also compare the canary's latency with stable's (requests slower than stable's p99), within the same alpha; needs latency from both metric sources.",
+    ),
 });
 
 const analysis = z.strictObject({

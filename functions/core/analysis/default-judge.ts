@@ -15,137 +15,26 @@
 import type { AnalysisPlan, ErrorModel } from '../plan.ts';
 import { type AbsoluteOutcome, absoluteChecks } from './absolute.ts';
 import { DEFAULT_BETS } from './bursts.ts';
-import {
-  DEFAULT_PRIOR,
-  type IntervalCounts,
-  type IntervalSkip,
-  type Mixture,
-  type SequentialState,
-  sequentialStep,
-} from './sequential.ts';
+import { type ComparisonOutcome, compare } from './comparison.ts';
+import { displayEValue, formatE, significant } from './evidence-format.ts';
+import { DEFAULT_PRIOR, type Mixture } from './sequential.ts';
 import type { EvidenceValue, Judge, JudgeState, Measurement, Verdict } from './verdict.ts';
-
-/** Keys of the comparison's accumulators in JudgeState. */
-const KEY = {
-  prior: 'seqPrior',
-  logLik: 'seqLogLik',
-  intervals: 'seqIntervals',
-  canaryErrors: 'seqCanaryErrors',
-  stableErrors: 'seqStableErrors',
-  peak: 'seqPeakLogE',
-} as const;
-
-function readSequentialState(prior: JudgeState | null): SequentialState | null {
-  if (prior === null) return null;
-  const id = prior[KEY.prior];
-  const logLik = prior[KEY.logLik];
-  const intervals = prior[KEY.intervals];
-  const canaryErrors = prior[KEY.canaryErrors];
-  const stableErrors = prior[KEY.stableErrors];
-  const peak = prior[KEY.peak];
-  if (
-    typeof id !== 'string' ||
-    !Array.isArray(logLik) ||
-    typeof intervals !== 'number' ||
-    typeof canaryErrors !== 'number' ||
-    typeof stableErrors !== 'number' ||
-    typeof peak !== 'number'
-  ) {
-    return null;
-  }
-  const sums: readonly unknown[] = logLik;
-  if (!sums.every((v): v is number => typeof v === 'number' && Number.isFinite(v))) return null;
-  return {
-    priorId: id,
-    logLik: sums as readonly number[],
-    intervals,
-    canaryErrors,
-    stableErrors,
-    peakLogE: peak,
-  };
-}
-
-function writeSequentialState(s: SequentialState): JudgeState {
-  return {
-    [KEY.prior]: s.priorId,
-    [KEY.logLik]: s.logLik,
-    [KEY.intervals]: s.intervals,
-    [KEY.canaryErrors]: s.canaryErrors,
-    [KEY.stableErrors]: s.stableErrors,
-    [KEY.peak]: s.peakLogE,
-  };
-}
-
-function intervalCounts(m: Measurement): IntervalCounts | null {
-  if (m.canary.kind !== 'data' || m.stable.kind !== 'data') return null;
-  return {
-    canaryRequests: m.canary.requests,
-    canaryErrors: m.canary.errors,
-    stableRequests: m.stable.requests,
-    stableErrors: m.stable.errors,
-  };
-}
-
-/** `x` to `digits` significant digits, as a plain JSON number. */
-export function significant(x: number, digits = 3): number {
-  if (x === 0 || !Number.isFinite(x)) return Number.isFinite(x) ? 0 : Number.MAX_VALUE;
-  return Number(x.toPrecision(digits));
-}
-
-/** The e-value for display: 3 significant digits, capped at 1e300 so it stays a JSON number. */
-export function displayEValue(logE: number): number {
-  return logE > 690 ? 1e300 : significant(Math.exp(logE));
-}
-
-const SKIP_NOTE: Record<IntervalSkip, string> = {
-  noErrors: 'no 5xx on either backend this window',
-  noCanaryRequests: 'no canary requests this window',
-  noStableRequests: 'no stable requests this window',
-  invalidCounts: 'inconsistent counts this window (errors above requests or not finite)',
-};
-
-function formatE(e: number): string {
-  if (e === 0) return '0';
-  if (e >= 1e6) return e.toExponential(2);
-  if (e >= 100) return e.toFixed(0);
-  if (e >= 0.01) return e.toPrecision(3);
-  return e.toExponential(1);
-}
-
-type Step = ReturnType<typeof sequentialStep>;
-
-/** The comparison's evidence for this window: e-value against its threshold, and what it rests on. */
-function comparisonEvidence(step: Step, alpha: number): Record<string, EvidenceValue> {
-  return {
-    eValue: displayEValue(step.logE),
-    logEValue: Number(step.logE.toFixed(3)),
-    eValueThreshold: significant(1 / alpha, 6),
-    peakEValue: displayEValue(step.state.peakLogE),
-    alpha,
-    p0: step.p0 === null ? null : significant(step.p0, 4),
-    comparedWindows: step.state.intervals,
-    comparedCanaryErrors: step.state.canaryErrors,
-    comparedStableErrors: step.state.stableErrors,
-  };
-}
 
 /** The verdict of the absolute checks and the comparison together, and one line saying why. */
 function combine(
   m: Measurement,
   absolute: AbsoluteOutcome,
-  step: Step,
+  cmp: ComparisonOutcome,
   alpha: number,
-  notes: string[],
 ): { verdict: Verdict; summary: string } {
-  const eValue = displayEValue(step.logE);
+  const eValue = displayEValue(cmp.logE);
   const limit = `${formatE(significant(1 / alpha, 6))} (α = ${alpha})`;
-  if (step.rejected) {
+  if (cmp.rejected) {
     const evalue =
-      step.logE >= step.logThreshold
+      cmp.logE >= cmp.logThreshold
         ? `e-value ${formatE(eValue)} ≥ ${limit}`
-        : `e-value reached ${formatE(displayEValue(step.state.peakLogE))} ≥ ${limit} earlier (now ${formatE(eValue)})`;
-    notes.push("canary 5xx rate is higher than stable's");
-    const summary = `canary 5xx rate above stable's: ${evalue} over ${step.state.canaryErrors} canary and ${step.state.stableErrors} stable 5xx`;
+        : `e-value reached ${formatE(displayEValue(cmp.peakLogE))} ≥ ${limit} earlier (now ${formatE(eValue)})`;
+    const summary = `${cmp.finding}: ${evalue} ${cmp.basis}`;
     return {
       verdict: 'fail',
       summary: absolute.verdict === 'fail' ? `${summary}; ${absolute.summary}` : summary,
@@ -174,32 +63,17 @@ export function createSequentialJudge(
     name: errors === 'independent' ? 'sequential' : 'sequential:clustered',
     judge(m: Measurement, previous: JudgeState | null, config: AnalysisPlan) {
       const absolute = absoluteChecks(m, previous, config);
-      const alpha = config.sequential.alpha;
-      const stored = readSequentialState(previous);
-      const counts = intervalCounts(m);
-      const step = sequentialStep(stored, counts, alpha, prior);
+      const cmp = compare(m, previous, config, prior);
       const state: Record<string, JudgeState[string]> = {
         ...(previous ?? {}),
         absoluteFailures: absolute.failures,
         ...absolute.state,
-        ...writeSequentialState(step.state),
+        ...cmp.state,
       };
-      const evidence: Record<string, EvidenceValue> = {
-        ...absolute.evidence,
-        ...comparisonEvidence(step, alpha),
-        errors,
-      };
-      const notes: string[] = [];
-      if (counts === null) {
-        const missing = m.stable.kind === 'noData' ? 'stable' : 'canary';
-        notes.push(`no ${missing} metrics this window; comparison unchanged`);
-      } else if (step.skip !== null) {
-        notes.push(`${SKIP_NOTE[step.skip]}; comparison unchanged`);
-      }
-      if (step.restarted || (previous !== null && previous[KEY.prior] !== undefined && stored === null)) {
-        notes.push('stored comparison was made with another prior or is unreadable; started afresh');
-      }
-      const { verdict, summary } = combine(m, absolute, step, alpha, notes);
+      const evidence: Record<string, EvidenceValue> = { ...absolute.evidence, ...cmp.evidence, errors };
+      const notes = [...cmp.notes];
+      const { verdict, summary } = combine(m, absolute, cmp, config.sequential.alpha);
+      if (cmp.rejected) notes.push(cmp.finding.replace('above', 'is higher than'));
       evidence['reasons'] = notes.length > 0 ? notes.join('; ') : null;
       const collecting = verdict === 'inconclusive' && absolute.collecting;
       return { verdict, summary, evidence, canaryRequests: absolute.canaryRequests, collecting, state };

@@ -36,7 +36,7 @@ function plan(over: Partial<AnalysisPlan> = {}): AnalysisPlan {
     minRequests: 50,
     inconclusiveLimit: 10,
     maxStepMs: null,
-    sequential: { enabled: true, alpha: 0.01, errors: 'independent' },
+    sequential: { enabled: true, alpha: 0.01, errors: 'independent', latency: false },
     metrics: {
       stable: { preset: 'cloudRun', service: 'stable' },
       canary: { preset: 'cloudRun', service: 'canary' },
@@ -351,12 +351,12 @@ describe('judgeFor', () => {
   it('uses the per-period bets by default, the per-error mixture for independent errors, the absolute judge without a comparison', () => {
     expect(judgeFor(plan())).toBe(defaultJudge);
     expect(judgeFor(plan()).name).toBe('sequential');
-    expect(judgeFor(plan({ sequential: { enabled: true, alpha: 0.01, errors: 'clustered' } }))).toBe(
-      burstJudge,
-    );
+    expect(
+      judgeFor(plan({ sequential: { enabled: true, alpha: 0.01, errors: 'clustered', latency: false } })),
+    ).toBe(burstJudge);
     expect(burstJudge.name).toBe('sequential:clustered');
-    expect(judgeFor(plan({ sequential: { enabled: false, alpha: 0.01, errors: 'clustered' } }))).toBe(
-      absoluteJudge,
-    );
+    expect(
+      judgeFor(plan({ sequential: { enabled: false, alpha: 0.01, errors: 'clustered', latency: false } })),
+    ).toBe(absoluteJudge);
   });
 });

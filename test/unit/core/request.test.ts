@@ -28,7 +28,7 @@ describe('rollout request validation', () => {
       failureLimit: 3,
       minRequests: 50,
       inconclusiveLimit: 10,
-      sequential: { enabled: true, alpha: 0.01, errors: 'clustered' },
+      sequential: { enabled: true, alpha: 0.01, errors: 'clustered', latency: true },
     });
   });
 

@@ -33,6 +33,7 @@ import {
   SCHEDULES,
 } from './analysis/cells.ts';
 import { FLAGGER_RULE } from './analysis/flagger.ts';
+import { type LatencyCellResult, latencyTargets, runLatencyCells } from './analysis/latency-cells.ts';
 import { REFERENCE_MIXTURE } from './analysis/reference.ts';
 import { runCells } from './analysis/run.ts';
 import type { CellResult, RuleOutcome } from './analysis/simulate.ts';
@@ -43,6 +44,8 @@ const DEFAULT_RUNS = 10_000;
 const QUICK_RUNS = 200;
 const DEFAULT_SEED = 20_260_523;
 const MIN_RUNS_FOR_TARGETS = 1000;
+/** Latency cells run on the main thread; this many runs per cell bound their time. */
+const LATENCY_RUNS = 2000;
 
 interface Options {
   readonly runs: number;
@@ -176,6 +179,19 @@ function costTable(list: readonly Cell[], results: readonly CellResult[]): strin
   );
 }
 
+function latencyTable(results: readonly LatencyCellResult[]): string {
+  return formatTable(
+    ['rps', 'latency', 'rolled back', 'within 10m', 't50'],
+    results.map((r) => [
+      String(r.rps),
+      `×${r.factor}`,
+      percent(r.rollbackRate, 2),
+      percent(r.within10, 1),
+      minutes(r.minutesP50),
+    ]),
+  );
+}
+
 function targetLines(targets: readonly TargetReport[]): string {
   const lines: string[] = [];
   for (const t of targets) {
@@ -206,7 +222,13 @@ async function main(): Promise<void> {
     list,
   );
   const seconds = (performance.now() - started) / 1000;
-  const targets = evaluateTargets(list, results, plan.sequential.alpha);
+  const latencyStarted = performance.now();
+  const latency = runLatencyCells(Math.min(o.runs, LATENCY_RUNS), o.seed);
+  const latencySeconds = (performance.now() - latencyStarted) / 1000;
+  const targets = [
+    ...evaluateTargets(list, results, plan.sequential.alpha),
+    ...latencyTargets(latency, plan.sequential.alpha),
+  ];
   const settings = {
     runsPerCell: o.runs,
     seed: o.seed,
@@ -233,7 +255,9 @@ async function main(): Promise<void> {
       schedule: list[i]?.schedule,
       ...r,
     }));
-    process.stdout.write(`${JSON.stringify(jsonSafe({ settings, cells: cellsOut, targets }), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(jsonSafe({ settings, cells: cellsOut, latency, targets }), null, 2)}\n`,
+    );
   } else {
     const out = [
       `Canary verdicts on simulated traffic: ${o.runs} runs per cell, seed ${o.seed}, ${INTERVAL_SECONDS}s intervals, ${HORIZON_INTERVALS}-interval horizon (${seconds.toFixed(1)}s on ${settings.threads} threads)`,
@@ -251,6 +275,9 @@ async function main(): Promise<void> {
       '',
       'What validity under bursts costs (independent errors): the default judge minus the reference mixture',
       costTable(list, results),
+      '',
+      `Latency: the default judge (5xx and latency averaged in one e-value), 10% canary, 0.1% 5xx on both, every canary latency ×factor; ${Math.min(o.runs, LATENCY_RUNS)} runs per cell (${latencySeconds.toFixed(1)}s)`,
+      latencyTable(latency),
       '',
       'Targets',
       ...(o.runs < MIN_RUNS_FOR_TARGETS

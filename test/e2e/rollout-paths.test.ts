@@ -254,11 +254,11 @@ describe('rollout paths (Pub/Sub push → functions → Workflows runner → rou
     expect(failing?.verdict?.evidence['reasons']).toContain("canary 5xx rate is higher than stable's");
     const summary = failing?.verdict?.summary ?? '';
     const stated =
-      /^canary 5xx rate above stable's: e-value (\S+) ≥ 100 \(α = 0\.01\) over (\d+) canary and (\d+) stable 5xx$/.exec(
+      /^canary 5xx rate above stable's: e-value (\S+) ≥ 100 \(α = 0\.01\) over (\d+) canary and (\d+) stable 5xx( \(5xx and latency e-values averaged\))?$/.exec(
         summary,
       );
     expect(stated, summary).not.toBeNull();
-    expect(stated?.slice(1).map(Number)).toEqual([
+    expect(stated?.slice(1, 4).map(Number)).toEqual([
       eValue,
       evidence(failing, 'comparedCanaryErrors'),
       evidence(failing, 'comparedStableErrors'),

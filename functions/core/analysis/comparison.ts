@@ -141,11 +141,15 @@ function withLatency(
       : `${alone.basis} (5xx and latency e-values averaged)`,
     evidence: {
       ...alone.evidence,
+      // The headline e-value is the one the decision rests on: the average.
+      eValue: displayEValue(logE),
+      logEValue: Number(logE.toFixed(3)),
+      peakEValue: displayEValue(peakLogE),
+      errorsEValue: displayEValue(errors.logE),
       latencyEValue: displayEValue(latency.step.logE),
       latencyThresholdMs: latency.thresholdMs,
       comparedSlowCanary: slow.canaryErrors,
       comparedSlowStable: slow.stableErrors,
-      combinedEValue: displayEValue(logE),
     },
     notes: latency.note === null ? alone.notes : [...alone.notes, latency.note],
     state: { ...alone.state, ...latency.state, [COMBINED_PEAK]: peakLogE },

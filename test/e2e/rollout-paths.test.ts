@@ -190,8 +190,10 @@ describe('rollout paths (Pub/Sub push → functions → Workflows runner → rou
       TOPICS.requests,
       stack.request(app, {
         rolloutId: 'paths-verdict',
+        // Long enough at 20% for the per-period bets (at most ×5 a window at a 20% share) to
+        // reach 1/α on canary-only 5xx.
         steps: [
-          { weight: 20, hold: '5m' },
+          { weight: 20, hold: '15m' },
           { weight: 50, hold: '5m' },
         ],
         // No 5xx ratio fails the absolute check, so only the comparison with stable can fail it.

@@ -116,18 +116,13 @@ describe('the ingestion frontier', () => {
     const t = await setup();
     t.clock.now = END + 170 * S;
     const result = await t.executor.run('f1', { type: 'due', actor: 'workflow' });
-    expect(result?.retryAt).toBe(END + 180 * S);
+    if (result === null) throw new Error('rollout f1 not found');
+    expect(result.retryAt).toBe(END + 180 * S);
     const config = loadConfig({
       GOOGLE_CLOUD_PROJECT: 'p',
       ALLOWED_ROUTES: 'projects/p/locations/global/httpRoutes/*',
     });
-    const answer = answerFor(
-      result?.rollout ?? (await t.store.get('f1'))!,
-      t.clock.now,
-      config,
-      result?.reason ?? null,
-      result?.retryAt ?? null,
-    );
+    const answer = answerFor(result.rollout, t.clock.now, config, result.reason, result.retryAt);
     expect(answer.waitSeconds).toBe(10);
   });
 });

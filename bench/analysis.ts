@@ -32,6 +32,7 @@ import {
   INTERVAL_SECONDS,
   SCHEDULES,
 } from './analysis/cells.ts';
+import { detectTimeTarget, runDetectTime } from './analysis/detect-time.ts';
 import { FLAGGER_RULE } from './analysis/flagger.ts';
 import { type LatencyCellResult, latencyTargets, runLatencyCells } from './analysis/latency-cells.ts';
 import { REFERENCE_MIXTURE } from './analysis/reference.ts';
@@ -225,9 +226,11 @@ async function main(): Promise<void> {
   const latencyStarted = performance.now();
   const latency = runLatencyCells(Math.min(o.runs, LATENCY_RUNS), o.seed);
   const latencySeconds = (performance.now() - latencyStarted) / 1000;
+  const detect = runDetectTime(Math.min(o.runs, LATENCY_RUNS), o.seed);
   const targets = [
     ...evaluateTargets(list, results, plan.sequential.alpha),
     ...latencyTargets(latency, plan.sequential.alpha),
+    detectTimeTarget(detect),
   ];
   const settings = {
     runsPerCell: o.runs,
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
       ...r,
     }));
     process.stdout.write(
-      `${JSON.stringify(jsonSafe({ settings, cells: cellsOut, latency, targets }), null, 2)}\n`,
+      `${JSON.stringify(jsonSafe({ settings, cells: cellsOut, latency, detect, targets }), null, 2)}\n`,
     );
   } else {
     const out = [
@@ -278,6 +281,10 @@ async function main(): Promise<void> {
       '',
       `Latency: the default judge (5xx and latency averaged in one e-value), 10% canary, 0.1% 5xx on both, every canary latency ×factor; ${Math.min(o.runs, LATENCY_RUNS)} runs per cell (${latencySeconds.toFixed(1)}s)`,
       latencyTable(latency),
+      '',
+      `Time from canary-turns-bad to rollback, Monitoring lag 30–180 s per point (20× at 200 rps, 10%; ${detect.runs} runs): median ${detect.frontierP50.toFixed(0)} s (p90 ${detect.frontierP90.toFixed(0)} s) at the ingestion frontier, ${detect.fixedP50.toFixed(0)} s (p90 ${detect.fixedP90.toFixed(0)} s) with fixed windows read at now − 180 s`,
+      '',
+      `Time from canary-turns-bad to rollback, Monitoring lag 30–180 s per point (20× at 200 rps, 10%; ${detect.runs} runs): median ${detect.frontierP50.toFixed(0)} s (p90 ${detect.frontierP90.toFixed(0)} s) at the ingestion frontier, ${detect.fixedP50.toFixed(0)} s (p90 ${detect.fixedP90.toFixed(0)} s) with fixed windows read at now − 180 s`,
       '',
       'Targets',
       ...(o.runs < MIN_RUNS_FOR_TARGETS

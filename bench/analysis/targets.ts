@@ -35,7 +35,7 @@ export interface CellCheck {
 }
 
 export interface TargetReport {
-  readonly id: 'B1' | 'R1' | 'R2' | 'T1' | 'T2' | 'T3' | 'L1' | 'L2';
+  readonly id: 'B1' | 'R1' | 'R2' | 'T1' | 'T2' | 'T3' | 'L1' | 'L2' | 'D1';
   readonly title: string;
   readonly met: boolean;
   readonly line: string;

@@ -52,6 +52,9 @@ interface SeriesRead {
   readonly metric?: { readonly labels?: Readonly<Record<string, string>> | null } | null;
   readonly points?:
     | readonly {
+        readonly interval?: {
+          readonly endTime?: { readonly seconds?: Int64Like | null; readonly nanos?: number | null } | null;
+        } | null;
         readonly value?: {
           readonly value?: string | null;
           readonly int64Value?: Int64Like | null;
@@ -126,6 +129,18 @@ function histogramOfSeries(series: readonly SeriesRead[]): LatencyHistogram | nu
   return total;
 }
 
+/** End times (epoch ms, ascending, each once) of the aligned points of the request series. */
+function periodsOf(series: readonly SeriesRead[]): number[] {
+  const ends = new Set<number>();
+  for (const s of series) {
+    for (const p of s.points ?? []) {
+      const end = p.interval?.endTime;
+      if (end) ends.add(int64(end.seconds) * 1000 + Math.round((end.nanos ?? 0) / 1e6));
+    }
+  }
+  return [...ends].sort((a, b) => a - b);
+}
+
 function secondsAndNanos(ms: number): { seconds: number; nanos: number } {
   const seconds = Math.floor(ms / 1000);
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
@@ -160,13 +175,14 @@ export class CloudMonitoringMetrics implements MetricsReader {
         q.errors.kind === 'responseClass' ? [RESPONSE_CLASS_FIELD] : [],
         window,
         'requests',
+        options.periodMs,
       ),
       q.errors.kind === 'filter'
-        ? this.#sum(q, q.errors.filter, [], window, 'errors')
+        ? this.#sum(q, q.errors.filter, [], window, 'errors', options.periodMs)
         : Promise.resolve(null),
       q.latency === null || options.latency === false
         ? Promise.resolve(null)
-        : this.#sum(q, q.latency, [], window, 'latency'),
+        : this.#sum(q, q.latency, [], window, 'latency', options.periodMs),
     ]);
     if (requests.length === 0) {
       return { kind: 'noData', reason: `no request series for ${q.description} in ${span}` };
@@ -183,6 +199,7 @@ export class CloudMonitoringMetrics implements MetricsReader {
       requests: total,
       errors: failed,
       latency: latency === null || latency.length === 0 ? null : histogramOfSeries(latency),
+      ...(options.periodMs === undefined ? {} : { periods: periodsOf(requests) }),
     };
   }
 
@@ -190,20 +207,21 @@ export class CloudMonitoringMetrics implements MetricsReader {
     await this.#client.close();
   }
 
-  /** Every series (all pages) of one filter over the window, aligned to one period and summed. */
+  /** Every series (all pages) of one filter over the window, aligned to one period (or `periodMs`) and summed. */
   async #sum(
     q: MetricQueries,
     filter: string,
     groupByFields: readonly string[],
     window: TimeWindow,
     what: string,
+    periodMs?: number,
   ): Promise<SeriesRead[]> {
     const request = {
       name: `projects/${q.project}`,
       filter,
       interval: { startTime: secondsAndNanos(window.start), endTime: secondsAndNanos(window.end) },
       aggregation: {
-        alignmentPeriod: secondsAndNanos(window.end - window.start),
+        alignmentPeriod: secondsAndNanos(periodMs ?? window.end - window.start),
         perSeriesAligner: 'ALIGN_SUM' as const,
         crossSeriesReducer: 'REDUCE_SUM' as const,
         groupByFields: [...groupByFields],

@@ -20,9 +20,17 @@ export interface AdvanceAnswer {
   readonly reason: string | null;
 }
 
-export function answerFor(r: Rollout, now: number, config: Config, reason: string | null): AdvanceAnswer {
+export function answerFor(
+  r: Rollout,
+  now: number,
+  config: Config,
+  reason: string | null,
+  retryAt: number | null = null,
+): AdvanceAnswer {
   const done = isTerminal(r.status.phase);
-  const until = r.nextActionAt === null ? config.pausedPollMs : r.nextActionAt - now;
+  // A window not yet visible is looked at again at retryAt, though its stored due time has passed.
+  const due = retryAt ?? r.nextActionAt;
+  const until = due === null ? config.pausedPollMs : due - now;
   const waitMs = done ? 0 : Math.min(config.maxWaitMs, Math.max(config.minWaitMs, until));
   return {
     rolloutId: r.id,
@@ -68,5 +76,6 @@ export async function advance(deps: AdvanceDeps, command: AdvanceCommand): Promi
   }
   const actor = execution === null ? 'workflow' : `workflow:${execution}`;
   const result = await deps.executor.run(rolloutId, { type: 'due', actor }, { loaded: stored });
-  return result === null ? null : answerFor(result.rollout, deps.clock(), deps.config, result.reason);
+  if (result === null) return null;
+  return answerFor(result.rollout, deps.clock(), deps.config, result.reason, result.retryAt);
 }

@@ -4,12 +4,14 @@
  * read, a measurement — and feeds the outcome back, until nothing more is due. It decides
  * nothing itself. Every driver (workflow, tick, alert, operator) goes through here.
  */
+import { describePending, frontierCheck } from '../core/analysis/frontier.ts';
 import { checkSplit } from '../core/analysis/split.ts';
 import type { Judge } from '../core/analysis/verdict.ts';
 import type { Decision, FollowUp } from '../core/decision.ts';
 import type { Input } from '../core/inputs.ts';
 import type { AnalysisPlan } from '../core/plan.ts';
 import type { MetricSource } from '../core/request.ts';
+import { lookAfterMs, windowDeadline } from '../core/schedule.ts';
 import {
   type HistoryEntry,
   isTerminal,
@@ -58,6 +60,8 @@ export interface RunResult {
   readonly duplicate: boolean;
   /** The first change this run made (the one its input caused), if any. */
   readonly first: HistoryEntry | null;
+  /** When to look again although nothing is stored as due (a window whose points are not all visible yet). */
+  readonly retryAt: number | null;
 }
 
 type Stored = 'stored' | 'conflict' | 'duplicate';
@@ -88,16 +92,19 @@ export class RolloutExecutor {
     let conflicts = 0;
     let reason: string | null = null;
     let caused: HistoryEntry | null = null;
+    let retryAt: number | null = null;
     try {
       for (let i = 0; input !== null && i < MAX_DECISIONS; i += 1) {
         const decision = transition(r, input, this.#deps.clock());
+        retryAt = decision.kind === 'unchanged' ? (decision.retryAt ?? null) : null;
         if (decision.kind === 'unchanged') {
           reason = decision.reason;
           log.debug(`no change: ${decision.reason}`, { input: input.type, phase: r.status.phase });
         } else {
           const stored = await this.#store(decision, dedupeKey, input, log);
           if (stored === 'duplicate') {
-            return { rollout: r, transitions, reason: 'duplicate message', duplicate: true, first: caused };
+            const duplicate = { reason: 'duplicate message', duplicate: true, first: caused, retryAt: null };
+            return { rollout: r, transitions, ...duplicate };
           }
           if (stored === 'conflict') {
             conflicts += 1;
@@ -117,7 +124,7 @@ export class RolloutExecutor {
     } finally {
       await Promise.allSettled(publishing);
     }
-    return { rollout: r, transitions, reason, duplicate: false, first: caused };
+    return { rollout: r, transitions, reason, duplicate: false, first: caused, retryAt };
   }
 
   async #store(
@@ -259,9 +266,12 @@ export class RolloutExecutor {
       analysis.maxP99LatencyMs !== null ||
       analysis.maxP99LatencyRatio !== null ||
       (analysis.sequential.enabled && analysis.sequential.latency);
+    // Read before its deadline, a window counts only once all its points are visible.
+    const frontier = this.#deps.clock() < windowDeadline(r, window);
+    const options = frontier ? { latency, periodMs: analysis.samplingPeriodMs } : { latency };
     const read = async (source: MetricSource) => {
       try {
-        return await metrics.read(source, { start: window.start, end: window.end }, { latency });
+        return await metrics.read(source, { start: window.start, end: window.end }, options);
       } catch (error) {
         // A transient failure is retried by the caller with the window still unjudged;
         // anything else is reported as missing data (inconclusive, never a pass).
@@ -275,6 +285,14 @@ export class RolloutExecutor {
       read(analysis.metrics.stable),
       read(analysis.metrics.canary),
     ]);
+    const now = this.#deps.clock();
+    if (frontier) {
+      const check = frontierCheck(window, analysis.samplingPeriodMs, stable, canary);
+      if (check.kind === 'pending') {
+        const retryAt = Math.min(now + lookAfterMs(r), windowDeadline(r, window));
+        return { type: 'windowPending', actor, window, detail: describePending(check), retryAt };
+      }
+    }
     const measurement = { window, weights: r.weights, stable, canary };
     if (!r.analysis.splitSeen) {
       const split = checkSplit(measurement);

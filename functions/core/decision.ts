@@ -55,4 +55,10 @@ export type Decision =
       readonly entry: HistoryEntry;
       readonly followUp: FollowUp;
     }
-  | { readonly kind: 'unchanged'; readonly reason: string; readonly followUp: FollowUp };
+  | {
+      readonly kind: 'unchanged';
+      readonly reason: string;
+      readonly followUp: FollowUp;
+      /** When something may be due again although nothing was stored (a window not yet visible). */
+      readonly retryAt?: number;
+    };

@@ -71,6 +71,13 @@ export type Input =
       readonly window: AnalysisWindow;
       readonly split: Extract<SplitCheck, { kind: 'notSeen' }>;
     })
+  /** A window read before its deadline whose points are not all visible yet: look again at `retryAt`. */
+  | (Base & {
+      readonly type: 'windowPending';
+      readonly window: AnalysisWindow;
+      readonly detail: string;
+      readonly retryAt: number;
+    })
   | (Base & { readonly type: 'alert'; readonly incident: IncidentInput })
   | (Base & {
       readonly type: 'control';

@@ -23,7 +23,13 @@ export interface AnalysisPlan {
    */
   readonly samplingPeriodMs: number;
   readonly settleMs: number;
+  /** The longest a metric point may take to become visible: a window is judged by then at the latest. */
   readonly ingestionDelayMs: number;
+  /**
+   * How soon after a window ends, and how often until its deadline, the driver looks whether all
+   * its points are visible (the ingestion frontier). Absent on rollouts stored before it existed.
+   */
+  readonly pollMs?: number;
   readonly maxErrorRatio: number;
   readonly maxP99LatencyMs: number | null;
   readonly maxP99LatencyRatio: number | null;
@@ -70,6 +76,9 @@ export interface PlanContext {
 /** Every source Monitoring serves is sampled at most once a minute (the smallest alignment period). */
 export const SAMPLING_PERIOD_SECONDS = 60;
 
+/** How often the driver looks for a window's points before its deadline (Cloud Run's earliest are ~30 s late). */
+export const POLL_SECONDS = 15;
+
 /** Default ingestion delay by metric source, from how late each one is documented to arrive. */
 export function defaultIngestionDelaySeconds(source: MetricSource): number {
   switch (source.preset) {
@@ -111,6 +120,7 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
       samplingPeriodMs: Math.round((SAMPLING_PERIOD_SECONDS * 1000) / context.timeScale),
       settleMs: scaled(a.settle),
       ingestionDelayMs: Math.round((delaySeconds * 1000) / context.timeScale),
+      pollMs: Math.round((POLL_SECONDS * 1000) / context.timeScale),
       maxErrorRatio: a.maxErrorRatio,
       maxP99LatencyMs: a.maxP99LatencyMs ?? null,
       maxP99LatencyRatio: a.maxP99LatencyRatio ?? null,

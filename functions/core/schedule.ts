@@ -82,15 +82,32 @@ export function judgedUntil(r: Rollout): number | null {
   return windowBase(r) + windowsDone(r) * r.plan.analysis.intervalMs;
 }
 
+/**
+ * How soon after a window ends the driver first looks for its points (the ingestion frontier),
+ * and how often after that until its deadline. Rollouts stored before the frontier wait for the
+ * deadline, as they did.
+ */
+export function lookAfterMs(r: Rollout): number {
+  const { pollMs, ingestionDelayMs } = r.plan.analysis;
+  return Math.min(pollMs ?? ingestionDelayMs, ingestionDelayMs);
+}
+
+/** When a window's points are all visible at the latest: later ones count as missing. */
+export function windowDeadline(r: Rollout, window: Pick<AnalysisWindow, 'end'>): number {
+  return window.end + r.plan.analysis.ingestionDelayMs;
+}
+
 export function nextWindowDueAt(r: Rollout): number {
-  return expectedWindow(r).end + r.plan.analysis.ingestionDelayMs;
+  return expectedWindow(r).end + lookAfterMs(r);
 }
 
 /**
- * The window to measure now, if any. A late driver gets every overdue window as one
- * measurement (still disjoint from measured windows), not a backlog of calls — except while
- * the step's split was not yet seen in the metrics: then one window at a time, so a window
- * that still shows the previous split can be left out alone.
+ * The window to measure now, if any. The next window is looked at from `lookAfterMs` after its
+ * end; read before its deadline it counts only once all its points are visible (analysis/
+ * frontier.ts). A late driver gets every window past its deadline as one measurement (still
+ * disjoint from measured windows), not a backlog of calls — except while the step's split was
+ * not yet seen in the metrics: then one window at a time, so a window that still shows the
+ * previous split can be left out alone.
  */
 export function dueWindow(r: Rollout, now: number): AnalysisWindow | null {
   if (!isAnalysing(r)) return null;
@@ -98,7 +115,7 @@ export function dueWindow(r: Rollout, now: number): AnalysisWindow | null {
   const base = windowBase(r);
   const readable = Math.floor((now - ingestionDelayMs - base) / intervalMs);
   const first = expectedWindow(r);
-  if (readable < first.index) return null;
+  if (readable < first.index) return now >= first.end + lookAfterMs(r) ? first : null;
   if (!r.analysis.splitSeen) return first;
   return { index: readable, start: first.start, end: base + readable * intervalMs };
 }

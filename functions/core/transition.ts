@@ -15,7 +15,7 @@ import { onOperationsPending, onOperationsSettled } from './transition/operation
 import { intentDue, onRouteFailed } from './transition/route.ts';
 import { onRouteInspected, onWindowSettling } from './transition/split.ts';
 import { onDue } from './transition/steps.ts';
-import { onVerdict } from './transition/verdict.ts';
+import { onVerdict, onWindowPending } from './transition/verdict.ts';
 
 export type { Decision, FollowUp } from './decision.ts';
 
@@ -38,6 +38,8 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
       return onVerdict(c, input.window, input.judgement);
     case 'windowSettling':
       return onWindowSettling(c, input.window, input.split);
+    case 'windowPending':
+      return onWindowPending(c, input.window, input.detail, input.retryAt);
     case 'routeInspected':
       return onRouteInspected(c, input.route);
     case 'alert':

@@ -18,6 +18,11 @@ export interface TimeWindow {
 export interface ReadOptions {
   /** Also read the latency distribution (default true); skipped when no latency check needs it. */
   readonly latency?: boolean;
+  /**
+   * Read the window period by period (the source's sampling period) and report, in `periods`,
+   * which periods already have a request point: the ingestion frontier.
+   */
+  readonly periodMs?: number;
 }
 
 export interface MetricsReader {

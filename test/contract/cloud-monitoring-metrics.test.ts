@@ -408,3 +408,73 @@ describe('filter preset', () => {
     expect([reading.requests, reading.errors, reading.latency]).toEqual([500, 0, null]);
   });
 });
+
+describe('the ingestion frontier: a window read period by period says which periods have a point', () => {
+  const M = MINUTE;
+  let sampled: CloudRunRecorder;
+  /** Requests of a service served in the minute starting `minute` minutes after B, written now. */
+  const served = async (service: string, minute: number, ok: number, failed: number) => {
+    for (let i = 0; i < ok + failed; i += 1) {
+      sampled.record({
+        service,
+        responseCode: i < failed ? 500 : 200,
+        latencyMs: 20,
+        at: B + minute * M + 1000,
+      });
+    }
+    clock = B + (minute + 1) * M;
+    await sampled.flush();
+  };
+
+  beforeAll(() => {
+    sampled = new CloudRunRecorder({
+      endpoint: server.endpoint,
+      project: PROJECT,
+      now: () => clock,
+      flushMs: 3_600_000,
+      samplingPeriodMs: M,
+    });
+  });
+  afterAll(async () => {
+    await sampled.close();
+  });
+
+  it('lists the periods with a request point; a late point shows up once written, counted once', async () => {
+    await served('frontier-stable', 50, 90, 1);
+    await served('frontier-stable', 51, 90, 1);
+    await served('frontier-canary', 50, 10, 2);
+    const w = { start: B + 50 * M, end: B + 52 * M };
+    const stable = data(await metrics.read(run('frontier-stable'), w, { periodMs: M }));
+    expect(stable.periods).toEqual([B + 51 * M, B + 52 * M]);
+    expect([stable.requests, stable.errors]).toEqual([182, 2]);
+    const early = data(await metrics.read(run('frontier-canary'), w, { periodMs: M }));
+    expect(early.periods).toEqual([B + 51 * M]);
+    expect([early.requests, early.errors]).toEqual([12, 2]);
+
+    // The canary's second point arrives late.
+    await served('frontier-canary', 51, 10, 0);
+    const late = data(await metrics.read(run('frontier-canary'), w, { periodMs: M }));
+    expect(late.periods).toEqual([B + 51 * M, B + 52 * M]);
+    expect([late.requests, late.errors]).toEqual([22, 2]);
+
+    // The same totals as the window read as one aligned period, which reports no periods.
+    const whole = data(await metrics.read(run('frontier-canary'), w));
+    expect([whole.requests, whole.errors, whole.periods]).toEqual([22, 2, undefined]);
+  });
+
+  it('with one series per page, each period is listed once and counted once', async () => {
+    const paged = new CloudMonitoringMetrics({
+      projectId: PROJECT,
+      localEndpoint: server.address,
+      pageSize: 1,
+    });
+    try {
+      const w = { start: B + 50 * M, end: B + 52 * M };
+      const reading = data(await paged.read(run('frontier-canary'), w, { periodMs: M, latency: false }));
+      expect(reading.periods).toEqual([B + 51 * M, B + 52 * M]);
+      expect([reading.requests, reading.errors]).toEqual([22, 2]);
+    } finally {
+      await paged.close();
+    }
+  });
+});

@@ -18,6 +18,11 @@ export type BackendReading =
       readonly requests: number;
       readonly errors: number;
       readonly latency: LatencyHistogram | null;
+      /**
+       * End times (epoch ms) of the sampling periods of the window that have a request point,
+       * when the read asked for them (see ReadOptions.periodMs); absent otherwise.
+       */
+      readonly periods?: readonly number[];
     }
   | { readonly kind: 'noData'; readonly reason: string };
 

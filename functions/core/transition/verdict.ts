@@ -3,7 +3,7 @@
  * inconclusive windows in a row pause the rollout for a person to look.
  */
 import type { AnalysisWindow, Judgement } from '../analysis/verdict.ts';
-import type { Decision } from '../decision.ts';
+import { type Decision, NO_FOLLOW_UP } from '../decision.ts';
 import { describePause } from '../describe.ts';
 import { expectedWindow, isAnalysing, stepDeadline, stepEvidenceSufficient } from '../schedule.ts';
 import type { HistoryEntry, Rollout } from '../state.ts';
@@ -20,6 +20,24 @@ export function staleReason(r: Rollout, window: AnalysisWindow): string | null {
     return `verdict for window ${window.index} is stale (expected window ${expected.index} from ${expected.start})`;
   }
   return null;
+}
+
+/** A window whose points are not all visible yet: nothing to store; the driver looks again at `retryAt`. */
+export function onWindowPending(
+  c: Context,
+  window: AnalysisWindow,
+  detail: string,
+  retryAt: number,
+): Decision {
+  const stale = staleReason(c.r, window);
+  if (stale !== null) return unchanged(stale);
+  const at = new Date(retryAt).toISOString();
+  return {
+    kind: 'unchanged',
+    reason: `window ${window.index}: ${detail}; looking again at ${at}`,
+    followUp: NO_FOLLOW_UP,
+    retryAt,
+  };
 }
 
 export function onVerdict(c: Context, window: AnalysisWindow, j: Judgement): Decision {

@@ -24,8 +24,9 @@ const quiet = createLogger({}, () => {});
 const TICK_ENV = { GOOGLE_CLOUD_PROJECT: 'p', ALLOWED_ROUTES: 'projects/p/locations/global/httpRoutes/*' };
 const S = 1000;
 // Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows on minute boundaries:
-// confirmed at T0, the first window is [T0 + 60 s, T0 + 120 s), readable 180 s after its end.
-const FIRST_WINDOW_READY = 300 * S;
+// confirmed at T0, the first window is [T0 + 60 s, T0 + 120 s), first looked at 15 s after its end
+// (the memory metrics have no per-period visibility: a look finds it complete).
+const FIRST_WINDOW_READY = 135 * S;
 
 function setup(rollout: Rollout = newRollout('r1', {}, T0).rollout) {
   const store = new MemoryStore();

@@ -27,10 +27,12 @@ const fail = (): never => {
 };
 const S = 1000;
 // Fixture analysis: settle 30 s, Cloud Run ingestion delay 180 s, 60 s windows on minute
-// boundaries. Weights confirmed at T0 or T0 + 1 s: the first window is [T0 + 60 s, T0 + 120 s),
-// readable at T0 + 300 s; a 2-minute hold needs the second one too, readable at T0 + 360 s.
-const FIRST_READY = T0 + 300 * S;
-const SECOND_READY = T0 + 360 * S;
+// boundaries, looked at from 15 s after their end (the ingestion frontier). Weights confirmed at
+// T0 or T0 + 1 s: the first window is [T0 + 60 s, T0 + 120 s), first looked at T0 + 135 s and
+// past its deadline at T0 + 300 s; a 2-minute hold needs the second one too (T0 + 195 s).
+const FIRST_READY = T0 + 135 * S;
+const SECOND_READY = T0 + 195 * S;
+const FIRST_DEADLINE = T0 + 300 * S;
 
 function fresh(
   steps = [{ weight: 10, hold: '2m' }, { gate: 'manual' as const }, { weight: 50, hold: '2m' }],
@@ -87,7 +89,7 @@ describe('transition: the happy path', () => {
       reason: { kind: 'gate' },
       resume: 'nextStep',
     });
-    expect(reasonOf(transition(r, due(), T0 + 370 * S))).toMatch(/manual gate/);
+    expect(reasonOf(transition(r, due(), T0 + 200 * S))).toMatch(/manual gate/);
     // The canary still serves 10% while paused, so its analysis goes on.
     expect(followUp(transition(r, due(), T0 + 420 * S), 'measure').window.index).toBe(3);
 
@@ -100,15 +102,16 @@ describe('transition: the happy path', () => {
     expect(r.status).toEqual({ phase: 'Progressing', step: 2 });
     expect(resumed.kind === 'changed' && resumed.entry.reason).toMatch(/resumed by operator:ann: looks good/);
     r = changed(transition(r, observed(r), T0 + 501 * S));
-    // Confirmed at T0 + 501 s: windows from T0 + 540 s; the hold ends at T0 + 621 s.
-    r = passWindow(r, T0 + 780 * S);
-    r = passWindow(r, T0 + 840 * S);
-    const promoting = transition(r, due(), T0 + 840 * S);
+    // Confirmed at T0 + 501 s: windows from T0 + 540 s, each looked at 15 s after its end; the
+    // hold ends at T0 + 621 s, inside the second window.
+    r = passWindow(r, T0 + 615 * S);
+    r = passWindow(r, T0 + 675 * S);
+    const promoting = transition(r, due(), T0 + 675 * S);
     r = changed(promoting);
     expect(r.status).toEqual({ phase: 'Promoting' });
     expect(r.intent).toMatchObject({ purpose: 'promote', weights: ALL_CANARY });
 
-    const done = transition(r, observed(r), T0 + 900 * S);
+    const done = transition(r, observed(r), T0 + 700 * S);
     r = changed(done);
     expect(r.status).toEqual({ phase: 'Succeeded' });
     expect(r.weights).toEqual(ALL_CANARY);
@@ -135,15 +138,40 @@ describe('transition: the happy path', () => {
     expect(changed(transition(r, due(), SECOND_READY)).status.phase).toBe('Paused');
   });
 
-  it('gives a late driver every overdue window as one measurement, once the step’s split was seen', () => {
+  it('gives a late driver every window past its deadline as one measurement, once the step’s split was seen', () => {
     let r = applyAndConfirm(fresh(), due(), T0);
-    const at = FIRST_READY + 185 * S;
+    const at = FIRST_DEADLINE + 185 * S;
     // Until a window showed the step's split, one window at a time.
     const first = transition(r, due(), at);
     expect(followUp(first, 'measure').window).toEqual({ index: 1, start: T0 + 60 * S, end: T0 + 120 * S });
     r = passWindow(r, at);
     const late = transition(r, due(), at);
     expect(followUp(late, 'measure').window).toEqual({ index: 4, start: T0 + 120 * S, end: T0 + 300 * S });
+  });
+
+  it('looks at the next window from 15 s after its end; a window not yet visible stores nothing and says when to look again', () => {
+    const r = applyAndConfirm(fresh(), due(), T0);
+    expect(transition(r, due(), FIRST_READY - S).followUp).toEqual({ kind: 'none' });
+    const window = followUp(transition(r, due(), FIRST_READY), 'measure').window;
+    const pending = transition(
+      r,
+      {
+        type: 'windowPending',
+        actor: 'workflow',
+        window,
+        detail: 'canary point(s) ending 12:02:00 not visible yet',
+        retryAt: FIRST_READY + 15 * S,
+      },
+      FIRST_READY,
+    );
+    expect(pending).toMatchObject({
+      kind: 'unchanged',
+      retryAt: FIRST_READY + 15 * S,
+      followUp: { kind: 'none' },
+    });
+    expect(reasonOf(pending)).toMatch(
+      /window 1: canary point\(s\) ending 12:02:00 not visible yet; looking again at/,
+    );
   });
 
   it('scales every request duration by the time scale', () => {

@@ -13,7 +13,10 @@
  * balancers) or read with the source's own errors filter; the latency distribution is summed
  * into one histogram. No request series at all is noData, never zero errors. Points are summed
  * whatever their order (the API returns newest first), every page is read, and int64 values
- * arrive as strings.
+ * arrive as strings. Asked for `periodMs` (the ingestion frontier), the window is aligned period
+ * by period instead, the same totals are returned, and `periods` lists the end of every period
+ * that has a request point: a period without one has none visible yet (ALIGN_SUM yields no point
+ * for a period without points).
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { credentials } from '@grpc/grpc-js';

@@ -36,15 +36,21 @@ export function onDue(c: Context): Decision {
   }
   if (s.phase !== 'Progressing') return unchanged(`${s.phase} has nothing due`);
   if (r.stepStartedAt === null) return enterStep(c, s.step, 'step weights were never confirmed');
+  return completeStep(c) ?? unchanged(waitingReason(c));
+}
+
+/** The next step, when the current one has held its time with passing analysis up to its end; else null. */
+export function completeStep(c: Context, note = ''): Decision | null {
+  const r = c.r;
+  const s = r.status;
   const holdEnd = holdEndsAt(r);
-  if (holdEnd !== null && c.now >= holdEnd && stepEvidenceSufficient(r)) {
-    return enterStep(
-      c,
-      s.step + 1,
-      `${describeStep(r.plan, s.step)} held with passing analysis (${r.analysis.stepCanaryRequests} canary requests)`,
-    );
-  }
-  return unchanged(waitingReason(c));
+  if (s.phase !== 'Progressing' || holdEnd === null || c.now < holdEnd || !stepEvidenceSufficient(r))
+    return null;
+  return enterStep(
+    c,
+    s.step + 1,
+    `${describeStep(r.plan, s.step)} held with passing analysis (${r.analysis.stepCanaryRequests} canary requests)${note}`,
+  );
 }
 
 function waitingReason(c: Context): string {

@@ -9,6 +9,7 @@ import { expectedWindow, isAnalysing, stepDeadline, stepEvidenceSufficient } fro
 import type { HistoryEntry, Rollout } from '../state.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
+import { completeStep } from './steps.ts';
 
 /** Why a measurement of `window` no longer applies, or null. */
 export function staleReason(r: Rollout, window: AnalysisWindow): string | null {
@@ -22,7 +23,11 @@ export function staleReason(r: Rollout, window: AnalysisWindow): string | null {
   return null;
 }
 
-/** A window whose points are not all visible yet: nothing to store; the driver looks again at `retryAt`. */
+/**
+ * A window whose points are not all visible yet: nothing to store; the driver looks again at
+ * `retryAt` — unless the step is complete already (its hold judged to its end): then it moves on,
+ * as it would have had the window not been looked at so soon.
+ */
 export function onWindowPending(
   c: Context,
   window: AnalysisWindow,
@@ -31,6 +36,8 @@ export function onWindowPending(
 ): Decision {
   const stale = staleReason(c.r, window);
   if (stale !== null) return unchanged(stale);
+  const next = completeStep(c, `; window ${window.index}, after the hold, is not visible yet (${detail})`);
+  if (next !== null) return next;
   const at = new Date(retryAt).toISOString();
   return {
     kind: 'unchanged',

@@ -169,8 +169,37 @@ describe('transition: the happy path', () => {
       retryAt: FIRST_READY + 15 * S,
       followUp: { kind: 'none' },
     });
+
     expect(reasonOf(pending)).toMatch(
       /window 1: canary point\(s\) ending 12:02:00 not visible yet; looking again at/,
+    );
+  });
+
+  it('a step judged to the end of its hold moves on rather than wait for a later window to become visible', () => {
+    let r = applyAndConfirm(
+      fresh([
+        { weight: 10, hold: '2m' },
+        { weight: 50, hold: '2m' },
+      ]),
+      due(),
+      T0,
+    );
+    r = passWindow(r, FIRST_READY);
+    r = passWindow(r, SECOND_READY);
+    const at = T0 + 255 * S;
+    const window = followUp(transition(r, due(), at), 'measure').window;
+    expect(window.index).toBe(3);
+    const pending = {
+      type: 'windowPending',
+      actor: 'workflow',
+      window,
+      detail: 'not visible yet',
+      retryAt: at + 15 * S,
+    } as const;
+    const moved = transition(r, pending, at);
+    expect(moved.kind === 'changed' && moved.entry.event).toBe('rollout.weights_applying');
+    expect(moved.kind === 'changed' && moved.entry.reason).toMatch(
+      /held with passing analysis .*window 3, after the hold, is not visible yet/,
     );
   });
 

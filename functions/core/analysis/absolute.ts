@@ -12,6 +12,7 @@
  */
 import type { AnalysisPlan } from '../plan.ts';
 import { errorLimitStep } from './error-limit.ts';
+import { displayEValue } from './evidence-format.ts';
 import { percentile } from './histogram.ts';
 import type {
   BackendReading,
@@ -171,12 +172,12 @@ function errorLimit(
     return { problem, decided: false, hold: null, state: EMPTY_POOL };
   }
   const step = errorLimitStep(prior, pool, config.maxErrorRatio, config.sequential.alpha);
-  const e = displayLimit(step.peakLogE);
+  const e = displayEValue(step.peakLogE);
   evidence['limitEValue'] = e;
   const state = { ...EMPTY_POOL, ...step.state };
   if (step.rejected) {
     return {
-      problem: `canary 5xx above the ${limit} limit: e-value ${e} ≥ ${displayLimit(step.logThreshold)} (${text} now)`,
+      problem: `canary 5xx above the ${limit} limit: e-value ${e} ≥ ${displayEValue(step.logThreshold)} (${text} now)`,
       decided: true,
       hold: null,
       state,
@@ -188,8 +189,6 @@ function errorLimit(
       : null;
   return { problem: null, decided: false, hold, state };
 }
-
-const displayLimit = (logE: number): number => Number(Math.exp(Math.min(logE, 690)).toPrecision(3));
 
 /** The checks on a pool with enough canary requests: pass, a failed check (fail at the limit), or missing latency. */
 function checkPool(

@@ -3,8 +3,9 @@
  * comparison with stable — the per-period bets of bursts.ts (valid when errors come in bursts;
  * the default) or the per-error mixture of sequential.ts (errors "independent").
  *
- *   fail          the absolute checks reached their failure limit, or the comparison's e-value
- *                 reached 1/α (the canary's 5xx rate is higher than stable's)
+ *   fail          the absolute checks fail (their failure limit, or with errors "clustered" the
+ *                 5xx limit's evidence), or the comparison's e-value reached 1/α (the canary's
+ *                 5xx rate, or with latency its latency, is worse than stable's)
  *   pass          otherwise, when the absolute checks pass (metrics present, enough canary
  *                 requests, no failed check this window)
  *   inconclusive  everything else: missing metrics and too few requests are never a pass

@@ -199,6 +199,28 @@ describe('topics and triggers', () => {
   });
 });
 
+describe('the tick fans out', () => {
+  it('the tick publishes to rollout-advance only, and advanceDue is fed by its own push subscription on it', () => {
+    expect(topics['advance']).toBe(TOPICS.advance);
+    expect(TOPICS.advance).toBe('rollout-advance');
+    expect(functions['tick']?.publishes).toEqual([TOPICS.advance]);
+    expect(functions['advanceDue']).toMatchObject({
+      short: 'advance-due',
+      trigger: TOPICS.advance,
+      publishes: [TOPICS.events],
+    });
+    expect(pubsubTriggered['advanceDue']?.trigger).toBe(TOPICS.advance);
+    // Nothing else publishes to it: only the tick's copies of rollouts arrive there.
+    expect(Object.entries(functions).filter(([, f]) => f.publishes.includes(TOPICS.advance))).toEqual([
+      ['tick', functions['tick']],
+    ]);
+  });
+
+  it('every function is told the advance topic', () => {
+    expect((root.locals['common_environment'] as Block)['ADVANCE_TOPIC']).toBe(hcl('local.topics.advance'));
+  });
+});
+
 describe('the workflow', () => {
   it('is deployed from the repository file workflows/canary-rollout.yaml', () => {
     const wf = resource(root, 'google_workflows_workflow.rollout');

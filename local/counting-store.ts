@@ -2,8 +2,8 @@
  * A RolloutStore decorator that counts the Firestore documents read through it, the way Firestore
  * bills them: one per document fetched or returned by a query, and at least one per query. Wraps
  * the production FirestoreRolloutStore in tests and benchmarks; it changes nothing it passes on.
- * (A commit that fails checks one history document to tell a version conflict from a duplicate;
- * that read is inside the adapter and not counted here.)
+ * (A commit Firestore refuses reads one more document inside the adapter — the message's dedupe
+ * record, to tell a redelivery from a version conflict; that read is not counted here.)
  */
 import type { HistoryEntry, OperationState, Rollout, RouteOperation } from '../functions/core/state.ts';
 import type {

@@ -241,8 +241,9 @@ export class FirestoreRolloutStore implements RolloutStore {
     } catch (error) {
       if (grpcCode(error) !== ALREADY_EXISTS)
         throw translate(error, `storing version ${next.version} of ${next.id}`);
-      const versionTaken = (await this.#history(next.id, next.version).get()).exists;
-      if (!versionTaken && options.dedupeKey !== undefined)
+      // The message's key recorded means this message already made its change (a redelivery:
+      // nothing to decide again); otherwise the version was taken by another writer.
+      if (options.dedupeKey !== undefined && (await this.hasProcessed(options.dedupeKey)))
         throw new DuplicateMessageError(options.dedupeKey);
       throw new VersionConflictError(next.id, next.version);
     }

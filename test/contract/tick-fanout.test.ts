@@ -145,8 +145,10 @@ describe('the tick fans out over Pub/Sub', () => {
     }
   });
 
-  it('a message delivered again — twice at once — changes nothing', async () => {
+  it('a message delivered again — twice at once — changes nothing, and reads no rollout to tell', async () => {
+    counting.reset();
     await Promise.all([...messages, ...messages].map(deliver));
+    expect(counting.reset()).toEqual({ gets: 0, queried: 0, queries: 0 });
     for (const id of ids) {
       expect((await fs.db.collection(`rollouts/${id}/history`).get()).size).toBe(2);
       expect((await stored(id))?.['version']).toBe(2);

@@ -90,10 +90,10 @@ export class MemoryStore implements RolloutStore {
     this.failNextCommit = null;
     if (failure !== null) throw failure;
     const stored = this.rollouts.get(next.id);
-    if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
     if (options.dedupeKey !== undefined && this.processed.has(options.dedupeKey)) {
       throw new DuplicateMessageError(options.dedupeKey);
     }
+    if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
     this.rollouts.set(next.id, next);
     this.entries.get(next.id)?.push(entry);
     if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) this.locks.delete(next.spec.route);

@@ -130,7 +130,6 @@ resource "google_cloudfunctions2_function" "fn" {
   depends_on = [
     google_project_service.api,
     google_project_iam_member.build,
-    google_firestore_index.rollouts_due,
   ]
 }
 

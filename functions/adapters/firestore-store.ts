@@ -17,10 +17,11 @@
  * lock is claimed in the commit that creates the rollout and deleted in the commit that makes
  * it terminal.
  *
- * Due-rollouts query: status.phase IN [...] AND nextActionAt <= now ORDER BY nextActionAt, __name__
- * needs the composite index (status.phase ASC, nextActionAt ASC) — see infra/ (an index ends in
- * __name__ in the direction of its last field, so the document id orders ties and pages resume
- * after the last document read).
+ * Due-rollouts query: nextActionAt <= now ORDER BY nextActionAt, __name__ — one range on the
+ * automatic single-field index, paged by cursors on (nextActionAt, document id). Only active
+ * phases have a next action time (the core sets null otherwise); the phase is checked on the
+ * documents read rather than in the query (an IN on the phase needed a composite index and
+ * made every page a disjunction).
  */
 import {
   type DocumentReference,
@@ -259,19 +260,21 @@ export class FirestoreRolloutStore implements RolloutStore {
   }
 
   async due(now: number, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    // Only active phases have a next action time (the core clears it otherwise); the phase is
+    // checked on the documents read rather than in the query, which stays a single range scan.
     const query = this.#db
       .collection('rollouts')
-      .where('status.phase', 'in', [...ACTIVE_PHASES])
       .where('nextActionAt', '<=', now)
       .orderBy('nextActionAt')
       .orderBy(FieldPath.documentId());
-    return this.#rolloutPage(
+    const page = await this.#rolloutPage(
       query,
       limit,
       after,
       (r) => [r.nextActionAt ?? now, r.id],
       'listing due rollouts',
     );
+    return { ...page, items: page.items.filter((r) => ACTIVE_PHASES.includes(r.status.phase)) };
   }
 
   async waiting(limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {

@@ -78,7 +78,7 @@ const envSchema = z.object({
   PAUSED_POLL_SECONDS: seconds(60, 0.05, 3600),
   MIN_WAIT_SECONDS: seconds(1, 0.01, 60),
   MAX_WAIT_SECONDS: seconds(3600, 1, 86_400),
-  TICK_BATCH: z.coerce.number().int().min(1).max(500).default(500),
+  TICK_BATCH: z.coerce.number().int().min(1).max(5000).default(1000),
   WORKFLOW_GRACE_SECONDS: seconds(120, 0, 86_400),
   START_GRACE_SECONDS: seconds(30, 0, 3600),
   STORE_DEADLINE_SECONDS: seconds(2, 0.05, 60),

@@ -15,7 +15,7 @@ export interface Planned {
   readonly data: string;
 }
 
-export interface Plan {
+export interface FanOutPlan {
   readonly messages: readonly Planned[];
   /** Found but left to their workflow (not yet overdue by the grace period). */
   readonly skipped: number;
@@ -38,7 +38,7 @@ export function planDue(
   eligible: (r: Rollout) => boolean,
   seen: Set<string>,
   actor: string,
-): Plan {
+): FanOutPlan {
   const messages: Planned[] = [];
   let skipped = 0;
   let repeated = 0;
@@ -60,7 +60,7 @@ export function planOperations(
   seen: Set<string>,
   actor: string,
   maxPerMessage = 100,
-): Plan {
+): FanOutPlan {
   const byRollout = new Map<string, RouteOperation[]>();
   for (const op of operations) byRollout.set(op.rolloutId, [...(byRollout.get(op.rolloutId) ?? []), op]);
   const messages: Planned[] = [];

@@ -4,6 +4,7 @@
  * from functions/entry/ on its own instead (see scripts/build.ts).
  */
 import { cloudEvent, http } from '@google-cloud/functions-framework';
+import { advanceDueHandler } from './handlers/advance-due.ts';
 import { advanceRolloutHandler } from './handlers/advance-rollout.ts';
 import { controlHandler } from './handlers/control.ts';
 import { controlHttpHandler } from './handlers/control-http.ts';
@@ -16,6 +17,7 @@ const runtime = runtimeFromEnvironment();
 cloudEvent('startRollout', startRolloutHandler(runtime));
 http('advanceRollout', advanceRolloutHandler(runtime));
 cloudEvent('tick', tickHandler(runtime));
+cloudEvent('advanceDue', advanceDueHandler(runtime));
 cloudEvent('onAlert', onAlertHandler(runtime));
 cloudEvent('control', controlHandler(runtime));
 http('controlHttp', controlHttpHandler(runtime));

@@ -8,6 +8,7 @@ export const TOPICS = {
   alerts: 'rollout-alerts',
   control: 'rollout-control',
   events: 'rollout-events',
+  advance: 'rollout-advance',
 } as const;
 
 export type Trigger = { readonly kind: 'topic'; readonly topic: string } | { readonly kind: 'http' };
@@ -50,6 +51,14 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
     name: 'tick',
     source: 'functions/entry/tick.ts',
     trigger: { kind: 'topic', topic: TOPICS.tick },
+    // Hands each due rollout out on the advance topic; it changes none itself.
+    publishes: [TOPICS.advance],
+    uses: ['firestore', 'pubsub'],
+  },
+  {
+    name: 'advanceDue',
+    source: 'functions/entry/advance-due.ts',
+    trigger: { kind: 'topic', topic: TOPICS.advance },
     publishes: [TOPICS.events],
     uses: driving,
   },

@@ -3,6 +3,7 @@ import type { Config } from './app/config.ts';
 import type { Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import type { Logger } from './app/log.ts';
 import type { RolloutExecutor } from './app/rollout-executor.ts';
+import type { EventPublisher } from './ports/event-publisher.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
 import type { RolloutStore } from './ports/rollout-store.ts';
 import type { TrafficRouter } from './ports/traffic-router.ts';
@@ -17,6 +18,8 @@ export interface Runtime {
   readonly router: Lazy<TrafficRouter>;
   readonly metrics: Lazy<MetricsReader>;
   readonly executions: Lazy<WorkflowExecutions>;
+  /** Pub/Sub, for lifecycle events and the tick's advance messages. */
+  readonly publisher: Lazy<EventPublisher>;
   readonly events: LifecycleEvents;
   /** Runs every rollout's decisions (whoever drives the rollout: workflow, tick, alert, operator). */
   readonly executor: RolloutExecutor;

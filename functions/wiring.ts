@@ -12,6 +12,7 @@ import { RolloutExecutor } from './app/rollout-executor.ts';
 import { judgeFor } from './core/analysis/select-judge.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
+import type { RolloutStore } from './ports/rollout-store.ts';
 import type { TrafficRouter } from './ports/traffic-router.ts';
 import type { WorkflowExecutions } from './ports/workflow-executions.ts';
 import type { Runtime } from './runtime.ts';
@@ -31,6 +32,8 @@ export function lazy<T>(create: () => Promise<T>): Lazy<T> {
 export function createRuntime(
   config: Config,
   log: Logger = createLogger({ service: 'canary-controller' }),
+  /** Wraps the Firestore store (a benchmark or test counting its reads); none in production. */
+  decorateStore: (store: RolloutStore) => RolloutStore = (store) => store,
 ): Runtime {
   const clock = () => Date.now();
   const db = createFirestore({
@@ -38,7 +41,7 @@ export function createRuntime(
     databaseId: config.firestoreDatabase,
     ...(config.endpoints.firestoreEmulator ? { emulatorHost: config.endpoints.firestoreEmulator } : {}),
   });
-  const store = new FirestoreRolloutStore(db);
+  const store = decorateStore(new FirestoreRolloutStore(db));
 
   const router: Lazy<TrafficRouter> = lazy(async () => {
     const { HttpRouteRouter } = await import('./adapters/httproute-router.ts');
@@ -71,7 +74,7 @@ export function createRuntime(
   });
   const events = new LifecycleEvents(publisher, config.eventsTopic, log);
   const executor = new RolloutExecutor({ store, router, metrics, judgeFor, events, clock, log });
-  return { config, log, clock, store, router, metrics, executions, events, executor };
+  return { config, log, clock, store, router, metrics, executions, publisher, events, executor };
 }
 
 /**

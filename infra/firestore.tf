@@ -16,23 +16,8 @@ locals {
   firestore_database = var.create_firestore_database ? google_firestore_database.db[0].name : var.firestore_database
 }
 
-# The due-rollouts query: status.phase IN [...] AND nextActionAt <= now ORDER BY nextActionAt.
-resource "google_firestore_index" "rollouts_due" {
-  database    = local.firestore_database
-  collection  = "rollouts"
-  query_scope = "COLLECTION"
-
-  fields {
-    field_path = "status.phase"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "nextActionAt"
-    order      = "ASCENDING"
-  }
-
-  depends_on = [google_project_service.api]
-}
+# The due-rollouts query (nextActionAt <= now ORDER BY nextActionAt) is a range on one field:
+# Firestore's automatic single-field index serves it, so it needs no composite index.
 
 # Route operations nobody reported back on: state == pending AND startedAt <= t ORDER BY startedAt.
 resource "google_firestore_index" "route_operations_stray" {

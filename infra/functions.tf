@@ -25,6 +25,7 @@ locals {
     PROJECT_NUMBER       = data.google_project.this.number
     ALLOWED_ROUTES       = join(",", local.allowed_routes)
     EVENTS_TOPIC         = local.topics.events
+    ADVANCE_TOPIC        = local.topics.advance
     FIRESTORE_DATABASE   = local.firestore_database
     METRICS_PRESET       = var.metrics_preset
     DEFAULT_METRICS      = jsonencode(var.default_metrics)
@@ -129,7 +130,6 @@ resource "google_cloudfunctions2_function" "fn" {
   depends_on = [
     google_project_service.api,
     google_project_iam_member.build,
-    google_firestore_index.rollouts_due,
   ]
 }
 

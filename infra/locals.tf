@@ -11,6 +11,7 @@ locals {
     alerts   = "rollout-alerts"
     control  = "rollout-control"
     events   = "rollout-events"
+    advance  = "rollout-advance"
   }
 
   # Where every push subscription sends a message it could not deliver.
@@ -34,9 +35,16 @@ locals {
       publishes = ["rollout-events"]
       uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
     }
+    # Hands every due rollout out on rollout-advance; it changes none itself.
     tick = {
       short     = "tick"
       trigger   = "rollout-tick"
+      publishes = ["rollout-advance"]
+      uses      = ["firestore", "pubsub"]
+    }
+    advanceDue = {
+      short     = "advance-due"
+      trigger   = "rollout-advance"
       publishes = ["rollout-events"]
       uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
     }

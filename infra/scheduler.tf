@@ -1,10 +1,11 @@
-# The tick: once a minute, advance every rollout that is due (scheduler-driven rollouts, and
-# workflow-driven ones whose execution died).
+# The tick: once a minute, hand every rollout that is due (scheduler-driven rollouts, and
+# workflow-driven ones whose execution died) out on rollout-advance, one message each, for
+# advanceDue instances to advance in parallel.
 
 resource "google_cloud_scheduler_job" "tick" {
   name        = "${var.name_prefix}-tick"
   region      = var.region
-  description = "Publishes to ${local.topics.tick}: the tick function advances every due rollout."
+  description = "Publishes to ${local.topics.tick}: the tick function hands every due rollout out to advanceDue."
   schedule    = var.tick_schedule
   time_zone   = var.tick_time_zone
 

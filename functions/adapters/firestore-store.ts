@@ -17,10 +17,19 @@
  * lock is claimed in the commit that creates the rollout and deleted in the commit that makes
  * it terminal.
  *
- * Due-rollouts query: status.phase IN [...] AND nextActionAt <= now ORDER BY nextActionAt
- * needs the composite index (status.phase ASC, nextActionAt ASC) — see infra/.
+ * Due-rollouts query: nextActionAt <= now ORDER BY nextActionAt, __name__ — one range on the
+ * automatic single-field index, paged by cursors on (nextActionAt, document id). Only active
+ * phases have a next action time (the core sets null otherwise); the phase is checked on the
+ * documents read rather than in the query (an IN on the phase needed a composite index and
+ * made every page a disjunction).
  */
-import { type DocumentReference, type Firestore, type Query, Timestamp } from '@google-cloud/firestore';
+import {
+  type DocumentReference,
+  FieldPath,
+  type Firestore,
+  type Query,
+  Timestamp,
+} from '@google-cloud/firestore';
 import { lastSegment } from '../core/resource-name.ts';
 import {
   ACTIVE_PHASES,
@@ -34,8 +43,9 @@ import { RefusedError, TransientError } from '../errors.ts';
 import {
   type ActiveRollout,
   type CreateOutcome,
-  type DueRollout,
   DuplicateMessageError,
+  type Page,
+  type PageCursor,
   type RolloutStore,
   RouteLockedError,
   SpecConflictError,
@@ -232,8 +242,9 @@ export class FirestoreRolloutStore implements RolloutStore {
     } catch (error) {
       if (grpcCode(error) !== ALREADY_EXISTS)
         throw translate(error, `storing version ${next.version} of ${next.id}`);
-      const versionTaken = (await this.#history(next.id, next.version).get()).exists;
-      if (!versionTaken && options.dedupeKey !== undefined)
+      // The message's key recorded means this message already made its change (a redelivery:
+      // nothing to decide again); otherwise the version was taken by another writer.
+      if (options.dedupeKey !== undefined && (await this.hasProcessed(options.dedupeKey)))
         throw new DuplicateMessageError(options.dedupeKey);
       throw new VersionConflictError(next.id, next.version);
     }
@@ -248,39 +259,47 @@ export class FirestoreRolloutStore implements RolloutStore {
     }
   }
 
-  async due(now: number, limit: number): Promise<DueRollout[]> {
-    try {
-      const snapshot = await this.#db
-        .collection('rollouts')
-        .where('status.phase', 'in', [...ACTIVE_PHASES])
-        .where('nextActionAt', '<=', now)
-        .orderBy('nextActionAt')
-        .limit(limit)
-        .get();
-      return snapshot.docs.map((doc) => {
-        const r = asRollout(doc.id, doc.data());
-        return { id: r.id, nextActionAt: r.nextActionAt ?? now, driver: r.driver.kind };
-      });
-    } catch (error) {
-      throw translate(error, 'listing due rollouts');
-    }
+  async due(now: number, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    // Only active phases have a next action time (the core clears it otherwise); the phase is
+    // checked on the documents read rather than in the query, which stays a single range scan.
+    const query = this.#db
+      .collection('rollouts')
+      .where('nextActionAt', '<=', now)
+      .orderBy('nextActionAt')
+      .orderBy(FieldPath.documentId());
+    const page = await this.#rolloutPage(
+      query,
+      limit,
+      after,
+      (r) => [r.nextActionAt ?? now, r.id],
+      'listing due rollouts',
+    );
+    return { ...page, items: page.items.filter((r) => ACTIVE_PHASES.includes(r.status.phase)) };
   }
 
-  async waiting(limit: number): Promise<DueRollout[]> {
+  async waiting(limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    const query = this.#db
+      .collection('rollouts')
+      .where('status.phase', '==', 'ActionRequired')
+      .orderBy(FieldPath.documentId());
+    return this.#rolloutPage(query, limit, after, (r) => [r.id], 'listing rollouts that wait for a person');
+  }
+
+  /** One page of a rollout query ordered by `key` (whose last element is the document id). */
+  async #rolloutPage(
+    query: Query,
+    limit: number,
+    after: PageCursor | null,
+    key: (r: Rollout) => PageCursor,
+    doing: string,
+  ): Promise<Page<Rollout>> {
     try {
-      const snapshot = await this.#db
-        .collection('rollouts')
-        .where('status.phase', '==', 'ActionRequired')
-        .limit(limit)
-        .get();
-      return snapshot.docs
-        .map((doc) => {
-          const r = asRollout(doc.id, doc.data());
-          return { id: r.id, nextActionAt: r.updatedAt, driver: r.driver.kind };
-        })
-        .sort((a, b) => a.nextActionAt - b.nextActionAt);
+      const snapshot = await (after === null ? query : query.startAfter(...after)).limit(limit).get();
+      const items = snapshot.docs.map((doc) => asRollout(doc.id, doc.data()));
+      const last = items.at(-1);
+      return { items, next: items.length < limit || last === undefined ? null : key(last) };
     } catch (error) {
-      throw translate(error, 'listing rollouts that wait for a person');
+      throw translate(error, doing);
     }
   }
 
@@ -388,16 +407,26 @@ export class FirestoreRolloutStore implements RolloutStore {
     );
   }
 
-  async strayOperations(startedBefore: number, limit: number): Promise<RouteOperation[]> {
-    return this.#operations(
-      this.#db
-        .collection('routeOperations')
-        .where('state', '==', 'pending')
-        .where('startedAt', '<=', startedBefore)
-        .orderBy('startedAt')
-        .limit(limit),
+  async strayOperations(
+    startedBefore: number,
+    limit: number,
+    after: PageCursor | null = null,
+  ): Promise<Page<RouteOperation>> {
+    const query = this.#db
+      .collection('routeOperations')
+      .where('state', '==', 'pending')
+      .where('startedAt', '<=', startedBefore)
+      .orderBy('startedAt')
+      .orderBy(FieldPath.documentId());
+    const items = await this.#operations(
+      (after === null ? query : query.startAfter(...after)).limit(limit),
       'listing route operations that never reported back',
     );
+    const last = items.at(-1);
+    return {
+      items,
+      next: items.length < limit || last === undefined ? null : [last.startedAt, operationId(last.name)],
+    };
   }
 
   async #operations(query: Query, doing: string): Promise<RouteOperation[]> {

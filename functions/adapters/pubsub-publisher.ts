@@ -26,19 +26,31 @@ export class PubSubPublisher implements EventPublisher {
     data: unknown,
     attributes: Readonly<Record<string, string>> = {},
   ): Promise<string> {
+    return this.#send(topic, { json: data, attributes: { ...attributes } });
+  }
+
+  async publishEncoded(
+    topic: string,
+    json: string,
+    attributes: Readonly<Record<string, string>> = {},
+  ): Promise<string> {
+    return this.#send(topic, { data: Buffer.from(json, 'utf8'), attributes: { ...attributes } });
+  }
+
+  async #send(topic: string, message: Parameters<Topic['publishMessage']>[0]): Promise<string> {
     try {
-      return await this.#topic(topic).publishMessage({ json: data, attributes: { ...attributes } });
+      return await this.#topic(topic).publishMessage(message);
     } catch (error) {
       const failure = classifyGoogleError(error);
-      const message = `publishing to ${topic} failed: ${failure.detail}`;
+      const text = `publishing to ${topic} failed: ${failure.detail}`;
       if (failure.kind === 'transient' || failure.kind === 'conflict') {
-        throw new TransientError(message, {
+        throw new TransientError(text, {
           code: 'PUBLISH_UNAVAILABLE',
           hint: 'retried automatically',
           cause: error,
         });
       }
-      throw new RefusedError(message, {
+      throw new RefusedError(text, {
         code: 'PUBLISH_REFUSED',
         hint: `check that topic ${topic} exists and the function's service account may publish to it`,
         cause: error,

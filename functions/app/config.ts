@@ -52,6 +52,7 @@ const envSchema = z.object({
     .optional(),
   ADVANCE_URL: z.url({ error: 'must be the URL of the advanceRollout function' }).optional(),
   EVENTS_TOPIC: topicId('rollout-events'),
+  ADVANCE_TOPIC: topicId('rollout-advance'),
   FIRESTORE_DATABASE: z.string().min(1).default('(default)'),
   DEFAULT_METRICS: z
     .string()
@@ -77,8 +78,7 @@ const envSchema = z.object({
   PAUSED_POLL_SECONDS: seconds(60, 0.05, 3600),
   MIN_WAIT_SECONDS: seconds(1, 0.01, 60),
   MAX_WAIT_SECONDS: seconds(3600, 1, 86_400),
-  TICK_BATCH: z.coerce.number().int().min(1).max(500).default(100),
-  TICK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(8),
+  TICK_BATCH: z.coerce.number().int().min(1).max(5000).default(1000),
   WORKFLOW_GRACE_SECONDS: seconds(120, 0, 86_400),
   START_GRACE_SECONDS: seconds(30, 0, 3600),
   STORE_DEADLINE_SECONDS: seconds(2, 0.05, 60),
@@ -99,6 +99,8 @@ export interface Config {
   readonly allowedRoutes: readonly string[];
   readonly workflow: { readonly name: string; readonly advanceUrl: string } | null;
   readonly eventsTopic: string;
+  /** Where the tick publishes one message per due rollout, for advanceDue. */
+  readonly advanceTopic: string;
   readonly firestoreDatabase: string;
   readonly defaultMetrics: Readonly<Record<string, MetricSource>>;
   readonly metricsPreset: 'cloudRun' | 'internalLb';
@@ -114,7 +116,8 @@ export interface Config {
   readonly pausedPollMs: number;
   readonly minWaitMs: number;
   readonly maxWaitMs: number;
-  readonly tick: { readonly batch: number; readonly concurrency: number; readonly workflowGraceMs: number };
+  /** `batch`: rollouts per page of the tick's queries (it reads every page). */
+  readonly tick: { readonly batch: number; readonly workflowGraceMs: number };
   readonly startGraceMs: number;
   /**
    * How long an alert or an abort waits for Firestore before taking the canary out of the route
@@ -148,6 +151,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     allowedRoutes: e.ALLOWED_ROUTES,
     workflow: e.WORKFLOW_NAME && e.ADVANCE_URL ? { name: e.WORKFLOW_NAME, advanceUrl: e.ADVANCE_URL } : null,
     eventsTopic: e.EVENTS_TOPIC,
+    advanceTopic: e.ADVANCE_TOPIC,
     firestoreDatabase: e.FIRESTORE_DATABASE,
     defaultMetrics: e.DEFAULT_METRICS,
     metricsPreset: e.METRICS_PRESET,
@@ -165,7 +169,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxWaitMs: e.MAX_WAIT_SECONDS * 1000,
     tick: {
       batch: e.TICK_BATCH,
-      concurrency: e.TICK_CONCURRENCY,
       workflowGraceMs: e.WORKFLOW_GRACE_SECONDS * 1000,
     },
     startGraceMs: e.START_GRACE_SECONDS * 1000,

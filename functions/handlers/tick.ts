@@ -7,6 +7,6 @@ export function tickHandler(rt: Runtime) {
   return pubsubHandler(rt, 'tick', async (_message, log) => {
     const report = await tick({ ...rt, log }, { actor: 'scheduler' });
     if (report.due > 0)
-      log.info(`tick advanced ${report.advanced} of ${report.due} due rollouts`, { ...report });
+      log.info(`tick handed out ${report.published} of ${report.due} due rollouts`, { ...report });
   });
 }

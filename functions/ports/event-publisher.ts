@@ -4,4 +4,6 @@
 export interface EventPublisher {
   /** Publishes one message; returns its message id. */
   publish(topic: string, data: unknown, attributes?: Readonly<Record<string, string>>): Promise<string>;
+  /** Publishes one message whose data is JSON the caller already encoded; returns its message id. */
+  publishEncoded(topic: string, json: string, attributes?: Readonly<Record<string, string>>): Promise<string>;
 }

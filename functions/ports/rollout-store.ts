@@ -21,10 +21,16 @@ export interface ActiveRollout {
   readonly canaryService: string | null;
 }
 
-export interface DueRollout {
-  readonly id: string;
-  readonly nextActionAt: number;
-  readonly driver: Rollout['driver']['kind'];
+/**
+ * Where the next page of a listing starts: pass back what the previous page returned. Opaque to
+ * callers (the adapter's own sort key of the last item).
+ */
+export type PageCursor = readonly (string | number)[];
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Null when this was the last page. */
+  readonly next: PageCursor | null;
 }
 
 export interface WriteOptions {
@@ -47,10 +53,13 @@ export interface RolloutStore {
   commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<void>;
   /** History in version order. */
   history(id: string): Promise<HistoryEntry[]>;
-  /** Active rollouts whose next action is due at or before `now`, soonest first. */
-  due(now: number, limit: number): Promise<DueRollout[]>;
-  /** Rollouts waiting for a person (ActionRequired), longest waiting first; `nextActionAt` is when they began to wait. */
-  waiting(limit: number): Promise<DueRollout[]>;
+  /**
+   * Active rollouts whose next action is due at or before `now`, soonest first, as stored, one
+   * page of at most `limit` at a time (`after`: the previous page's `next`).
+   */
+  due(now: number, limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
+  /** Rollouts waiting for a person (ActionRequired), as stored, a page at a time (in id order). */
+  waiting(limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
   /** Active rollouts (one per locked route) matching every given field. */
   findActive(
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
@@ -70,8 +79,12 @@ export interface RolloutStore {
   settleOperation(name: string, state: Exclude<OperationState, 'pending'>, at: number): Promise<void>;
   /** The rollout's route operations not known to have finished, oldest first. */
   pendingOperations(rolloutId: string): Promise<RouteOperation[]>;
-  /** Pending route operations of any rollout started at or before `startedBefore` (nobody reported back). */
-  strayOperations(startedBefore: number, limit: number): Promise<RouteOperation[]>;
+  /** Pending route operations of any rollout started at or before `startedBefore` (nobody reported back), oldest first, a page at a time. */
+  strayOperations(
+    startedBefore: number,
+    limit: number,
+    after?: PageCursor | null,
+  ): Promise<Page<RouteOperation>>;
 }
 
 export class VersionConflictError extends ConflictError {

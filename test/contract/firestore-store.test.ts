@@ -5,6 +5,7 @@ import type { Rollout, RouteIntent } from '../../functions/core/state.ts';
 import { transition } from '../../functions/core/transition.ts';
 import {
   DuplicateMessageError,
+  type PageCursor,
   RouteLockedError,
   SpecConflictError,
   VersionConflictError,
@@ -231,8 +232,17 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect(await store.pendingOperations('r-ops')).toEqual([op('a', 'r-ops', T0), op('b', 'r-ops', T0 + 10)]);
     await store.settleOperation(op('a', 'r-ops', T0).name, 'cancelled', T0 + 20);
     expect((await store.pendingOperations('r-ops')).map((o) => o.name)).toEqual([op('b', 'r-ops', T0).name]);
-    expect((await store.strayOperations(T0 + 5, 10)).map((o) => o.rolloutId)).toEqual(['r-other']);
-    expect((await store.strayOperations(T0 + 10, 10)).map((o) => o.rolloutId)).toEqual(['r-other', 'r-ops']);
+    expect((await store.strayOperations(T0 + 5, 10)).items.map((o) => o.rolloutId)).toEqual(['r-other']);
+    expect((await store.strayOperations(T0 + 10, 10)).items.map((o) => o.rolloutId)).toEqual([
+      'r-other',
+      'r-ops',
+    ]);
+    // A page at a time, resuming after the last one read.
+    const first = await store.strayOperations(T0 + 10, 1);
+    expect(first.items.map((o) => o.rolloutId)).toEqual(['r-other']);
+    const second = await store.strayOperations(T0 + 10, 1, first.next);
+    expect(second.items.map((o) => o.rolloutId)).toEqual(['r-ops']);
+    expect((await store.strayOperations(T0 + 10, 1, second.next)).items).toEqual([]);
   });
 
   it('lets exactly one delivery claim the start of an execution, and one take over a stale claim', async () => {
@@ -281,11 +291,9 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
       T0 + 2,
     );
     expect(r.status.phase).toBe('ActionRequired');
-    expect((await store.waiting(10)).find((w) => w.id === 'r-waiting')).toEqual({
-      id: 'r-waiting',
-      nextActionAt: T0 + 2,
-      driver: 'workflow',
-    });
+    const waiting = (await store.waiting(10)).items.find((w) => w.id === 'r-waiting');
+    expect(waiting).toEqual(await store.get('r-waiting'));
+    expect(waiting?.updatedAt).toBe(T0 + 2);
   });
 
   it('lists due rollouts: active phases whose next action time has come, soonest first', async () => {
@@ -303,9 +311,16 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     d = await step(d, observed(d), T0 + 2);
     expect(d.status.phase).toBe('Aborted');
 
-    expect((await store.due(T0 + 30_000, 10)).map((x) => x.id)).toEqual(['r-soon']);
-    expect((await store.due(T0 + 120_000, 10)).map((x) => x.id)).toEqual(['r-soon', 'r-later']);
-    expect((await store.due(T0 + 120_000, 1)).map((x) => x.id)).toEqual(['r-soon']);
+    const ids = async (now: number, limit: number, after: PageCursor | null = null) =>
+      (await store.due(now, limit, after)).items.map((x) => x.id);
+    expect(await ids(T0 + 30_000, 10)).toEqual(['r-soon']);
+    expect(await ids(T0 + 120_000, 10)).toEqual(['r-soon', 'r-later']);
+    // Each rollout as stored, a page at a time.
+    const first = await store.due(T0 + 120_000, 1);
+    expect(first.items).toEqual([await store.get('r-soon')]);
+    expect(first.next).not.toBeNull();
+    expect(await ids(T0 + 120_000, 1, first.next)).toEqual(['r-later']);
+    expect((await store.due(T0 + 120_000, 3)).next).toBeNull();
   });
 
   it('finds active rollouts by the labels an alert policy carries', async () => {

@@ -170,6 +170,18 @@ describe('delivery semantics', () => {
         noData,
       ],
     };
+    // Only the tick publishes here; anything else is refused before a rollout is looked up.
+    const copy = JSON.stringify({ kind: 'due', rolloutId: 'nope', version: 1, actor: 'e2e', rollout: null });
+    bad[TOPICS.advance] = [
+      'garbage',
+      copy.replace('"version":1', '"version":"1"'),
+      copy.replace('"rollout":null', '"rollout":{"id":"other","version":1}'),
+      copy.replace('"kind":"due"', '"kind":"sweep"'),
+      `{"__proto__": {"polluted": true}, ${copy.slice(1)}`,
+      copy.replace('"rollout":null', `"rollout":null,"padding":"${'x'.repeat(100_000)}"`),
+      deep,
+      noData,
+    ];
     // The tick function reads nothing from its message: whatever the body, it is just a tick.
     const ticks: Bad[] = [
       '\u0000\u0001binary',
@@ -188,6 +200,7 @@ describe('delivery semantics', () => {
       control: { topic: TOPICS.control, data: overLimit('reason') },
       onAlert: { topic: TOPICS.alerts, data: overLimit('incident') },
       tick: { topic: TOPICS.tick, data: overLimit('tick') },
+      advanceDue: { topic: TOPICS.advance, data: overLimit('rollout') },
     };
 
     const publishRaw = (topic: string, m: Bad) =>
@@ -265,6 +278,11 @@ describe('delivery semantics', () => {
     expect(
       stack.logs.find((l) => l.severity === 'ERROR' && l.fields['messageId'] === tooLargeId)?.message,
     ).toContain(`is more than ${MAX_REQUEST_BYTES}`);
+    // A refused advance message is echoed in its log line, boundedly.
+    const echoes = stack.logs.filter((l) => l.fn === 'advanceDue' && typeof l.fields['excerpt'] === 'string');
+    expect(echoes.length).toBe(bad[TOPICS.advance]?.length);
+    expect(echoes.every((l) => String(l.fields['excerpt']).length <= 121)).toBe(true);
+    expect(echoes.map((l) => l.fields['excerpt'])).toContain('garbage');
     const errors = stack.logs.filter((l) => l.severity === 'ERROR').map((l) => l.fields);
     expect(errors.every((f) => typeof f['code'] === 'string' && typeof f['hint'] === 'string')).toBe(true);
     expect(

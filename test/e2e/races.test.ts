@@ -60,7 +60,7 @@ describe('races and crashes', () => {
     expect(waits.every((w) => Number.isFinite(w) && w >= 0)).toBe(true);
     expect(waits.filter((w) => w > 0).length).toBeGreaterThan(waits.length / 2);
     const ticks = stack.logs.filter(
-      (l) => l.fn === 'tick' && typeof l.fields['due'] === 'number' && Number(l.fields['advanced']) > 0,
+      (l) => l.fn === 'tick' && typeof l.fields['due'] === 'number' && Number(l.fields['published']) > 0,
     );
     expect(ticks.length).toBeGreaterThan(0);
 
@@ -90,7 +90,7 @@ describe('races and crashes', () => {
       if (killed > 0) return;
       killed += 1;
       // Kill every driver that could confirm: the instance patching dies mid-operation.
-      for (const name of ['advanceRollout', 'tick']) stack.controller.functions.get(name)?.kill();
+      for (const name of ['advanceRollout', 'advanceDue']) stack.controller.functions.get(name)?.kill();
     });
     await stack.controller.publish(
       TOPICS.requests,
@@ -103,7 +103,7 @@ describe('races and crashes', () => {
     // The operation completes without anyone watching; then Cloud Run starts new instances.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(routes.route(app.route)?.rules?.[1]?.action?.destinations?.map((d) => d.weight)).toEqual([80, 20]);
-    await Promise.all([stack.controller.restart('advanceRollout'), stack.controller.restart('tick')]);
+    await Promise.all([stack.controller.restart('advanceRollout'), stack.controller.restart('advanceDue')]);
 
     const done = await stack.waitForTerminal('crash-1');
     expect(done.status.phase).toBe('Succeeded');

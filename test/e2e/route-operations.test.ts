@@ -109,7 +109,7 @@ describe('route operations that outlive their driver', () => {
       if (killed) return;
       killed = true;
       // The driver dies while it polls its operation: the operation is recorded, nobody watches it.
-      for (const name of ['advanceRollout', 'tick']) stack.controller.functions.get(name)?.kill();
+      for (const name of ['advanceRollout', 'advanceDue']) stack.controller.functions.get(name)?.kill();
       routes.setOperationDelay(OPERATION_MS);
     });
     await expect.poll(() => killed, { timeout: 20_000 }).toBe(true);
@@ -117,7 +117,7 @@ describe('route operations that outlive their driver', () => {
     await abort('late-killed');
     // Cloud Run starts new instances; the workflow's next call and the tick find the rollback.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await Promise.all([stack.controller.restart('advanceRollout'), stack.controller.restart('tick')]);
+    await Promise.all([stack.controller.restart('advanceRollout'), stack.controller.restart('advanceDue')]);
     await expectSafeAbort(app, 'late-killed');
   });
 });

@@ -199,6 +199,28 @@ describe('topics and triggers', () => {
   });
 });
 
+describe('the tick fans out', () => {
+  it('the tick publishes to rollout-advance only, and advanceDue is fed by its own push subscription on it', () => {
+    expect(topics['advance']).toBe(TOPICS.advance);
+    expect(TOPICS.advance).toBe('rollout-advance');
+    expect(functions['tick']?.publishes).toEqual([TOPICS.advance]);
+    expect(functions['advanceDue']).toMatchObject({
+      short: 'advance-due',
+      trigger: TOPICS.advance,
+      publishes: [TOPICS.events],
+    });
+    expect(pubsubTriggered['advanceDue']?.trigger).toBe(TOPICS.advance);
+    // Nothing else publishes to it: only the tick's copies of rollouts arrive there.
+    expect(Object.entries(functions).filter(([, f]) => f.publishes.includes(TOPICS.advance))).toEqual([
+      ['tick', functions['tick']],
+    ]);
+  });
+
+  it('every function is told the advance topic', () => {
+    expect((root.locals['common_environment'] as Block)['ADVANCE_TOPIC']).toBe(hcl('local.topics.advance'));
+  });
+});
+
 describe('the workflow', () => {
   it('is deployed from the repository file workflows/canary-rollout.yaml', () => {
     const wf = resource(root, 'google_workflows_workflow.rollout');
@@ -303,19 +325,15 @@ describe('function configuration', () => {
 });
 
 describe('Firestore (docs/state.md)', () => {
-  it('creates the composite index the due-rollouts query needs', async () => {
+  it('declares no composite index on rollouts: the due-rollouts query is a range on nextActionAt alone', async () => {
     const doc = await readFile(join(REPO, 'docs', 'state.md'), 'utf8');
-    const m = /composite index\s+`\(([^)]+)\)`\s+on collection\s+`(\w+)`/.exec(doc);
-    expect(m, 'docs/state.md names the composite index').not.toBeNull();
-    const expected = (m?.[1] ?? '').split(',').map((part) => {
-      const [field, dir] = part.trim().split(/\s+/);
-      return { field_path: field, order: dir === 'DESC' ? 'DESCENDING' : 'ASCENDING' };
-    });
-    const index = resource(root, 'google_firestore_index.rollouts_due');
-    expect(index['collection']).toBe(m?.[2]);
-    expect(index['query_scope']).toBe('COLLECTION');
-    expect(index['fields']).toEqual(expected);
-    expect(index['database']).toBe(hcl('local.firestore_database'));
+    expect(doc).toMatch(
+      /due-rollouts query \(`nextActionAt <= now ORDER BY nextActionAt`\)[^.]*needs no composite index/,
+    );
+    const onRollouts = resourcesOfType(root, 'google_firestore_index').filter(
+      ([, index]) => index['collection'] === 'rollouts',
+    );
+    expect(onRollouts).toEqual([]);
   });
 
   it('creates the composite index the stray-operations query needs', async () => {

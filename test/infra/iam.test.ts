@@ -295,6 +295,24 @@ describe('grants follow functions/manifest.ts', () => {
   });
 });
 
+describe('the tick and advanceDue', () => {
+  it('only the tick may publish to rollout-advance; it neither changes routes nor reads metrics', async () => {
+    const grants =
+      await evaluateLocals<Record<string, { function: string; topic: string }>>('local.publish_grants');
+    expect(Object.values(grants).filter((g) => g.topic === 'rollout-advance')).toEqual([
+      { function: 'tick', topic: 'rollout-advance' },
+    ]);
+    expect(Object.values(grants).filter((g) => g.function === 'tick')).toEqual([
+      { function: 'tick', topic: 'rollout-advance' },
+    ]);
+    for (const local of ['local.networkservices_users', 'local.monitoring_users']) {
+      const users = await evaluateLocals<Record<string, Json>>(local);
+      expect(Object.keys(users), local).toContain('advanceDue');
+      expect(Object.keys(users), local).not.toContain('tick');
+    }
+  });
+});
+
 describe('custom roles', () => {
   it('the route editor role has exactly the Network Services permissions the adapter uses', async () => {
     const role = resource(root, 'google_project_iam_custom_role.route_editor');

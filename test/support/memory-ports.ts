@@ -21,8 +21,9 @@ import type { MetricsReader, TimeWindow } from '../../functions/ports/metrics-re
 import {
   type ActiveRollout,
   type CreateOutcome,
-  type DueRollout,
   DuplicateMessageError,
+  type Page,
+  type PageCursor,
   type RolloutStore,
   VersionConflictError,
   type WriteOptions,
@@ -35,6 +36,29 @@ import {
 } from '../../functions/ports/traffic-router.ts';
 import { routeShowing } from './drive.ts';
 import { backendName } from './fixtures.ts';
+
+/** Compares two cursors element by element (numbers by value, strings by code unit). */
+function compareCursors(a: PageCursor, b: PageCursor): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
+    const x = a[i] as string | number;
+    const y = b[i] as string | number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** The items after `after` (by `key`, the order `sorted` is in), at most `limit` of them. */
+function pageOf<T>(
+  sorted: readonly T[],
+  limit: number,
+  after: PageCursor | null,
+  key: (item: T) => PageCursor,
+): Page<T> {
+  const rest = after === null ? sorted : sorted.filter((item) => compareCursors(key(item), after) > 0);
+  const items = rest.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next: items.length < limit || last === undefined ? null : key(last) };
+}
 
 const STABLE = backendName('checkout-stable');
 const CANARY = backendName('checkout-canary');
@@ -66,10 +90,10 @@ export class MemoryStore implements RolloutStore {
     this.failNextCommit = null;
     if (failure !== null) throw failure;
     const stored = this.rollouts.get(next.id);
-    if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
     if (options.dedupeKey !== undefined && this.processed.has(options.dedupeKey)) {
       throw new DuplicateMessageError(options.dedupeKey);
     }
+    if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
     this.rollouts.set(next.id, next);
     this.entries.get(next.id)?.push(entry);
     if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) this.locks.delete(next.spec.route);
@@ -80,19 +104,18 @@ export class MemoryStore implements RolloutStore {
     return [...(this.entries.get(id) ?? [])];
   }
 
-  async due(now: number, limit: number): Promise<DueRollout[]> {
-    return [...this.rollouts.values()]
+  async due(now: number, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    const due = [...this.rollouts.values()]
       .filter((r) => !isTerminal(r.status.phase) && r.nextActionAt !== null && r.nextActionAt <= now)
-      .sort((a, b) => (a.nextActionAt ?? 0) - (b.nextActionAt ?? 0))
-      .slice(0, limit)
-      .map((r) => ({ id: r.id, nextActionAt: r.nextActionAt ?? now, driver: r.driver.kind }));
+      .sort((a, b) => compareCursors([a.nextActionAt ?? 0, a.id], [b.nextActionAt ?? 0, b.id]));
+    return pageOf(due, limit, after, (r) => [r.nextActionAt ?? 0, r.id]);
   }
 
-  async waiting(limit: number): Promise<DueRollout[]> {
-    return [...this.rollouts.values()]
+  async waiting(limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    const waiting = [...this.rollouts.values()]
       .filter((r) => r.status.phase === 'ActionRequired')
-      .slice(0, limit)
-      .map((r) => ({ id: r.id, nextActionAt: r.updatedAt, driver: r.driver.kind }));
+      .sort((a, b) => compareCursors([a.id], [b.id]));
+    return pageOf(waiting, limit, after, (r) => [r.id]);
   }
 
   async findActive(): Promise<ActiveRollout[]> {
@@ -136,10 +159,15 @@ export class MemoryStore implements RolloutStore {
     return [...this.operations.values()].filter((op) => op.rolloutId === rolloutId && op.state === 'pending');
   }
 
-  async strayOperations(startedBefore: number, limit: number): Promise<RouteOperation[]> {
-    return [...this.operations.values()]
+  async strayOperations(
+    startedBefore: number,
+    limit: number,
+    after: PageCursor | null = null,
+  ): Promise<Page<RouteOperation>> {
+    const strays = [...this.operations.values()]
       .filter((op) => op.state === 'pending' && op.startedAt <= startedBefore)
-      .slice(0, limit);
+      .sort((a, b) => compareCursors([a.startedAt, a.name], [b.startedAt, b.name]));
+    return pageOf(strays, limit, after, (op) => [op.startedAt, op.name]);
   }
 }
 
@@ -263,9 +291,20 @@ export class MemoryMetrics implements MetricsReader {
 
 export class MemoryPublisher implements EventPublisher {
   readonly published: { topic: string; data: unknown }[] = [];
+  /** Messages published already encoded, as sent. */
+  readonly encoded: { topic: string; json: string; attributes: Readonly<Record<string, string>> }[] = [];
 
   async publish(topic: string, data: unknown): Promise<string> {
     this.published.push({ topic, data });
     return String(this.published.length);
+  }
+
+  async publishEncoded(
+    topic: string,
+    json: string,
+    attributes: Readonly<Record<string, string>> = {},
+  ): Promise<string> {
+    this.encoded.push({ topic, json, attributes });
+    return `encoded-${this.encoded.length}`;
   }
 }

@@ -4,6 +4,8 @@
  * a function that dies between follow-ups leaves nothing the next driver cannot finish.
  */
 import { describe, expect, it } from 'vitest';
+import { advanceDue } from '../../../functions/app/advance-due.ts';
+import { parseAdvance } from '../../../functions/app/advance-message.ts';
 import { loadConfig } from '../../../functions/app/config.ts';
 import { LifecycleEvents } from '../../../functions/app/lifecycle-events.ts';
 import { createLogger } from '../../../functions/app/log.ts';
@@ -47,7 +49,7 @@ function setup(rollout: Rollout = newRollout('r1', {}, T0).rollout) {
   });
   const events = () => publisher.published.map((p) => (p.data as LifecycleEvent).type);
   const history = async () => (await store.history(rollout.id)).map((h) => h.event);
-  return { store, router, metrics, clock, executor, events, history, rollout };
+  return { store, router, metrics, clock, executor, events, history, rollout, publisher };
 }
 
 async function created(t: ReturnType<typeof setup>): Promise<void> {
@@ -275,14 +277,19 @@ describe('RolloutExecutor settling operations that outlived their wait', () => {
     const report = await tick(
       {
         store: t.store,
-        executor: t.executor,
+        publisher: async () => t.publisher,
         config: loadConfig(TICK_ENV),
         clock: () => t.clock.now,
         log: quiet,
       },
       { actor: 'scheduler' },
     );
-    expect(report.failed).toBe(0);
+    expect(report).toMatchObject({ published: 1, failed: 0 });
+    // The tick hands the operation out; advanceDue settles it.
+    const [message] = t.publisher.encoded.filter((m) => m.topic === 'rollout-advance');
+    const handed = parseAdvance(Buffer.from(message?.json ?? ''));
+    expect(handed).toMatchObject({ kind: 'operations', rolloutId: 'r1' });
+    await advanceDue({ executor: t.executor }, handed);
     expect(t.router.weights).toEqual(ALL_STABLE);
     expect((await t.store.history('r1')).slice(-2).map((h) => [h.event, h.actor, h.to.phase])).toEqual([
       ['rollout.weights_restoring', 'scheduler', 'Aborted'],

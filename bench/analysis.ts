@@ -170,7 +170,7 @@ function costTable(list: readonly Cell[], results: readonly CellResult[]): strin
       `${((ours.rollbackRate - ref.rollbackRate) * 100).toFixed(1)} pts`,
       Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '—',
       Number.isFinite(ours.minutesP50 - ref.minutesP50)
-        ? `+${(ours.minutesP50 - ref.minutesP50).toFixed(0)}m`
+        ? `${ours.minutesP50 >= ref.minutesP50 ? '+' : ''}${(ours.minutesP50 - ref.minutesP50).toFixed(0)}m`
         : '—',
     ]);
   });
@@ -281,8 +281,6 @@ async function main(): Promise<void> {
       '',
       `Latency: the default judge (5xx and latency averaged in one e-value), 10% canary, 0.1% 5xx on both, every canary latency ×factor; ${Math.min(o.runs, LATENCY_RUNS)} runs per cell (${latencySeconds.toFixed(1)}s)`,
       latencyTable(latency),
-      '',
-      `Time from canary-turns-bad to rollback, Monitoring lag 30–180 s per point (20× at 200 rps, 10%; ${detect.runs} runs): median ${detect.frontierP50.toFixed(0)} s (p90 ${detect.frontierP90.toFixed(0)} s) at the ingestion frontier, ${detect.fixedP50.toFixed(0)} s (p90 ${detect.fixedP90.toFixed(0)} s) with fixed windows read at now − 180 s`,
       '',
       `Time from canary-turns-bad to rollback, Monitoring lag 30–180 s per point (20× at 200 rps, 10%; ${detect.runs} runs): median ${detect.frontierP50.toFixed(0)} s (p90 ${detect.frontierP90.toFixed(0)} s) at the ingestion frontier, ${detect.fixedP50.toFixed(0)} s (p90 ${detect.fixedP90.toFixed(0)} s) with fixed windows read at now − 180 s`,
       '',

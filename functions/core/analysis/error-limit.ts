@@ -4,7 +4,7 @@
  *
  * One burst on a canary with a hundred requests a minute puts that minute well above a 5% limit,
  * though the canary's rate is no higher than stable's; three such minutes in a rollout rolled
- * back 9–13% of healthy canaries at 20 rps in the benchmark. Here each judged window (or pool of
+ * back 3–13% of healthy canaries at 20 rps in the benchmark. Here each judged window (or pool of
  * windows) is one bet that the canary's 5xx ratio r is above the limit L:
  *
  *     factor(c) = 1 − c + c · r / L

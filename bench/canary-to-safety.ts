@@ -28,10 +28,10 @@
  *                    flush, and that point's drawn ingestion delay.
  *   detection wait   that moment → the moment the rollback was triggered: for an alert, when the
  *                    evaluator published the `open` incident (polled, 20 ms real; the policy's
- *                    30 s duration and the evaluation cadence); for the analysis, the failing
- *                    window's end + the rollout's configured ingestion delay (the moment the
- *                    controller chose to read it: the rest of the configured 180 s beyond the
- *                    actual delay, and any further windows it needed).
+ *                    30 s duration and the evaluation cadence); for the analysis, when the
+ *                    failing verdict was recorded (the window judged once both backends' points
+ *                    for it were visible, at the latest 180 s after its end: any further windows
+ *                    the judge needed, and the wait for the slower of the two points).
  *   operation        the rollback's route operation, createTime → endTime, from the stand-in's
  *                    operations.list.
  *   controller       the rest: trigger → operation created, and operation done → route seen
@@ -269,9 +269,10 @@ async function once({ cloud, app, store, controller }: Stack, path: Path, run: n
   const { ingestionDelayMs, samplingPeriodMs } = done.plan.analysis;
   let triggerAt: number;
   if (cause === 'verdict') {
-    const window = rollingBack?.verdict?.window;
-    if (!window) throw new Error(`run ${run}: rolled back by a verdict without a window in history`);
-    triggerAt = window.end + ingestionDelayMs;
+    if (!rollingBack?.verdict) throw new Error(`run ${run}: rolled back by a verdict without one in history`);
+    // The verdict was recorded as soon as the failing window's points were visible (the
+    // ingestion frontier), at the latest its end + the configured ingestion delay.
+    triggerAt = rollingBack.at;
   } else if (cause === 'alert') {
     // Published by the evaluator; if the poll missed it (published before the loop looked), the
     // controller's record of it is the next best moment.
@@ -401,7 +402,7 @@ if (values.json) {
   );
   process.stdout.write(
     'Monitoring lag: t0 → first canary 5xx point of a period ending after t0 visible in the Monitoring store (measured).\n' +
-      'detection wait: → alert incident published, or → failing window end + configured ingestion delay (analysis).\n' +
+      'detection wait: → alert incident published, or → failing verdict recorded (analysis).\n' +
       `controller: its own work does not scale with the time scale; × ${timeScale} overstates it (real ms beside it).\n` +
       'alert incident: t0 → the evaluator published an open incident before the route was safe (whichever path won).\n',
   );

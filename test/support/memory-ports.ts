@@ -4,6 +4,10 @@
  * dedupe keys, route lock release, precondition on the read a write is built from); they are
  * never a stand-in for those adapters.
  */
+import { LifecycleEvents } from '../../functions/app/lifecycle-events.ts';
+import { createLogger } from '../../functions/app/log.ts';
+import { RolloutExecutor } from '../../functions/app/rollout-executor.ts';
+import { judgeFor } from '../../functions/core/analysis/select-judge.ts';
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
 import { splitOf } from '../../functions/core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
@@ -307,4 +311,25 @@ export class MemoryPublisher implements EventPublisher {
     this.encoded.push({ topic, json, attributes });
     return `encoded-${this.encoded.length}`;
   }
+}
+
+/** The production executor over in-memory ports, on a test clock, with silent logs and the production judge. */
+export function memoryExecutor(ports: {
+  readonly store: MemoryStore;
+  readonly router: TrafficRouter;
+  readonly metrics: MetricsReader;
+  readonly publisher?: EventPublisher;
+  readonly clock: { readonly now: number };
+}): RolloutExecutor {
+  const log = createLogger({}, () => {});
+  const publisher = ports.publisher ?? new MemoryPublisher();
+  return new RolloutExecutor({
+    store: ports.store,
+    router: async () => ports.router,
+    metrics: async () => ports.metrics,
+    judgeFor,
+    events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
+    clock: () => ports.clock.now,
+    log,
+  });
 }

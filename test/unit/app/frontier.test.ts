@@ -7,15 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { answerFor } from '../../../functions/app/advance.ts';
 import { loadConfig } from '../../../functions/app/config.ts';
-import { LifecycleEvents } from '../../../functions/app/lifecycle-events.ts';
-import { createLogger } from '../../../functions/app/log.ts';
-import { RolloutExecutor } from '../../../functions/app/rollout-executor.ts';
-import { judgeFor } from '../../../functions/core/analysis/select-judge.ts';
 import type { BackendReading } from '../../../functions/core/analysis/verdict.ts';
 import type { MetricSource } from '../../../functions/core/request.ts';
 import type { MetricsReader, ReadOptions, TimeWindow } from '../../../functions/ports/metrics-reader.ts';
 import { newRollout } from '../../support/fixtures.ts';
-import { MemoryPublisher, MemoryRouter, MemoryStore } from '../../support/memory-ports.ts';
+import { MemoryRouter, MemoryStore, memoryExecutor } from '../../support/memory-ports.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const S = 1000;
@@ -52,16 +48,7 @@ async function setup() {
   await store.create(rollout, entry);
   const metrics = new VisibleMetrics();
   const clock = { now: T0 };
-  const log = createLogger({}, () => {});
-  const executor = new RolloutExecutor({
-    store,
-    router: async () => new MemoryRouter(rollout.weights),
-    metrics: async () => metrics,
-    judgeFor,
-    events: new LifecycleEvents(async () => new MemoryPublisher(), 'rollout-events', log),
-    clock: () => clock.now,
-    log,
-  });
+  const executor = memoryExecutor({ store, router: new MemoryRouter(rollout.weights), metrics, clock });
   await executor.run('f1', { type: 'start', actor: 'workflow' });
   const verdicts = async () => (await store.history('f1')).filter((h) => h.verdict !== null);
   return { store, metrics, clock, executor, verdicts };

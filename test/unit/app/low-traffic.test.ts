@@ -8,16 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { poisson } from '../../../bench/analysis/poisson.ts';
 import { rngFor } from '../../../bench/analysis/prng.ts';
-import { LifecycleEvents } from '../../../functions/app/lifecycle-events.ts';
-import { createLogger } from '../../../functions/app/log.ts';
-import { RolloutExecutor } from '../../../functions/app/rollout-executor.ts';
-import { judgeFor } from '../../../functions/core/analysis/select-judge.ts';
 import type { BackendReading } from '../../../functions/core/analysis/verdict.ts';
 import type { MetricSource, RolloutRequestInput } from '../../../functions/core/request.ts';
 import { isTerminal, type Rollout } from '../../../functions/core/state.ts';
 import type { MetricsReader, TimeWindow } from '../../../functions/ports/metrics-reader.ts';
 import { newRollout } from '../../support/fixtures.ts';
-import { MemoryPublisher, MemoryRouter, MemoryStore } from '../../support/memory-ports.ts';
+import { MemoryRouter, MemoryStore, memoryExecutor } from '../../support/memory-ports.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MINUTE = 60_000;
@@ -74,18 +70,8 @@ async function drive(
   await store.create(rollout, entry);
   const router = new MemoryRouter(rollout.weights);
   const metrics = new TrafficMetrics(router, traffic);
-  const publisher = new MemoryPublisher();
   const clock = { now: T0 };
-  const log = createLogger({}, () => {});
-  const executor = new RolloutExecutor({
-    store,
-    router: async () => router,
-    metrics: async () => metrics,
-    judgeFor,
-    events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
-    clock: () => clock.now,
-    log,
-  });
+  const executor = memoryExecutor({ store, router, metrics, clock });
   let current = (await executor.run('low', { type: 'start', actor: 'test' }))?.rollout ?? rollout;
   while (
     clock.now < T0 + hours * 3600_000 &&

@@ -18,7 +18,13 @@ import { transition } from '../../../functions/core/transition.ts';
 import { ALL_STABLE } from '../../../functions/core/weights.ts';
 import { TransientError } from '../../../functions/errors.ts';
 import { newRollout, TIMING } from '../../support/fixtures.ts';
-import { MemoryMetrics, MemoryPublisher, MemoryRouter, MemoryStore } from '../../support/memory-ports.ts';
+import {
+  MemoryMetrics,
+  MemoryPublisher,
+  MemoryRouter,
+  MemoryStore,
+  memoryExecutor,
+} from '../../support/memory-ports.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const abort = { type: 'control', command: 'abort', actor: 'operator:ann', note: 'bad build' } as const;
@@ -37,16 +43,7 @@ function setup(rollout: Rollout = newRollout('r1', {}, T0).rollout) {
   const metrics = new MemoryMetrics({ stable: { ...healthy, requests: 9000 }, canary: healthy });
   const publisher = new MemoryPublisher();
   const clock = { now: T0 };
-  const log = createLogger({}, () => {});
-  const executor = new RolloutExecutor({
-    store,
-    router: async () => router,
-    metrics: async () => metrics,
-    judgeFor,
-    events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
-    clock: () => clock.now,
-    log,
-  });
+  const executor = memoryExecutor({ store, router, metrics, publisher, clock });
   const events = () => publisher.published.map((p) => (p.data as LifecycleEvent).type);
   const history = async () => (await store.history(rollout.id)).map((h) => h.event);
   return { store, router, metrics, clock, executor, events, history, rollout, publisher };

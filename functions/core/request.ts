@@ -207,6 +207,93 @@ const analysis = z.strictObject({
     .describe('Where to read each backend from; defaults come from the controller configuration.'),
 });
 
+/** The most hooks one point may have, and one request in all. */
+export const MAX_HOOKS_PER_POINT = 5;
+export const MAX_HOOKS = 20;
+
+const hookBase = {
+  name: z
+    .string({ error: 'must be a string' })
+    .regex(/^[a-z][-a-z0-9]{0,39}$/, {
+      error: 'must be 1-40 lowercase letters, digits or dashes, starting with a letter',
+    })
+    .describe('Names the hook in history, events and logs; unique within the request.'),
+  url: z
+    .url({ error: 'must be an absolute URL' })
+    .max(2048, { error: 'must be at most 2048 characters' })
+    .describe(
+      "Where the hook is called: HTTPS, a public host (no private, loopback or link-local address, no metadata server), no user:password. Called with a Google-signed OIDC ID token whose audience is the URL's origin.",
+    ),
+  method: z
+    .enum(['POST', 'PUT', 'GET'], { error: 'must be "POST", "PUT" or "GET"' })
+    .default('POST')
+    .describe('POST and PUT send the JSON body described in docs/hooks.md; GET sends it in no body.'),
+  timeout: duration(1, 300).default('10s').describe('Longest one attempt may take, answer included.'),
+  retries: int(0, 10)
+    .default(2)
+    .describe(
+      'Further attempts after a timeout, an unreachable host, 429 or 5xx, with exponential backoff (1s, 2s, 4s …).',
+    ),
+};
+
+/** preRollout, postRollout, onRollback: one call (with its retries) per point. */
+const plainHook = z.strictObject(hookBase);
+
+/** preStep, confirmPromotion: the rollout holds and calls again until the hook passes or `failAfter`. */
+const gatingHook = z.strictObject({
+  ...hookBase,
+  failAfter: duration(0, 24 * 3600)
+    .default('10m')
+    .describe('How long the rollout holds and calls the hook again before following onFailure.'),
+  onFailure: z
+    .enum(['pause', 'rollback'], { error: 'must be "pause" or "rollback"' })
+    .default('pause')
+    .describe('What happens when the hook has not passed within failAfter.'),
+});
+
+/** check: a test of the canary whose result counts as an analysis outcome. */
+const checkHook = z.strictObject({
+  ...hookBase,
+  failureLimit: int(1, 20)
+    .default(1)
+    .describe(
+      'Failed results (per step) before the rollout rolls back; an unreachable hook is inconclusive.',
+    ),
+});
+
+function hookList<T extends z.ZodType>(hook: T) {
+  return z
+    .array(hook, { error: 'must be a list of hooks' })
+    .max(MAX_HOOKS_PER_POINT, { error: `must contain at most ${MAX_HOOKS_PER_POINT} hooks` })
+    .optional();
+}
+
+const hooks = z
+  .strictObject({
+    preRollout: hookList(plainHook).describe(
+      'Before any traffic moves; a failure ends the rollout Failed and the route is never touched.',
+    ),
+    preStep: hookList(gatingHook).describe('Before each weight increase.'),
+    check: hookList(checkHook).describe(
+      'During analysis of each weight step (e.g. a smoke or load test against the canary).',
+    ),
+    confirmPromotion: hookList(gatingHook).describe('Before the canary takes 100% of the traffic.'),
+    postRollout: hookList(plainHook).describe(
+      'After the rollout ends (any terminal phase); a notification: its failure changes nothing.',
+    ),
+    onRollback: hookList(plainHook).describe(
+      'When a rollback starts; a notification, called alongside the rollback, never before it.',
+    ),
+  })
+  .describe("HTTP calls at points of the rollout's life (docs/hooks.md).");
+
+export type HookPoint = keyof z.output<typeof hooks>;
+
+const deadlineAction = (fallback: 'rollback' | 'abort' | 'notify') =>
+  z
+    .enum(['rollback', 'abort', 'notify'], { error: 'must be "rollback", "abort" or "notify"' })
+    .default(fallback);
+
 export const rolloutRequestSchema = z
   .strictObject(
     {
@@ -249,6 +336,38 @@ export const rolloutRequestSchema = z
         .default('workflow')
         .describe('workflow: a Cloud Workflows execution runs the stages; scheduler: the minute tick does.'),
       requestedBy: labelValue.optional().describe('Who or what asked for the rollout (CI job URL, person).'),
+      hooks: hooks.optional(),
+      deadline: z
+        .strictObject({
+          after: duration(60, 30 * 24 * 3600).describe('Counted from when the rollout was created.'),
+          action: deadlineAction('rollback').describe(
+            'rollback: canary out as after a failed verdict; abort: canary out, ended Aborted; notify: one rollout.deadline_passed event, the rollout goes on.',
+          ),
+        })
+        .optional()
+        .describe('The longest the whole rollout may take.'),
+      gateTimeout: z
+        .strictObject({
+          after: duration(60, 7 * 24 * 3600).describe('Counted from when the rollout paused.'),
+          action: deadlineAction('notify'),
+        })
+        .optional()
+        .describe('The longest a manual gate or any pause may wait for a person.'),
+      stalledAfter: duration(60, 24 * 3600)
+        .optional()
+        .describe(
+          'How long a driver may make no progress (work overdue: Monitoring unreachable, hooks failing, no driver) before a rollout.stalled event; once per this interval. Default from the controller configuration.',
+        ),
+      whenRouteBusy: z
+        .enum(['reject', 'queue', 'supersede'], { error: 'must be "reject", "queue" or "supersede"' })
+        .default('reject')
+        .describe(
+          'When the route already has an active rollout: reject this request, queue it (it starts when the route is free, in arrival order), or supersede the running rollout.',
+        ),
+      supersedeWith: z
+        .enum(['rollback', 'abort'], { error: 'must be "rollback" or "abort"' })
+        .default('rollback')
+        .describe('With whenRouteBusy "supersede": how the running rollout is ended.'),
     },
     { error: 'must be a JSON object describing the rollout' },
   )
@@ -275,16 +394,47 @@ export const rolloutRequestSchema = z
     if (weightSteps === 0) {
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'must contain at least one weight step' });
     }
+    hookIssues(request.hooks, ctx);
     if (totalHold > MAX_TOTAL_HOLD_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'hold times must add up to at most 7 days' });
     }
   });
+
+function hookIssues(
+  hooks: z.output<typeof rolloutRequestSchema>['hooks'] | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  if (hooks === undefined) return;
+  const seen = new Set<string>();
+  let total = 0;
+  for (const [point, list] of Object.entries(hooks)) {
+    (list ?? []).forEach((hook, index) => {
+      total += 1;
+      if (seen.has(hook.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hooks', point, index, 'name'],
+          message: `must be unique: another hook is named "${hook.name}"`,
+        });
+      }
+      seen.add(hook.name);
+    });
+  }
+  if (total > MAX_HOOKS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['hooks'],
+      message: `must contain at most ${MAX_HOOKS} hooks in all`,
+    });
+  }
+}
 
 /** A validated request with every default filled in. */
 export type RolloutRequest = z.output<typeof rolloutRequestSchema>;
 /** What a person may write (defaults optional). */
 export type RolloutRequestInput = z.input<typeof rolloutRequestSchema>;
 export type MetricSource = z.output<typeof metricSourceSchema>;
+export type HookSpec = NonNullable<NonNullable<RolloutRequest['hooks']>[HookPoint]>[number];
 
 /** Validates an already-decoded value. */
 export function validateRolloutRequest(value: unknown): Parsed<RolloutRequest> {

@@ -3,6 +3,7 @@
  * object. A bad value stops the function from starting with every problem listed.
  */
 import { z } from 'zod';
+import { type HookUrlPolicy, PRODUCTION_HOOK_POLICY } from '../core/hooks.ts';
 import { type MetricSource, metricSourceSchema } from '../core/request.ts';
 import { lastSegment, type ProjectNames } from '../core/resource-name.ts';
 import { validate } from '../core/validation.ts';
@@ -89,6 +90,12 @@ const envSchema = z.object({
     .regex(/^[^:\s]+:\d+$/, { error: 'must be host:port of a local Monitoring API' })
     .optional(),
   WORKFLOWS_ENDPOINT: z.url().optional(),
+  HOOK_URL_POLICY: z
+    .enum(['production', 'local'], { error: 'must be "production" or "local"' })
+    .default('production'),
+  HOOKS_SERVICE_ACCOUNT: z.email({ error: 'must be a service account email' }).optional(),
+  IAM_CREDENTIALS_ENDPOINT: z.url().optional(),
+  STALLED_AFTER_SECONDS: seconds(900, 1, 86_400),
   FIRESTORE_EMULATOR_HOST: z.string().optional(),
 });
 
@@ -126,12 +133,24 @@ export interface Config {
   readonly storeDeadlineMs: number;
   /** Request durations are divided by this; only for local runs. */
   readonly timeScale: number;
+  readonly hooks: {
+    /** Where hook URLs may point (local: plain HTTP and private hosts too, for the local cloud). */
+    readonly urlPolicy: HookUrlPolicy;
+    /**
+     * The identity whose OIDC ID tokens hooks receive (the controller needs only
+     * roles/iam.serviceAccountOpenIdTokenCreator on it); null: the function's own identity.
+     */
+    readonly serviceAccount: string | null;
+  };
+  /** Default for a request's stalledAfter: how long work may stay overdue before rollout.stalled. */
+  readonly stalledAfterMs: number;
   /** Local stand-ins; unset in production. */
   readonly endpoints: {
     readonly networkServices: string | null;
     readonly monitoring: string | null;
     readonly workflows: string | null;
     readonly firestoreEmulator: string | null;
+    readonly iamCredentials: string | null;
   };
 }
 
@@ -174,11 +193,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     startGraceMs: e.START_GRACE_SECONDS * 1000,
     storeDeadlineMs: e.STORE_DEADLINE_SECONDS * 1000,
     timeScale: e.TIME_SCALE,
+    hooks: {
+      urlPolicy:
+        e.HOOK_URL_POLICY === 'local' ? { allowHttp: true, allowPrivate: true } : PRODUCTION_HOOK_POLICY,
+      serviceAccount: e.HOOKS_SERVICE_ACCOUNT ?? null,
+    },
+    stalledAfterMs: e.STALLED_AFTER_SECONDS * 1000,
     endpoints: {
       networkServices: e.NETWORK_SERVICES_ENDPOINT ?? null,
       monitoring: e.MONITORING_ENDPOINT ?? null,
       workflows: e.WORKFLOWS_ENDPOINT ?? null,
       firestoreEmulator: e.FIRESTORE_EMULATOR_HOST ?? null,
+      iamCredentials: e.IAM_CREDENTIALS_ENDPOINT ?? null,
     },
   };
 }
@@ -192,6 +218,16 @@ function checkCombinations(e: z.output<typeof envSchema>): void {
       {
         code: 'INVALID_CONFIG',
         hint: 'both are needed to start workflow executions; leave both unset to allow only scheduler-driven rollouts',
+      },
+    );
+  }
+  if (e.HOOK_URL_POLICY === 'local' && e.NETWORK_SERVICES_ENDPOINT === undefined) {
+    throw new InvalidInputError(
+      'invalid controller configuration: HOOK_URL_POLICY=local is only for the local cloud',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'unset HOOK_URL_POLICY in production: hooks must be HTTPS on public hosts',
       },
     );
   }

@@ -22,6 +22,7 @@ import {
 } from '../core/state.ts';
 import { transition } from '../core/transition.ts';
 import { ControllerError } from '../errors.ts';
+import type { HookCaller } from '../ports/hook-caller.ts';
 import type { MetricsReader } from '../ports/metrics-reader.ts';
 import { DuplicateMessageError, type RolloutStore, VersionConflictError } from '../ports/rollout-store.ts';
 import {
@@ -37,6 +38,8 @@ export interface ExecutorDeps {
   readonly store: RolloutStore;
   readonly router: Lazy<TrafficRouter>;
   readonly metrics: Lazy<MetricsReader>;
+  /** Calls the rollout's hooks (wiring: the HTTPS adapter with OIDC tokens). */
+  readonly hooks?: Lazy<HookCaller>;
   readonly judgeFor: (plan: AnalysisPlan) => Judge;
   readonly events: LifecycleEvents;
   readonly clock: () => number;

@@ -4,6 +4,7 @@
  *   rolloutctl validate -f request.json                 check a request with the controller's own schema
  *   rolloutctl start -f request.json                     publish it to rollout-requests
  *   rolloutctl pause|resume|promote|abort|retry ID --reason "…" [--actor you@example.com]
+ *   rolloutctl abort ID --gradual [--hold 1m]            step the canary down through the plan's lower weights
  *   rolloutctl status ID                                 phase, weights and history (reads Firestore)
  *   rolloutctl list                                      active rollouts, one per route
  *
@@ -32,6 +33,8 @@ const USAGE = `usage:
   rolloutctl start -f request.json
   rolloutctl pause|resume|promote|abort|retry ROLLOUT_ID [--reason TEXT] [--actor WHO]
              (abort --route R --canary C: acts even while Firestore is down)
+             (abort --gradual [--hold 1m]: steps the canary down through the plan's
+              lower weights, holding each once live, before taking it out)
   rolloutctl status ROLLOUT_ID
   rolloutctl list
 options: --project P (default $GOOGLE_CLOUD_PROJECT)`;
@@ -66,7 +69,12 @@ function store(projectId: string): { store: FirestoreRolloutStore; close: () => 
 
 function printRollout(r: Rollout, history: readonly HistoryEntry[]): void {
   const s = r.status;
-  const step = s.phase === 'Progressing' || s.phase === 'Paused' ? ` ${describeProgress(r.plan, s)}` : '';
+  const step =
+    s.phase === 'Progressing' || s.phase === 'Paused'
+      ? ` ${describeProgress(r.plan, s)}`
+      : s.phase === 'Aborting'
+        ? ` stepping down (${s.held === null ? `gradual abort by ${s.actor}` : `held by ${s.held.actor}`})`
+        : '';
   console.log(`${r.id}  ${s.phase}${step}  ${describeWeights(r.weights)}  version ${r.version}`);
   console.log(`  route  ${r.spec.route}\n  stable ${r.spec.stable}\n  canary ${r.spec.canary}`);
   if (r.analysis.last) console.log(`  last verdict: ${r.analysis.last.verdict} — ${r.analysis.last.summary}`);
@@ -88,6 +96,8 @@ async function main(argv: readonly string[]): Promise<number> {
       actor: { type: 'string' },
       route: { type: 'string' },
       canary: { type: 'string' },
+      gradual: { type: 'boolean' },
+      hold: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -127,6 +137,8 @@ async function main(argv: readonly string[]): Promise<number> {
         // An abort that names them takes the canary out even while Firestore is down.
         ...(values.route === undefined ? {} : { route: values.route }),
         ...(values.canary === undefined ? {} : { canary: values.canary }),
+        ...(values.gradual === undefined ? {} : { gradual: values.gradual }),
+        ...(values.hold === undefined ? {} : { hold: values.hold }),
       });
       const messageId = await publish(project(values.project), TOPICS.control, body);
       console.log(`published ${command} for ${body.rolloutId} (message ${messageId})`);

@@ -1,10 +1,12 @@
 /**
  * control: operator commands (pause, resume, promote, abort, retry) from the rollout-control
- * topic or the HTTP endpoint. Each records who asked and why.
+ * topic or the HTTP endpoint. Each records who asked and why. An abort with `"gradual": true`
+ * steps the canary down through the plan's lower weights, holding each for `hold` (default 60 s).
  */
 import { z } from 'zod';
 import { planRetry } from '../core/create.ts';
-import type { ControlCommand } from '../core/inputs.ts';
+import { parseDurationSeconds } from '../core/duration.ts';
+import type { ControlCommand, Input } from '../core/inputs.ts';
 import { BACKEND_NAME, ROUTE_NAME } from '../core/request.ts';
 import type { Phase } from '../core/state.ts';
 import { ROLLOUT_ID, validate } from '../core/validation.ts';
@@ -13,6 +15,10 @@ import type { RolloutStore } from '../ports/rollout-store.ts';
 import { type EmergencyDeps, withStoreDeadline } from './emergency.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 import { rolloutNotFound } from './status.ts';
+
+/** How long a gradual abort holds each lower weight when the command does not say; and at most. */
+export const DEFAULT_STEP_DOWN_HOLD_SECONDS = 60;
+export const MAX_STEP_DOWN_HOLD_SECONDS = 3600;
 
 const commandSchema = z.strictObject(
   {
@@ -36,18 +42,50 @@ const commandSchema = z.strictObject(
       .string({ error: 'must be a string' })
       .regex(BACKEND_NAME, { error: 'must be a full backend service name' })
       .optional(),
+    gradual: z.boolean({ error: 'must be true or false' }).optional(),
+    hold: z
+      .string({ error: 'must be a duration string such as "30s", "1m" or "5m"' })
+      .refine((text) => parseDurationSeconds(text) !== undefined, {
+        error: 'must be a whole number followed by s, m or h (e.g. "30s", "1m")',
+      })
+      .refine((text) => (parseDurationSeconds(text) ?? 0) <= MAX_STEP_DOWN_HOLD_SECONDS, {
+        error: `must be at most ${MAX_STEP_DOWN_HOLD_SECONDS}s`,
+      })
+      .optional(),
   },
   { error: 'must be a JSON object {rolloutId, command, actor, reason}' },
 );
 
-export type ControlRequest = z.output<typeof commandSchema>;
+/** `gradual` and `hold` belong to an abort that steps down, and to nothing else. */
+const controlSchema = commandSchema.superRefine((c, ctx) => {
+  if (c.gradual === true && c.command !== 'abort') {
+    ctx.addIssue({ code: 'custom', path: ['gradual'], message: 'is only for the abort command' });
+  }
+  if (c.gradual === true && (c.route !== undefined || c.canary !== undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gradual'],
+      message:
+        'cannot be combined with route and canary (an abort that names them takes the canary out at once, even without Firestore)',
+    });
+  }
+  if (c.hold !== undefined && c.gradual !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['hold'],
+      message: 'is only for a gradual abort ("gradual": true)',
+    });
+  }
+});
+
+export type ControlRequest = z.output<typeof controlSchema>;
 
 export function parseControl(body: unknown): ControlRequest {
-  const parsed = validate(commandSchema, body);
+  const parsed = validate(controlSchema, body);
   if (parsed.ok) return parsed.value;
   throw InvalidInputError.fromIssues('control command rejected', parsed.issues, {
     code: 'INVALID_COMMAND',
-    hint: 'send {"rolloutId": "…", "command": "pause|resume|promote|abort|retry", "actor": "…", "reason": "…"}',
+    hint: 'send {"rolloutId": "…", "command": "pause|resume|promote|abort|retry", "actor": "…", "reason": "…"} (an abort may add "gradual": true and "hold": "1m")',
   });
 }
 
@@ -126,7 +164,7 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
     target,
     deps.executor.run(
       request.rolloutId,
-      { type: 'control', command: request.command, actor, note: request.reason, issuedAt },
+      controlInput(request, actor, issuedAt),
       dedupeKey === undefined ? {} : { dedupeKey },
     ),
   );
@@ -139,4 +177,16 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
     version: result.rollout.version,
     reason: overtaken ? (result.first?.reason ?? null) : result.reason,
   };
+}
+
+function controlInput(request: ControlRequest, actor: string, issuedAt: number | null): Input {
+  const { command, reason } = request;
+  return { type: 'control', command, actor, note: reason, issuedAt, gradual: gradualOf(request) };
+}
+
+/** A gradual abort's hold as written (the core scales it by the rollout's time scale), or null. */
+export function gradualOf(request: ControlRequest): { readonly holdMs: number } | null {
+  if (request.command !== 'abort' || request.gradual !== true) return null;
+  const seconds = parseDurationSeconds(request.hold ?? '') ?? DEFAULT_STEP_DOWN_HOLD_SECONDS;
+  return { holdMs: seconds * 1000 };
 }

@@ -85,5 +85,7 @@ export type Input =
       readonly note: string;
       /** When the operator issued it (the message's publish time); null when it was answered at once. */
       readonly issuedAt?: number | null;
+      /** For `abort`: step down through the plan's lower weights, holding each (as written, unscaled). */
+      readonly gradual?: { readonly holdMs: number } | null;
     })
   | (Base & { readonly type: 'driverAttached'; readonly execution: string });

@@ -14,7 +14,7 @@
 
 import type { AnalysisWindow } from './analysis/verdict.ts';
 import type { PlanStep } from './plan.ts';
-import type { AnalysisState, Rollout } from './state.ts';
+import type { AbortingStatus, AnalysisState, Rollout } from './state.ts';
 
 export function currentStep(r: Rollout): PlanStep | undefined {
   const s = r.status;
@@ -25,7 +25,7 @@ export function currentStep(r: Rollout): PlanStep | undefined {
 /** Analysis runs while canary traffic is live and settled, paused or not (a bad canary is rolled back even when paused). */
 export function isAnalysing(r: Rollout): boolean {
   if (r.intent !== null || r.stepStartedAt === null || r.weights.canary === 0) return false;
-  if (r.status.phase === 'Progressing') return true;
+  if (r.status.phase === 'Progressing' || r.status.phase === 'Aborting') return true;
   return r.status.phase === 'Paused' && r.status.reason.kind !== 'drift';
 }
 
@@ -168,7 +168,21 @@ export function computeNextActionAt(r: Rollout): number | null {
     }
     case 'Paused':
       return isAnalysing(r) ? nextWindowDueAt(r) : null;
+    case 'Aborting':
+      return stepDownDueAt(r, s);
     default:
       return r.updatedAt;
   }
+}
+
+/**
+ * A gradual abort's next due time: the end of the lower weight's hold (or its next analysis window
+ * if that comes first); while an operator holds the step-down, only its analysis windows.
+ */
+function stepDownDueAt(r: Rollout, s: AbortingStatus): number | null {
+  const windowDue = isAnalysing(r) ? nextWindowDueAt(r) : null;
+  if (s.held !== null) return windowDue;
+  if (r.stepStartedAt === null) return r.updatedAt;
+  const holdEnd = r.stepStartedAt + s.holdMs;
+  return windowDue === null ? holdEnd : Math.min(windowDue, holdEnd);
 }

@@ -46,6 +46,25 @@ export type RollbackCause =
   | { readonly kind: 'abort'; readonly actor: string; readonly note: string }
   | { readonly kind: 'routeError'; readonly message: string };
 
+/**
+ * A gradual abort (transition/step-down.ts): the canary steps down through the plan's weight steps
+ * below its weight, each written, confirmed live and held like a forward step, then is taken out
+ * (RollingBack with an `abort` cause, then Aborted). Analysis goes on; an alert or a failed verdict
+ * rolls back at once.
+ */
+export interface AbortingStatus {
+  readonly phase: 'Aborting';
+  /** The plan step whose (lower) weights are being applied or held on the way down. */
+  readonly step: number;
+  /** Who asked for the abort, and why. */
+  readonly actor: string;
+  readonly note: string;
+  /** How long each lower weight is held once live, already divided by the plan's time scale. */
+  readonly holdMs: number;
+  /** An operator's pause: the step-down stays at its weights until resumed; null while stepping down. */
+  readonly held: { readonly actor: string; readonly note: string } | null;
+}
+
 /** The phases a rollout can go back to once a person has acted on the route. */
 export type ResumableStatus =
   | { readonly phase: 'Progressing'; readonly step: number }
@@ -56,7 +75,8 @@ export type ResumableStatus =
       readonly resume: ResumeMode;
     }
   | { readonly phase: 'Promoting' }
-  | { readonly phase: 'RollingBack'; readonly cause: RollbackCause };
+  | { readonly phase: 'RollingBack'; readonly cause: RollbackCause }
+  | AbortingStatus;
 
 export type Status =
   | { readonly phase: 'Pending' }
@@ -86,14 +106,18 @@ export const ACTIVE_PHASES: readonly Phase[] = [
   'Promoting',
   'RollingBack',
   'ActionRequired',
+  'Aborting',
 ];
 
 export function isTerminal(phase: Phase): boolean {
   return TERMINAL_PHASES.includes(phase);
 }
 
-/** `restore`: put the confirmed weights back over a late write of the controller's own. */
-export type IntentPurpose = 'step' | 'promote' | 'rollback' | 'restore';
+/**
+ * `restore`: put the confirmed weights back over a late write of the controller's own.
+ * `stepDown`: a lower weight step on the way down of a gradual abort.
+ */
+export type IntentPurpose = 'step' | 'promote' | 'rollback' | 'restore' | 'stepDown';
 
 /** What became of a route operation the controller started. */
 export type OperationState = 'pending' | 'done' | 'failed' | 'cancelled';
@@ -225,7 +249,9 @@ export type EventType =
   | 'rollout.rolled_back'
   | 'rollout.aborted'
   | 'rollout.failed'
-  | 'rollout.alert_closed';
+  | 'rollout.alert_closed'
+  | 'rollout.aborting'
+  | 'rollout.stepping_down';
 
 /** One entry per change, in version order: what happened, who caused it, before and after. */
 export interface HistoryEntry {
@@ -252,7 +278,9 @@ export interface HistoryEntry {
 }
 
 export function stepOf(status: Status): number | null {
-  return status.phase === 'Progressing' || status.phase === 'Paused' ? status.step : null;
+  return status.phase === 'Progressing' || status.phase === 'Paused' || status.phase === 'Aborting'
+    ? status.step
+    : null;
 }
 
 export function snapshot(r: Rollout): Snapshot {

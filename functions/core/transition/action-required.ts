@@ -47,6 +47,7 @@ function resumableOf(status: Status): ResumableStatus {
     case 'Paused':
     case 'Promoting':
     case 'RollingBack':
+    case 'Aborting':
       return status;
     default:
       return { phase: 'Progressing', step: 0 };

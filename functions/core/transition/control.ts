@@ -5,12 +5,13 @@
  */
 import type { Decision } from '../decision.ts';
 import { describeProgress } from '../describe.ts';
-import type { ControlCommand, IncidentInput } from '../inputs.ts';
+import type { ControlCommand, IncidentInput, Input } from '../inputs.ts';
 import { isAnalysing, judgedUntil } from '../schedule.ts';
 import { isTerminal, type Rollout, type Status } from '../state.ts';
 import { describeProblem, retry } from './action-required.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
+import { abortGradually, onControlWhileAborting } from './step-down.ts';
 import { enterStep, promoteNow } from './steps.ts';
 
 /**
@@ -21,14 +22,14 @@ import { enterStep, promoteNow } from './steps.ts';
  */
 export function onCommand(
   c: Context,
-  input: { readonly command: ControlCommand; readonly note: string; readonly issuedAt?: number | null },
+  input: Pick<Extract<Input, { type: 'control' }>, 'command' | 'note' | 'issuedAt' | 'gradual'>,
 ): Decision {
   const r = c.r;
   const decision = isTerminal(r.status.phase)
     ? unchanged(
         `rollout is ${r.status.phase}; terminal phases never change${input.command === 'retry' ? '; a retry starts a new rollout' : ''}`,
       )
-    : onControl(c, input.command, input.note);
+    : onControl(c, input.command, input.note, input.gradual ?? null);
   const issued = input.issuedAt ?? null;
   if (issued === null || r.updatedAt <= issued) return decision;
   const when = `issued at ${new Date(issued).toISOString()}, ${Math.round((c.now - issued) / 1000)}s before it arrived`;
@@ -41,9 +42,18 @@ export function onCommand(
   });
 }
 
-function onControl(c: Context, command: ControlCommand, note: string): Decision {
+function onControl(
+  c: Context,
+  command: ControlCommand,
+  note: string,
+  gradual: { readonly holdMs: number } | null,
+): Decision {
   const s = c.r.status;
   if (s.phase === 'ActionRequired') return onControlWhileWaiting(c, s, command, note);
+  if (command === 'abort' && gradual !== null) return abortGradually(c, gradual.holdMs, note);
+  if (s.phase === 'Aborting' && command !== 'abort' && command !== 'retry') {
+    return onControlWhileAborting(c, s, command, note);
+  }
   const who = c.actor;
   switch (command) {
     case 'pause':
@@ -89,6 +99,7 @@ function onControlWhileWaiting(
       return rollBack(c, { kind: 'abort', actor: who, note }, `aborted by ${who}: ${note}; restoring stable`);
     case 'promote':
       if (rollingBack) return unchanged('cannot promote while rolling back; rollback wins');
+      if (s.resume.phase === 'Aborting') return unchanged('cannot promote while stepping down for an abort');
       return promoteNow(c, `promoted by ${who}: ${note}`);
     default:
       return unchanged(`a person must act on the route first (${describeProblem(s.problem)}); then resume`);

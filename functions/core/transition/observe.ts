@@ -20,6 +20,7 @@ import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
 import { type Change, type Context, commit, managedRuleOf, newIntent, pause, unchanged } from './context.ts';
 import { applyAgain, changeRoute, staleReason } from './route.ts';
+import { confirmStepDown, stepDownEdited } from './step-down.ts';
 
 type Found = Extract<Reading, { kind: 'found' }>;
 
@@ -188,6 +189,7 @@ function drift(c: Context, intent: RouteIntent, detail: string): Decision {
   }
   if (isTerminal(c.r.status.phase)) return leaveEdited(c, intent, detail);
   const s = c.r.status;
+  if (s.phase === 'Aborting') return stepDownEdited(c, s, detail);
   const step = s.phase === 'Progressing' || s.phase === 'Paused' ? s.step : c.r.plan.steps.length - 1;
   return pause(
     c,
@@ -235,6 +237,8 @@ function confirm(
         stepStartedAt: c.now,
         analysis: freshStepAnalysis(c.r.analysis),
       });
+    case 'stepDown':
+      return confirmStepDown(c, intent, confirmed, note);
     case 'promote':
       return commit(c, {
         ...confirmed,

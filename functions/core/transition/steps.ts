@@ -9,6 +9,7 @@ import { describeWeights } from '../weights.ts';
 import { describeProblem } from './action-required.ts';
 import { type Context, commit, newIntent, pause, readFollowUp, unchanged } from './context.ts';
 import { changeRoute, intentDue } from './route.ts';
+import { stepDownWaiting, stepDownWhenHeld } from './step-down.ts';
 
 /** A driver's call (`due`, or `start` for the first one): whatever the rollout has due now. */
 export function onDue(c: Context): Decision {
@@ -34,15 +35,20 @@ export function onDue(c: Context): Decision {
   if (s.phase === 'Paused') {
     return unchanged(`paused (${describePause(s.reason)}); resume, promote or abort to continue`);
   }
+  if (s.phase === 'Aborting') return stepDownWhenHeld(c, s) ?? unchanged(stepDownWaiting(r, s));
   if (s.phase !== 'Progressing') return unchanged(`${s.phase} has nothing due`);
   if (r.stepStartedAt === null) return enterStep(c, s.step, 'step weights were never confirmed');
   return completeStep(c) ?? unchanged(waitingReason(c));
 }
 
-/** The next step, when the current one has held its time with passing analysis up to its end; else null. */
+/**
+ * The next step, when the current one has held its time with passing analysis up to its end; on
+ * a gradual abort, the next step down once the lower weight has held its time. Else null.
+ */
 export function completeStep(c: Context, note = ''): Decision | null {
   const r = c.r;
   const s = r.status;
+  if (s.phase === 'Aborting') return stepDownWhenHeld(c, s);
   const holdEnd = holdEndsAt(r);
   if (s.phase !== 'Progressing' || holdEnd === null || c.now < holdEnd || !stepEvidenceSufficient(r))
     return null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIncident, selectorFor } from '../../../functions/app/alert.ts';
-import { parseControl } from '../../../functions/app/control.ts';
+import { gradualOf, parseControl } from '../../../functions/app/control.ts';
 import {
   jsonOf,
   MAX_MESSAGE_BYTES,
@@ -140,5 +140,39 @@ describe('control commands', () => {
     expect(() => parseControl({ rolloutId: 'r1', command: 'pause', actor: 'a', sudo: true })).toThrow(
       /sudo is not a known field/,
     );
+  });
+
+  it('takes a gradual abort with its hold (60 s when not given) and rejects bad ones naming the field', () => {
+    const base = { rolloutId: 'r1', command: 'abort', actor: 'ann' } as const;
+    const gradual = parseControl({ ...base, gradual: true, hold: '2m' });
+    expect(gradual).toMatchObject({ gradual: true, hold: '2m' });
+    expect(gradualOf(gradual)).toEqual({ holdMs: 120_000 });
+    expect(gradualOf(parseControl({ ...base, gradual: true }))).toEqual({ holdMs: 60_000 });
+    expect(gradualOf(parseControl({ ...base, gradual: false }))).toBeNull();
+    expect(gradualOf(parseControl(base))).toBeNull();
+    const rejected = (body: Record<string, unknown>): string => {
+      try {
+        parseControl({ ...base, ...body });
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidInputError);
+        return (error as InvalidInputError).message;
+      }
+      throw new Error('expected the command to be rejected');
+    };
+    expect(rejected({ gradual: true, hold: 'soon' })).toMatch(
+      /hold must be a whole number followed by s, m or h/,
+    );
+    expect(rejected({ gradual: true, hold: '2h' })).toMatch(/hold must be at most 3600s/);
+    expect(rejected({ gradual: true, hold: 60 })).toMatch(/hold must be a duration string/);
+    expect(rejected({ gradual: 'yes' })).toMatch(/gradual must be true or false/);
+    expect(rejected({ hold: '1m' })).toMatch(/hold is only for a gradual abort/);
+    expect(rejected({ command: 'pause', gradual: true })).toMatch(/gradual is only for the abort command/);
+    expect(
+      rejected({
+        gradual: true,
+        route: 'projects/p/locations/global/httpRoutes/checkout',
+        canary: 'projects/p/locations/global/backendServices/checkout-v2',
+      }),
+    ).toMatch(/gradual cannot be combined with route and canary/);
   });
 });

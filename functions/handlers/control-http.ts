@@ -1,6 +1,6 @@
 /**
  * controlHttp: the operator API over HTTP (IAM-protected in production).
- *   POST {rolloutId, command, actor, reason}   → the command's result
+ *   POST {rolloutId, command, actor, reason}   → the command's result (an abort may add gradual, hold)
  *   GET  ?rolloutId=ID                          → the rollout and its history
  *   GET                                         → active rollouts (one per locked route)
  */

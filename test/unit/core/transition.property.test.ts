@@ -31,7 +31,7 @@ type Command =
     }
   | { readonly k: 'judge'; readonly verdict: Verdict; readonly requests: number }
   | { readonly k: 'alert'; readonly state: 'open' | 'closed' }
-  | { readonly k: 'control'; readonly command: ControlCommand }
+  | { readonly k: 'control'; readonly command: ControlCommand; readonly gradual: boolean }
   | { readonly k: 'stale'; readonly intentId: number; readonly windowIndex: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -74,6 +74,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({
       k: fc.constant('control' as const),
       command: fc.constantFrom<ControlCommand>('pause', 'resume', 'promote', 'abort', 'retry'),
+      gradual: fc.boolean(),
     }),
   },
   {
@@ -98,6 +99,11 @@ const steps: fc.Arbitrary<RolloutRequestInput['steps']> = fc.constantFrom<Rollou
     { weight: 100, hold: '1m' },
   ],
   [{ weight: 5, hold: '5m' }],
+  [
+    { weight: 10, hold: '1m' },
+    { weight: 25, hold: '1m' },
+    { weight: 50, hold: '1m' },
+  ],
 );
 
 interface Sim {
@@ -193,7 +199,13 @@ function inputFor(sim: Sim, c: Command): Input {
         incident: { incidentId: 'i', state: c.state, policy: 'p', condition: 'c', summary: 's' },
       };
     case 'control':
-      return { type: 'control', actor, command: c.command, note: 'property' };
+      return {
+        type: 'control',
+        actor,
+        command: c.command,
+        note: 'property',
+        gradual: c.command === 'abort' && c.gradual ? { holdMs: 60_000 } : null,
+      };
     case 'stale': {
       const id = c.intentId === sim.r.intent?.id ? c.intentId + 1000 : c.intentId;
       return routeInput({ ...NO_INTENT, id }, NO_INTENT.weights, false, actor);
@@ -224,20 +236,33 @@ function checkStep(before: Rollout, decision: Decision, input: Input, now: numbe
   expect(decision.entry.version).toBe(after.version);
   expect(decision.entry.from.phase).toBe(before.status.phase);
   expect(decision.entry.to.phase).toBe(after.status.phase);
-  // Weights only rise, except when a rollback or abort is confirmed.
+  // Weights only rise, except when a rollback or abort is confirmed, or a gradual abort's step down.
   if (after.weights.canary < before.weights.canary) {
-    expect(['RolledBack', 'Aborted']).toContain(after.status.phase);
+    const steppedDown = after.status.phase === 'Aborting' && before.intent?.purpose === 'stepDown';
+    if (!steppedDown) expect(['RolledBack', 'Aborted']).toContain(after.status.phase);
   }
   const newIntent = after.intent !== null && after.intent.id === after.version ? after.intent : null;
-  if (newIntent !== null && newIntent.purpose !== 'rollback') {
+  if (newIntent?.purpose === 'stepDown') {
+    // A step down only ever lowers the canary, and only during a gradual abort.
+    expect(after.status.phase).toBe('Aborting');
+    expect(newIntent.weights.canary).toBeLessThan(before.weights.canary);
+    expect(newIntent.weights.canary).toBeGreaterThan(0);
+  } else if (newIntent !== null && newIntent.purpose !== 'rollback') {
     expect(newIntent.weights.canary).toBeGreaterThanOrEqual(before.weights.canary);
   }
   // A rollout that can still act always says when; a terminal one never does.
   if (isTerminal(after.status.phase)) expect(after.nextActionAt).toBeNull();
   else if (after.status.phase === 'ActionRequired') expect(after.nextActionAt).toBeNull();
-  else if (after.status.phase !== 'Paused' || isAnalysing(after) || after.intent !== null) {
+  else if (!heldWithoutAnalysis(after)) {
     expect(after.nextActionAt).not.toBeNull();
   }
+}
+
+/** Held (a pause, or a held gradual abort) with nothing to analyse and no route change: no driver is due. */
+function heldWithoutAnalysis(r: Rollout): boolean {
+  const s = r.status;
+  const held = s.phase === 'Paused' || (s.phase === 'Aborting' && s.held !== null);
+  return held && !isAnalysing(r) && r.intent === null;
 }
 
 function checkRollbackReachable(r: Rollout, now: number): void {
@@ -337,4 +362,71 @@ describe('transition invariants (property-based)', () => {
       { numRuns: 300, seed: 7 },
     );
   });
+
+  it('end a gradual abort from any state: stepping down only, then Aborted or rolled back', () => {
+    let steppedDown = 0;
+    fc.assert(
+      fc.property(
+        steps,
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(command, { maxLength: 10 }),
+        (plan, forward, commands) => {
+          const start = Date.UTC(2026, 10, 23);
+          const sim: Sim = {
+            r: newRollout('prop', { steps: plan }, start).rollout,
+            now: start,
+            route: null,
+            measure: null,
+          };
+          // Some way along the plan with a cooperative route and passing windows, then anything.
+          cooperate(sim, { type: 'due', actor: 'op' }, forward, () => {});
+          for (const c of commands) {
+            if (c.k === 'advance') sim.now += c.ms;
+            const d = transition(sim.r, inputFor(sim, c), sim.now);
+            if (d.kind === 'changed') sim.r = d.rollout;
+          }
+          const gradual: Input = {
+            type: 'control',
+            command: 'abort',
+            actor: 'op',
+            note: '',
+            gradual: { holdMs: 60_000 },
+          };
+          cooperate(sim, gradual, 40, (before, d, input) => {
+            checkStep(before, d, input, sim.now);
+            if (d.kind === 'changed' && d.entry.intent?.purpose === 'stepDown') steppedDown += 1;
+          });
+          expect(isTerminal(sim.r.status.phase)).toBe(true);
+        },
+      ),
+      { numRuns: 300, seed: 14 },
+    );
+    // The runs did step down (a plan with weights below the canary's), not only abort at once.
+    expect(steppedDown).toBeGreaterThan(20);
+  });
 });
+
+/** Feeds `first`, then what a cooperative driver would: the route as asked, passing windows, time. */
+function cooperate(
+  sim: Sim,
+  first: Input,
+  times: number,
+  each: (before: Rollout, d: Decision, input: Input) => void,
+): void {
+  let input = first;
+  for (let i = 0; i < times && !isTerminal(sim.r.status.phase); i += 1) {
+    const before = sim.r;
+    const d = transition(before, input, sim.now);
+    each(before, d, input);
+    if (d.kind === 'changed') sim.r = d.rollout;
+    const intent = sim.r.intent;
+    const measure = d.followUp.kind === 'measure' ? d.followUp.window : null;
+    // A route change or a measurement is reported back at once; time passes between driver calls.
+    if (intent === null && measure === null) sim.now += 40_000;
+    input = intent
+      ? routeInput(intent, intent.weights, true, 'op')
+      : measure
+        ? { type: 'verdict', actor: 'op', window: measure, judgement: judgement('pass', 500) }
+        : { type: 'due', actor: 'op' };
+  }
+}

@@ -110,7 +110,7 @@ function checksPastDeadline(c: Context, gate: HookGate, results: readonly HookRe
     `check hook ${detail}: not passed within the step's maximum duration; paused, never passed: resume to call it again for another maximum duration, promote to accept, or abort`,
     {
       hooks: results,
-      hookState: { ...hookStateOf(r), checks: { ...gate, passed: gate.passed, nextCallAt: null } },
+      hookState: { ...hookStateOf(r), checks: { ...gate, nextCallAt: null } },
       analysis: { ...r.analysis, trafficPauses: (r.analysis.trafficPauses ?? 0) + 1 },
     },
   );

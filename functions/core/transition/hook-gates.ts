@@ -22,7 +22,7 @@ import {
 } from '../hook-state.ts';
 import type { HookResult, PlanHook } from '../hooks.ts';
 import type { Rollout } from '../state.ts';
-import { ALL_CANARY, type Weights } from '../weights.ts';
+import { ALL_CANARY, describeWeights, type Weights } from '../weights.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { describeResults, failureOf, notPassed } from './hook-describe.ts';
 import { rollBack } from './route.ts';
@@ -135,14 +135,10 @@ export function onGateCalled(
   const at = gate.nextCallAt ?? c.now;
   return commit(c, {
     event: 'rollout.hook_failed',
-    reason: `${point} hooks did not pass before ${before} (${describeResults(results)}); holding ${describeWeightsOf(r)} and calling again in ${Math.round((at - c.now) / 1000)}s`,
+    reason: `${point} hooks did not pass before ${before} (${describeResults(results)}); holding ${describeWeights(r.weights)} and calling again in ${Math.round((at - c.now) / 1000)}s`,
     hooks: results,
     hookState: { ...state, gate },
   });
-}
-
-function describeWeightsOf(r: Rollout): string {
-  return `canary ${r.weights.canary}%`;
 }
 
 function failAfterOf(r: Rollout, point: GatePoint, result: HookResult): number {

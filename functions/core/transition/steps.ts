@@ -38,7 +38,8 @@ export function onDue(c: Context): Decision {
     return unchanged(`paused (${describePause(s.reason)}); resume, promote or abort to continue`);
   }
   if (s.phase !== 'Progressing') return unchanged(`${s.phase} has nothing due`);
-  if (r.stepStartedAt === null) return enterStep(c, s.step, 'step weights were never confirmed');
+  const atGate = r.plan.steps[s.step]?.kind === 'gate'; // resumed while a hook held the next step
+  if (r.stepStartedAt === null && !atGate) return enterStep(c, s.step, 'step weights were never confirmed');
   return checkDue(c) ?? completeStep(c) ?? unchanged(waitingReason(c));
 }
 

@@ -137,6 +137,37 @@ describe('preStep', () => {
   });
 });
 
+describe('preStep after a manual gate', () => {
+  it('resuming the gate records the resume and calls the hooks; once they pass the next step applies', () => {
+    const r = newRollout(
+      'r1',
+      {
+        hooks: { preStep: [gating('pause')] },
+        steps: [
+          { gate: 'manual', note: 'approve' },
+          { weight: 10, hold: '2m' },
+        ],
+      },
+      T0,
+    ).rollout;
+    // Results for a step the rollout is not about to enter are ignored.
+    expect(reasonOf(transition(r, called('preStep', 1, result('preStep', 'gate', 'passed')), T0))).toMatch(
+      /moved on/,
+    );
+    const atGate = changed(transition(r, due(), T0));
+    expect(atGate.status).toMatchObject({ phase: 'Paused', reason: { kind: 'gate' } });
+    const resume: Input = { type: 'control', command: 'resume', actor: 'operator:ann', note: 'go' };
+    const resumed = transition(atGate, resume, T0 + S);
+    expect(changed(resumed).status).toMatchObject({ phase: 'Progressing', step: 0 });
+    expect(followUp(resumed, 'callHooks')).toMatchObject({ point: 'preStep', step: 1 });
+    const passed = changed(
+      transition(changed(resumed), called('preStep', 1, result('preStep', 'gate', 'passed')), T0 + 2 * S),
+    );
+    const d = transition(passed, due(), T0 + 2 * S);
+    expect(followUp(d, 'applyRoute').intent.weights).toEqual({ stable: 90, canary: 10 });
+  });
+});
+
 /** A rollout whose first step's weights are live (confirmed at `at`). */
 function live(r: Rollout, at: number): Rollout {
   const applying = changed(transition(r, due(), at));

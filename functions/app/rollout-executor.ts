@@ -7,7 +7,9 @@
 import { describePending, frontierCheck } from '../core/analysis/frontier.ts';
 import { checkSplit } from '../core/analysis/split.ts';
 import type { Judge } from '../core/analysis/verdict.ts';
-import type { Decision, FollowUp } from '../core/decision.ts';
+import type { Decision, FollowUp, Notify } from '../core/decision.ts';
+import { hookBody } from '../core/hook-body.ts';
+import type { HookPoint, HookResult, PlanHook } from '../core/hooks.ts';
 import type { Input } from '../core/inputs.ts';
 import type { AnalysisPlan } from '../core/plan.ts';
 import type { MetricSource } from '../core/request.ts';
@@ -21,7 +23,8 @@ import {
   type RouteOperation,
 } from '../core/state.ts';
 import { transition } from '../core/transition.ts';
-import { ControllerError } from '../errors.ts';
+import type { Weights } from '../core/weights.ts';
+import { ControllerError, RefusedError } from '../errors.ts';
 import type { HookCaller } from '../ports/hook-caller.ts';
 import type { MetricsReader } from '../ports/metrics-reader.ts';
 import { DuplicateMessageError, type RolloutStore, VersionConflictError } from '../ports/rollout-store.ts';
@@ -89,6 +92,7 @@ export class RolloutExecutor {
     if (r === null) return null;
     const log = this.#deps.log.child({ rolloutId: id });
     const publishing: Promise<void>[] = [];
+    const notices: Promise<Input | null>[] = [];
     let input: Input | null = first;
     let dedupeKey = options.dedupeKey;
     let transitions = 0;
@@ -121,11 +125,15 @@ export class RolloutExecutor {
           reason = null;
           publishing.push(this.#deps.events.publish(r, decision.entry));
         }
-        input =
-          (await this.#follow(r, decision.followUp, input.actor)) ?? nextInput(decision, input, options);
+        // Notifications start alongside the follow-up, after it: a rollback's write never waits for them.
+        const following = this.#follow(r, decision.followUp, input.actor);
+        if (decision.kind === 'changed' && decision.notify)
+          notices.push(this.#notify(r, decision.notify, input.actor, log));
+        input = (await following) ?? nextInput(decision, input, options);
       }
     } finally {
       await Promise.allSettled(publishing);
+      r = (await this.#recordNotices(id, notices, log)) ?? r;
     }
     return { rollout: r, transitions, reason, duplicate: false, first: caused, retryAt };
   }
@@ -198,7 +206,62 @@ export class RolloutExecutor {
         );
       case 'settleOperations':
         return this.#settle(r, followUp, actor);
+      case 'callHooks': {
+        const { point, step, hooks, nextWeights } = followUp;
+        const results = await this.#callHooks(r, point, hooks, step, nextWeights);
+        return { type: 'hooksCalled', actor, point, step, results };
+      }
     }
+  }
+
+  /** Calls the hooks at once, each with its own retries (the caller never throws for what a hook did). */
+  async #callHooks(
+    r: Rollout,
+    point: HookPoint,
+    hooks: readonly PlanHook[],
+    step: number | null,
+    nextWeights: Weights | null,
+  ): Promise<HookResult[]> {
+    if (this.#deps.hooks === undefined) {
+      throw new RefusedError(`rollout ${r.id} has ${point} hooks, but this controller has no hook caller`, {
+        code: 'NO_HOOK_CALLER',
+        hint: 'wire a HookCaller into the executor (functions/wiring.ts), or publish the request without hooks',
+      });
+    }
+    const caller = await this.#deps.hooks();
+    return Promise.all(hooks.map((hook) => caller.call(hook, hookBody(r, point, hook, step, nextWeights))));
+  }
+
+  /** A notification's calls; their results come back as an input (null: they could not be made). */
+  async #notify(r: Rollout, notify: Notify, actor: string, log: Logger): Promise<Input | null> {
+    try {
+      const results = await this.#callHooks(r, notify.point, notify.hooks, null, null);
+      return { type: 'hooksCalled', actor, point: notify.point, step: null, results };
+    } catch (error) {
+      log.warn(`${notify.point} hooks could not be called: ${(error as Error).message}`, {
+        point: notify.point,
+      });
+      return null;
+    }
+  }
+
+  /** Records what each notification came to, in the order they started; the rollout as last stored. */
+  async #recordNotices(
+    id: string,
+    notices: readonly Promise<Input | null>[],
+    log: Logger,
+  ): Promise<Rollout | null> {
+    let latest: Rollout | null = null;
+    for (const notice of notices) {
+      const input = await notice;
+      if (input === null) continue;
+      try {
+        latest = (await this.run(id, input, { only: true }))?.rollout ?? latest;
+      } catch (error) {
+        log.warn(`could not record what the notification hooks came to: ${(error as Error).message}`);
+      }
+    }
+    return latest;
   }
 
   /** Every operation a write starts is recorded before it is waited on, and settled when it ends. */

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRollout } from '../core/create.ts';
+import { type HookUrlPolicy, hookUrlIssues } from '../core/hooks.ts';
 import { type ChosenSource, type ChosenSources, metricSourceIssues } from '../core/metric-fit.ts';
 import type { PlanContext } from '../core/plan.ts';
 import { type MetricSource, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
@@ -13,6 +14,7 @@ import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
 import { type Reading, read } from '../core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
+import type { FieldIssue } from '../core/validation.ts';
 import { describeWeights, type Weights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
@@ -83,7 +85,22 @@ export function acceptedRequest(config: Config, body: unknown): RolloutRequest {
       hint: 'add it to ALLOWED_ROUTES of the controller, or publish to the controller that manages it',
     });
   }
+  allowedHooks(parsed.value, config.hooks.urlPolicy);
   return distinctBackends(withBackendsById(parsed.value, projectNames(config)));
+}
+
+/** Every hook URL must meet the controller's policy (production: HTTPS to public hosts only). */
+function allowedHooks(request: RolloutRequest, policy: HookUrlPolicy): void {
+  const issues: FieldIssue[] = Object.entries(request.hooks ?? {}).flatMap(([point, list]) =>
+    (list ?? []).flatMap((hook, i) =>
+      hookUrlIssues(hook.url, policy).map((rule) => ({ field: `hooks.${point}[${i}].url`, rule })),
+    ),
+  );
+  if (issues.length === 0) return;
+  throw InvalidInputError.fromIssues('rollout request rejected', issues, {
+    code: 'INVALID_REQUEST',
+    hint: 'point hooks at HTTPS URLs of public hosts (docs/hooks.md) and publish again',
+  });
 }
 
 /** Stable and canary spelled differently (project number and id, URL and name) may still be one backend. */

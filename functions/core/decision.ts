@@ -4,8 +4,11 @@
  * for the executor to carry out and feed back as the next input.
  */
 import type { AnalysisWindow } from './analysis/verdict.ts';
+import type { GatePoint, NotifyPoint } from './hook-state.ts';
+import type { PlanHook } from './hooks.ts';
 import type { WriteRequest } from './routing/write-plan.ts';
 import type { HistoryEntry, Rollout, RouteIntent, RouteOperation } from './state.ts';
+import type { Weights } from './weights.ts';
 
 export type FollowUp =
   /**
@@ -44,9 +47,31 @@ export type FollowUp =
   | { readonly kind: 'inspectRoute'; readonly route: string }
   /** Read both backends' metrics for the window, judge them, report `verdict`. */
   | { readonly kind: 'measure'; readonly window: AnalysisWindow }
+  /**
+   * Call these hooks (at once, outside any transaction) and report `hooksCalled`. `step`: the
+   * plan step the calls are about; `nextWeights`: the weights they would allow (preStep,
+   * confirmPromotion), else null.
+   */
+  | {
+      readonly kind: 'callHooks';
+      readonly point: GatePoint | 'check';
+      readonly step: number;
+      readonly hooks: readonly PlanHook[];
+      readonly nextWeights: Weights | null;
+    }
   | { readonly kind: 'none' };
 
 export const NO_FOLLOW_UP: FollowUp = { kind: 'none' };
+
+/**
+ * Notification hooks a change calls (onRollback when a rollback starts, postRollout when a
+ * terminal phase is reached): started alongside the follow-up, never before it and never
+ * awaited before it; each result comes back as `hooksCalled` and changes nothing.
+ */
+export interface Notify {
+  readonly point: NotifyPoint;
+  readonly hooks: readonly PlanHook[];
+}
 
 export type Decision =
   | {
@@ -54,6 +79,7 @@ export type Decision =
       readonly rollout: Rollout;
       readonly entry: HistoryEntry;
       readonly followUp: FollowUp;
+      readonly notify?: Notify;
     }
   | {
       readonly kind: 'unchanged';

@@ -44,5 +44,7 @@ export function describePause(reason: PauseReason): string {
       return `the metrics showed another split than the route's for ${reason.windows} windows (${reason.detail})`;
     case 'drift':
       return `route edited outside the controller: ${reason.detail}`;
+    case 'hook':
+      return `${reason.point} hook ${reason.hook} did not pass (${reason.status}): ${reason.detail}`;
   }
 }

@@ -26,6 +26,8 @@ export interface LifecycleEvent {
   readonly weights: HistoryEntry['to']['weights'];
   readonly intent: HistoryEntry['intent'];
   readonly verdict: HistoryEntry['verdict'];
+  /** The hook results the change records (docs/hooks.md); absent when it records none. */
+  readonly hooks?: NonNullable<HistoryEntry['hooks']>;
 }
 
 export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEvent {
@@ -47,5 +49,6 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
     weights: entry.to.weights,
     intent: entry.intent,
     verdict: entry.verdict,
+    ...(entry.hooks ? { hooks: entry.hooks } : {}),
   };
 }

@@ -5,6 +5,7 @@
 
 import type { SplitCheck } from './analysis/split.ts';
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
+import type { HookPoint, HookResult } from './hooks.ts';
 import type { ConcurrentWrite, RouteSnapshot } from './routing/snapshot.ts';
 import type { OperationState, RouteIntent, RouteOperation } from './state.ts';
 
@@ -88,4 +89,11 @@ export type Input =
       /** For `abort`: step down through the plan's lower weights, holding each (as written, unscaled). */
       readonly gradual?: { readonly holdMs: number } | null;
     })
-  | (Base & { readonly type: 'driverAttached'; readonly execution: string });
+  | (Base & { readonly type: 'driverAttached'; readonly execution: string })
+  /** What a `callHooks` follow-up or a notification came to (`step`: the plan step called about, null for notifications). */
+  | (Base & {
+      readonly type: 'hooksCalled';
+      readonly point: HookPoint;
+      readonly step: number | null;
+      readonly results: readonly HookResult[];
+    });

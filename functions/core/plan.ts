@@ -4,6 +4,8 @@
  * later decision is a function of the stored document alone.
  */
 import { parseDurationSeconds } from './duration.ts';
+import type { PlanHooks } from './hooks.ts';
+import { normaliseHooks } from './plan-hooks.ts';
 import type { MetricSource, RolloutRequest } from './request.ts';
 import { ALL_CANARY, canaryAt, type Weights } from './weights.ts';
 
@@ -65,6 +67,8 @@ export interface Plan {
   readonly timing: RouteTiming;
   /** Durations written in the request are divided by this (local runs only; 1 in production). */
   readonly timeScale: number;
+  /** The request's hooks (absent: none, or a rollout stored before hooks existed). */
+  readonly hooks?: PlanHooks;
 }
 
 export interface PlanContext {
@@ -105,6 +109,7 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
       : { kind: 'gate', note: step.note ?? null },
   );
   if (request.onSuccess === 'promote') steps.push({ kind: 'promote', weights: ALL_CANARY });
+  const hooks = normaliseHooks(request, context.timeScale);
   const a = request.analysis;
   const delaySeconds =
     a.ingestionDelay !== undefined
@@ -139,6 +144,7 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
     },
     timing: context.timing,
     timeScale: context.timeScale,
+    ...(hooks === undefined ? {} : { hooks }),
   };
 }
 

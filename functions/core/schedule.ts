@@ -13,6 +13,7 @@
  */
 
 import type { AnalysisWindow } from './analysis/verdict.ts';
+import { gateRetryAt, hookDueAt } from './hook-state.ts';
 import type { PlanStep } from './plan.ts';
 import type { AbortingStatus, AnalysisState, Rollout } from './state.ts';
 
@@ -159,12 +160,14 @@ export function computeNextActionAt(r: Rollout): number | null {
   if (r.intent !== null) return r.intent.leaseUntil;
   switch (s.phase) {
     case 'Pending':
-      return r.createdAt;
+      return gateRetryAt(r) ?? r.createdAt;
     case 'Progressing': {
-      if (r.stepStartedAt === null) return r.updatedAt;
+      if (r.stepStartedAt === null) return gateRetryAt(r) ?? r.updatedAt;
       const windowDue = nextWindowDueAt(r);
       const holdEnd = holdEndsAt(r);
-      return holdEnd !== null && stepEvidenceSufficient(r) ? Math.min(windowDue, holdEnd) : windowDue;
+      // Hooks: the step's check calls, and the gate before the next step (hook-state.ts).
+      const hooks = hookDueAt(r, holdEnd !== null && stepEvidenceSufficient(r) ? holdEnd : null);
+      return hooks === null ? windowDue : Math.min(windowDue, hooks);
     }
     case 'Paused':
       return isAnalysing(r) ? nextWindowDueAt(r) : null;

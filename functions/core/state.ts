@@ -4,6 +4,8 @@
  */
 
 import type { AnalysisWindow, EvidenceValue, JudgeState, Verdict } from './analysis/verdict.ts';
+import type { HookState } from './hook-state.ts';
+import type { HookPoint, HookResult, HookStatus } from './hooks.ts';
 import type { Plan } from './plan.ts';
 import type { RolloutRequest } from './request.ts';
 import type { RouteSnapshot } from './routing/snapshot.ts';
@@ -22,7 +24,15 @@ export type PauseReason =
     }
   /** The metrics kept showing a split other than the route's: the weights did not reach the data plane. */
   | { readonly kind: 'splitNotLive'; readonly windows: number; readonly detail: string }
-  | { readonly kind: 'drift'; readonly detail: string };
+  | { readonly kind: 'drift'; readonly detail: string }
+  /** A preStep, confirmPromotion or check hook did not pass in time (docs/hooks.md); resume calls it again. */
+  | {
+      readonly kind: 'hook';
+      readonly point: HookPoint;
+      readonly hook: string;
+      readonly status: HookStatus;
+      readonly detail: string;
+    };
 
 /** What `resume` does: keep holding the current weights, apply the current step again, or move on. */
 export type ResumeMode = 'continue' | 'applyStep' | 'nextStep';
@@ -44,7 +54,15 @@ export type RollbackCause =
   | { readonly kind: 'verdict'; readonly summary: string }
   | { readonly kind: 'alert'; readonly incidentId: string; readonly policy: string; readonly summary: string }
   | { readonly kind: 'abort'; readonly actor: string; readonly note: string }
-  | { readonly kind: 'routeError'; readonly message: string };
+  | { readonly kind: 'routeError'; readonly message: string }
+  /** A hook whose onFailure is rollback did not pass in time, or a check hook reached its failure limit. */
+  | {
+      readonly kind: 'hook';
+      readonly point: HookPoint;
+      readonly hook: string;
+      readonly status: HookStatus;
+      readonly summary: string;
+    };
 
 /**
  * A gradual abort (transition/step-down.ts): the canary steps down through the plan's weight steps
@@ -220,6 +238,8 @@ export interface Rollout {
   readonly attempt: number;
   readonly retryOf: string | null;
   readonly lastAlert: AlertRecord | null;
+  /** Where the rollout's hook calls stand (absent: none made yet, or a rollout without hooks). */
+  readonly hookState?: HookState;
 }
 
 export interface Snapshot {
@@ -251,7 +271,11 @@ export type EventType =
   | 'rollout.failed'
   | 'rollout.alert_closed'
   | 'rollout.aborting'
-  | 'rollout.stepping_down';
+  | 'rollout.stepping_down'
+  | 'rollout.hook_passed'
+  | 'rollout.hook_failed'
+  | 'rollout.hook_inconclusive'
+  | 'rollout.hook_notified';
 
 /** One entry per change, in version order: what happened, who caused it, before and after. */
 export interface HistoryEntry {
@@ -275,6 +299,8 @@ export interface HistoryEntry {
    * read before the write, and as the other writer left it — so it can be restored. Else null.
    */
   readonly route?: { readonly before: RouteSnapshot; readonly overwritten: RouteSnapshot } | null;
+  /** The results of the hook calls this change records (docs/hooks.md). */
+  readonly hooks?: readonly HookResult[];
 }
 
 export function stepOf(status: Status): number | null {

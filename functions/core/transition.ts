@@ -10,6 +10,7 @@ import type { Input } from './inputs.ts';
 import { isTerminal, type Rollout } from './state.ts';
 import { contextOf, unchanged } from './transition/context.ts';
 import { onAlert, onCommand, onDriverAttached } from './transition/control.ts';
+import { onHooksCalled } from './transition/hook-results.ts';
 import { onRouteObserved } from './transition/observe.ts';
 import { onOperationsPending, onOperationsSettled } from './transition/operations.ts';
 import { intentDue, onRouteFailed } from './transition/route.ts';
@@ -48,6 +49,8 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
       return onCommand(c, input);
     case 'driverAttached':
       return onDriverAttached(c, input.execution);
+    case 'hooksCalled':
+      return onHooksCalled(c, input);
     default:
       return unchanged(`unknown input "${String((input as { type?: unknown }).type)}"`);
   }
@@ -57,7 +60,7 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
  * Terminal phases never change. Only the route can still need the controller — a late write of
  * its own to put right (seen by the driver that made it, or by whoever settles an operation that
  * never reported back), and the restore that does it — and an operator's command that came too
- * late is still answered (control.ts).
+ * late is still answered (control.ts), and what a notification hook came to is recorded.
  */
 function terminal(r: Rollout, input: Input, c: ReturnType<typeof contextOf>): Decision {
   if (input.type === 'routeObserved') return onRouteObserved(c, input);
@@ -65,6 +68,8 @@ function terminal(r: Rollout, input: Input, c: ReturnType<typeof contextOf>): De
   if (input.type === 'operationsSettled') return onOperationsSettled(c, input);
   if (input.type === 'operationsPending') return onOperationsPending(c, input.operations);
   if (input.type === 'control') return onCommand(c, input);
+  // A notification's result is recorded (the phase stays); a gate's or check's is ignored.
+  if (input.type === 'hooksCalled') return onHooksCalled(c, input);
   if (input.type === 'due' && r.intent !== null) return intentDue(c, r.intent);
   return unchanged(`rollout is ${r.status.phase}; terminal phases never change`);
 }

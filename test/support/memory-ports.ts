@@ -9,6 +9,7 @@ import { createLogger } from '../../functions/app/log.ts';
 import { RolloutExecutor } from '../../functions/app/rollout-executor.ts';
 import { judgeFor } from '../../functions/core/analysis/select-judge.ts';
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
+import type { HookBody, HookResult, HookStatus, PlanHook } from '../../functions/core/hooks.ts';
 import { splitOf } from '../../functions/core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import { planEviction, planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
@@ -21,6 +22,7 @@ import {
 } from '../../functions/core/state.ts';
 import type { Weights } from '../../functions/core/weights.ts';
 import type { EventPublisher } from '../../functions/ports/event-publisher.ts';
+import type { HookCaller } from '../../functions/ports/hook-caller.ts';
 import type { MetricsReader, TimeWindow } from '../../functions/ports/metrics-reader.ts';
 import {
   type ActiveRollout,
@@ -313,20 +315,70 @@ export class MemoryPublisher implements EventPublisher {
   }
 }
 
+/** What a scripted hook answers: a status (code and excerpt made up from it) or a whole result. */
+export type HookAnswer = HookStatus | (Pick<HookResult, 'status'> & Partial<HookResult>);
+
+/**
+ * Hooks whose results are scripted per hook name: each call takes the next answer, the last one
+ * repeats (unscripted hooks pass). Records every call with its body; `delayMs` per hook makes a
+ * call take that long (real time); `onReturn` runs just before a call returns.
+ */
+export class MemoryHookCaller implements HookCaller {
+  readonly calls: { hook: string; body: Omit<HookBody, 'attempt'> }[] = [];
+  readonly #answers = new Map<string, HookAnswer[]>();
+  readonly delayMs = new Map<string, number>();
+  onReturn: ((hook: string) => void) | null = null;
+
+  constructor(answers: Readonly<Record<string, readonly HookAnswer[]>> = {}) {
+    for (const [hook, list] of Object.entries(answers)) this.script(hook, ...list);
+  }
+
+  script(hook: string, ...answers: HookAnswer[]): void {
+    this.#answers.set(hook, [...answers]);
+  }
+
+  callsOf(hook: string): number {
+    return this.calls.filter((c) => c.hook === hook).length;
+  }
+
+  async call(hook: PlanHook, body: Omit<HookBody, 'attempt'>): Promise<HookResult> {
+    this.calls.push({ hook: hook.name, body });
+    const queue = this.#answers.get(hook.name) ?? [];
+    const answer = (queue.length > 1 ? queue.shift() : queue[0]) ?? 'passed';
+    const delay = this.delayMs.get(hook.name) ?? 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    this.onReturn?.(hook.name);
+    const given = typeof answer === 'string' ? { status: answer } : answer;
+    const code = given.status === 'passed' ? 200 : given.status === 'failed' ? 500 : null;
+    return {
+      point: body.kind,
+      hook: hook.name,
+      code,
+      excerpt: given.status === 'passed' ? '' : `${given.status} answer`,
+      attempts: 1,
+      durationMs: delay,
+      ...given,
+    };
+  }
+}
+
 /** The production executor over in-memory ports, on a test clock, with silent logs and the production judge. */
 export function memoryExecutor(ports: {
   readonly store: MemoryStore;
   readonly router: TrafficRouter;
   readonly metrics: MetricsReader;
   readonly publisher?: EventPublisher;
+  readonly hooks?: HookCaller;
   readonly clock: { readonly now: number };
 }): RolloutExecutor {
   const log = createLogger({}, () => {});
   const publisher = ports.publisher ?? new MemoryPublisher();
+  const hooks = ports.hooks;
   return new RolloutExecutor({
     store: ports.store,
     router: async () => ports.router,
     metrics: async () => ports.metrics,
+    ...(hooks === undefined ? {} : { hooks: async () => hooks }),
     judgeFor,
     events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
     clock: () => ports.clock.now,

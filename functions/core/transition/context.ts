@@ -4,6 +4,8 @@
  * `unchanged` (the reason). Both carry at most one follow-up.
  */
 import { type Decision, type FollowUp, NO_FOLLOW_UP } from '../decision.ts';
+import type { HookState } from '../hook-state.ts';
+import type { HookResult } from '../hooks.ts';
 import type { Input } from '../inputs.ts';
 import type { ManagedRule } from '../routing/managed-rule.ts';
 import { computeNextActionAt } from '../schedule.ts';
@@ -18,6 +20,7 @@ import {
   snapshot,
 } from '../state.ts';
 import type { Weights } from '../weights.ts';
+import { withNotify } from './hook-notify.ts';
 
 export interface Context {
   readonly r: Rollout;
@@ -47,6 +50,9 @@ export interface Change {
   readonly route?: HistoryEntry['route'];
   readonly verdict?: HistoryEntry['verdict'];
   readonly followUp?: FollowUp;
+  /** Hook results this change records, and where the hook calls stand after it. */
+  readonly hooks?: readonly HookResult[];
+  readonly hookState?: HookState;
 }
 
 export function unchanged(reason: string, followUp: FollowUp = NO_FOLLOW_UP): Decision {
@@ -66,6 +72,7 @@ export function commit(c: Context, change: Change): Decision {
     lastAlert: change.lastAlert === undefined ? r.lastAlert : change.lastAlert,
     ruleIndex: change.rule?.index ?? r.ruleIndex,
     ruleShape: change.rule?.shape ?? r.ruleShape ?? null,
+    ...(change.hookState === undefined ? {} : { hookState: change.hookState }),
     version: r.version + 1,
     updatedAt: c.now,
   };
@@ -85,8 +92,9 @@ export function commit(c: Context, change: Change): Decision {
         : null,
     verdict: change.verdict ?? null,
     ...(change.route ? { route: change.route } : {}),
+    ...(change.hooks ? { hooks: change.hooks } : {}),
   };
-  return { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP };
+  return withNotify(r, { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP });
 }
 
 /** The rule a rollout shifts, as the core finds it on every read of the route. */

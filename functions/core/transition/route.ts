@@ -67,7 +67,7 @@ export function rollBack(
   c: Context,
   cause: RollbackCause,
   reason: string,
-  extra: Pick<Change, 'verdict' | 'analysis' | 'lastAlert'> = {},
+  extra: Pick<Change, 'verdict' | 'analysis' | 'lastAlert' | 'hooks' | 'hookState'> = {},
 ): Decision {
   return changeRoute(c, {
     ...extra,

@@ -4,10 +4,13 @@
  */
 import type { Decision } from '../decision.ts';
 import { describePause, describeProgress, describeStep } from '../describe.ts';
+import { checksPassed } from '../hook-state.ts';
 import { dueWindow, holdEndsAt, stepEvidenceSufficient } from '../schedule.ts';
 import { describeWeights } from '../weights.ts';
 import { describeProblem } from './action-required.ts';
 import { type Context, commit, newIntent, pause, readFollowUp, unchanged } from './context.ts';
+import { checkDue } from './hook-checks.ts';
+import { gateBefore } from './hook-gates.ts';
 import { changeRoute, intentDue } from './route.ts';
 import { stepDownWaiting, stepDownWhenHeld } from './step-down.ts';
 
@@ -37,8 +40,9 @@ export function onDue(c: Context): Decision {
   }
   if (s.phase === 'Aborting') return stepDownWhenHeld(c, s) ?? unchanged(stepDownWaiting(r, s));
   if (s.phase !== 'Progressing') return unchanged(`${s.phase} has nothing due`);
-  if (r.stepStartedAt === null) return enterStep(c, s.step, 'step weights were never confirmed');
-  return completeStep(c) ?? unchanged(waitingReason(c));
+  const atGate = r.plan.steps[s.step]?.kind === 'gate'; // resumed while a hook held the next step
+  if (r.stepStartedAt === null && !atGate) return enterStep(c, s.step, 'step weights were never confirmed');
+  return checkDue(c) ?? completeStep(c) ?? unchanged(waitingReason(c));
 }
 
 /**
@@ -49,9 +53,14 @@ export function completeStep(c: Context, note = ''): Decision | null {
   const r = c.r;
   const s = r.status;
   if (s.phase === 'Aborting') return stepDownWhenHeld(c, s);
+  // A manual gate resumed while a hook held the next step: go on to that step.
+  if (s.phase === 'Progressing' && r.plan.steps[s.step]?.kind === 'gate') {
+    return enterStep(c, s.step + 1, `${describeStep(r.plan, s.step)} was resumed${note}`);
+  }
   const holdEnd = holdEndsAt(r);
   if (s.phase !== 'Progressing' || holdEnd === null || c.now < holdEnd || !stepEvidenceSufficient(r))
     return null;
+  if (!checksPassed(r)) return null;
   return enterStep(
     c,
     s.step + 1,
@@ -70,6 +79,7 @@ function waitingReason(c: Context): string {
       `needs a passing window and ${r.plan.analysis.minRequests} canary requests (have ${a.stepCanaryRequests}, last verdict ${a.last?.verdict ?? 'none'})`,
     );
   }
+  if (!checksPassed(r)) parts.push('its check hooks must pass');
   return `${describeProgress(r.plan, r.status)}: ${parts.join('; ') || 'waiting'}`;
 }
 
@@ -84,6 +94,9 @@ export function enterStep(c: Context, index: number, why: string, overwrite = fa
       status: { phase: 'Succeeded' },
     });
   }
+  // Hooks before the step (preRollout, preStep, confirmPromotion); an overwriting resume was approved already.
+  const held = overwrite ? null : gateBefore(c, index, why);
+  if (held !== null) return held;
   const label = describeStep(r.plan, index);
   switch (step.kind) {
     case 'gate':

@@ -10,7 +10,12 @@ import { listen } from '../net.ts';
 import { ApiError, invalidArgument, notFound } from '../network-services/api-error.ts';
 import { TokenSigner } from './signer.ts';
 
-export const DEFAULT_HOOKS_SERVICE_ACCOUNT = 'rollout-hooks@demo-project.iam.gserviceaccount.com';
+/** The identity hooks are called as in a project (infra/: the rollout-hooks service account). */
+export function hooksServiceAccount(project: string): string {
+  return `rollout-hooks@${project}.iam.gserviceaccount.com`;
+}
+
+export const DEFAULT_HOOKS_SERVICE_ACCOUNT = hooksServiceAccount('demo-project');
 export const JWKS_PATH = '/oauth2/v3/certs';
 
 export interface IamServerOptions {

@@ -5,9 +5,11 @@
  * the check. Callers without a valid token get 401.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createHookCaller } from '../../functions/adapters/http-hook-caller.ts';
+import { HttpHookCaller } from '../../functions/adapters/http-hook-caller.ts';
 import { loadConfig } from '../../functions/app/config.ts';
 import type { HookBody, PlanHook } from '../../functions/core/hooks.ts';
+import type { HookCaller } from '../../functions/ports/hook-caller.ts';
+import { createRuntime } from '../../functions/wiring.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { type SmokeTestService, startSmokeTest } from '../../local/hooks/smoke-test.ts';
 
@@ -35,18 +37,20 @@ afterAll(async () => {
   await cloud.stop();
 });
 
-function localCaller() {
-  // The environment the local controller gives its functions (local/controller.ts).
-  return createHookCaller(
-    loadConfig({
-      GOOGLE_CLOUD_PROJECT: cloud.project,
-      ALLOWED_ROUTES: cloud.apps.map((a) => a.route).join(','),
-      NETWORK_SERVICES_ENDPOINT: cloud.networkServices.url,
-      HOOK_URL_POLICY: 'local',
-      IAM_CREDENTIALS_ENDPOINT: cloud.env['IAM_CREDENTIALS_ENDPOINT'],
-      HOOKS_SERVICE_ACCOUNT: cloud.env['HOOKS_SERVICE_ACCOUNT'],
-    }),
-  );
+/** The hook caller a function's runtime gets, in the environment the local controller gives it (local/controller.ts). */
+async function localCaller(): Promise<HookCaller> {
+  const config = loadConfig({
+    GOOGLE_CLOUD_PROJECT: cloud.project,
+    ALLOWED_ROUTES: cloud.apps.map((a) => a.route).join(','),
+    NETWORK_SERVICES_ENDPOINT: cloud.networkServices.url,
+    FIRESTORE_EMULATOR_HOST: cloud.firestoreHost,
+    HOOK_URL_POLICY: 'local',
+    IAM_CREDENTIALS_ENDPOINT: cloud.env['IAM_CREDENTIALS_ENDPOINT'],
+    HOOKS_SERVICE_ACCOUNT: cloud.env['HOOKS_SERVICE_ACCOUNT'],
+  });
+  const hooks = await createRuntime(config).hooks();
+  expect(hooks).toBeInstanceOf(HttpHookCaller);
+  return hooks;
 }
 
 const check: PlanHook = {
@@ -81,7 +85,7 @@ describe('smoke-test hook on the local cloud', () => {
   it('passes while the canary answers, with every request served by the canary', async () => {
     const canary = cloud.backends.get(cloud.apps[0]?.canaryService ?? '');
     canary?.resetStats();
-    const result = await localCaller().call({ ...check, url: smoke.url }, body());
+    const result = await (await localCaller()).call({ ...check, url: smoke.url }, body());
     expect(result).toMatchObject({ status: 'passed', code: 200, attempts: 1 });
     expect(JSON.parse(result.excerpt)).toEqual({ result: 'pass', requests: 10, errors: 0 });
     expect(smoke.runs.at(-1)).toMatchObject({ rolloutId: 'smoke-1', kind: 'check', result: 'pass' });
@@ -92,7 +96,7 @@ describe('smoke-test hook on the local cloud', () => {
     const canary = cloud.backends.get(cloud.apps[0]?.canaryService ?? '');
     canary?.setBehaviour({ errorRatio: 1 });
     try {
-      const result = await localCaller().call({ ...check, url: smoke.url }, body());
+      const result = await (await localCaller()).call({ ...check, url: smoke.url }, body());
       expect(result).toMatchObject({ status: 'failed', code: 200 });
       expect(JSON.parse(result.excerpt)).toEqual({ result: 'fail', requests: 10, errors: 10 });
     } finally {

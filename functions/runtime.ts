@@ -4,6 +4,7 @@ import type { Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import type { Logger } from './app/log.ts';
 import type { RolloutExecutor } from './app/rollout-executor.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
+import type { HookCaller } from './ports/hook-caller.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
 import type { RolloutStore } from './ports/rollout-store.ts';
 import type { TrafficRouter } from './ports/traffic-router.ts';
@@ -20,6 +21,8 @@ export interface Runtime {
   readonly executions: Lazy<WorkflowExecutions>;
   /** Pub/Sub, for lifecycle events and the tick's advance messages. */
   readonly publisher: Lazy<EventPublisher>;
+  /** Calls rollout hooks (HTTPS with OIDC ID tokens, docs/hooks.md). */
+  readonly hooks: Lazy<HookCaller>;
   readonly events: LifecycleEvents;
   /** Runs every rollout's decisions (whoever drives the rollout: workflow, tick, alert, operator). */
   readonly executor: RolloutExecutor;

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './app/log.ts';
 import { RolloutExecutor } from './app/rollout-executor.ts';
 import { judgeFor } from './core/analysis/select-judge.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
+import type { HookCaller } from './ports/hook-caller.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
 import type { RolloutStore } from './ports/rollout-store.ts';
 import type { TrafficRouter } from './ports/traffic-router.ts';
@@ -72,9 +73,13 @@ export function createRuntime(
     const { PubSubPublisher } = await import('./adapters/pubsub-publisher.ts');
     return new PubSubPublisher(config.project);
   });
+  const hooks: Lazy<HookCaller> = lazy(async () => {
+    const { createHookCaller } = await import('./adapters/http-hook-caller.ts');
+    return createHookCaller(config);
+  });
   const events = new LifecycleEvents(publisher, config.eventsTopic, log);
-  const executor = new RolloutExecutor({ store, router, metrics, judgeFor, events, clock, log });
-  return { config, log, clock, store, router, metrics, executions, publisher, events, executor };
+  const executor = new RolloutExecutor({ store, router, metrics, hooks, judgeFor, events, clock, log });
+  return { config, log, clock, store, router, metrics, executions, publisher, hooks, events, executor };
 }
 
 /**

@@ -7,6 +7,7 @@ locals {
     "compute.googleapis.com",            # backend services referenced by routes
     "firestore.googleapis.com",          # rollout state
     "iam.googleapis.com",                # service accounts, custom roles
+    "iamcredentials.googleapis.com",     # ID tokens for hook calls (generateIdToken)
     "logging.googleapis.com",            # function and workflow logs
     "monitoring.googleapis.com",         # analysis reads, alert policies, notification channel
     "networkservices.googleapis.com",    # HTTPRoutes

@@ -74,6 +74,14 @@ resource "google_service_account" "fn" {
   description  = "Runtime identity of the ${each.key} function (uses: ${join(", ", each.value.uses)})."
 }
 
+# The identity hooks are called as: it runs nothing and holds no role; hook targets grant it
+# access (Cloud Run: roles/run.invoker) and the hook-calling functions mint its ID tokens.
+resource "google_service_account" "hooks" {
+  account_id   = "${var.name_prefix}-rollout-hooks"
+  display_name = "Canary controller: rollout hooks"
+  description  = "Identity of the OIDC ID tokens rollout hooks receive (docs/hooks.md)."
+}
+
 # Builds the function images (instead of the Compute Engine default service account).
 resource "google_service_account" "build" {
   account_id   = "${var.name_prefix}-build"
@@ -116,6 +124,7 @@ resource "google_cloudfunctions2_function" "fn" {
     environment_variables = merge(
       local.common_environment,
       contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {},
+      contains(keys(local.hook_callers), each.key) ? { HOOKS_SERVICE_ACCOUNT = google_service_account.hooks.email } : {},
       var.extra_environment,
     )
   }

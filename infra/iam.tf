@@ -95,6 +95,19 @@ resource "google_cloud_run_v2_service_iam_member" "operators" {
   member   = each.value
 }
 
+# --- Hooks identity ----------------------------------------------------------------------------
+
+# Hooks (docs/hooks.md) are called with an OIDC ID token of the rollout-hooks service account:
+# hook targets trust that one identity (on Cloud Run: roles/run.invoker for it). The functions
+# that call hooks may mint ID tokens as this account only, not as any other in the project.
+resource "google_service_account_iam_member" "hooks_token_creator" {
+  for_each = local.hook_callers
+
+  service_account_id = google_service_account.hooks.name
+  role               = "roles/iam.serviceAccountOpenIdTokenCreator"
+  member             = google_service_account.fn[each.key].member
+}
+
 # --- Workflow identity -------------------------------------------------------------------------
 
 # Workflows writes call logs and sys.log entries as the workflow's service account.

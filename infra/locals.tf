@@ -87,6 +87,10 @@ locals {
   monitoring_users         = { for name, f in local.functions : name => f if contains(f.uses, "monitoring") }
   workflowexecutions_users = { for name, f in local.functions : name => f if contains(f.uses, "workflowexecutions") }
 
+  # Functions that carry out rollout decisions (every one that changes routes) and so call hooks
+  # (docs/hooks.md): each mints ID tokens as the rollout-hooks service account.
+  hook_callers = local.networkservices_users
+
   # The function the rollout workflow calls (the only one its service account may invoke).
   advance_function = "advanceRollout"
 

@@ -62,3 +62,8 @@ output "example_mesh" {
     client_uri     = module.example_mesh[0].client_uri
   } : null
 }
+
+output "hooks_service_account" {
+  description = "The identity hooks are called as: grant it roles/run.invoker on Cloud Run hook targets, or accept its ID tokens (docs/hooks.md)."
+  value       = google_service_account.hooks.email
+}

@@ -17,6 +17,7 @@ import {
   STATIC_SERVICE,
 } from './demo-apps.ts';
 import { type Emulator, startEmulator } from './emulators.ts';
+import { hooksServiceAccount, type IamServer, startIamServer } from './iam/server.ts';
 import type { DemoBehaviour } from './mesh/demo-backend.ts';
 import { type DemoBackend, startDemoBackend } from './mesh/demo-backend.ts';
 import { type MeshProxy, startMeshProxy } from './mesh/proxy.ts';
@@ -68,6 +69,10 @@ export interface LocalCloud {
   readonly backends: ReadonlyMap<string, DemoBackend>;
   readonly apps: readonly DemoApp[];
   readonly alerting: AlertEvaluator | null;
+  /** IAM Credentials stand-in: mints the ID tokens hooks receive, serves their JWKS. */
+  readonly iam: IamServer;
+  /** The account hooks are called as (the only one the IAM stand-in knows). */
+  readonly hooksServiceAccount: string;
   /** The endpoints as environment variables (what `npm run local` prints). */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -117,6 +122,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       seed: timing.seed,
     });
     cleanup.push(() => monitoring.close());
+    const hooksAccount = hooksServiceAccount(project);
+    const iam = await startIamServer({ serviceAccounts: [hooksAccount] });
+    cleanup.push(() => iam.close());
     const recorder = new CloudRunRecorder({
       endpoint: monitoring.endpoint,
       project,
@@ -182,6 +190,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       PUBSUB_EMULATOR_HOST: pubsubHost,
       NETWORK_SERVICES_ENDPOINT: networkServices.url,
       MONITORING_ENDPOINT: monitoring.address,
+      IAM_CREDENTIALS_ENDPOINT: iam.url,
+      HOOKS_SERVICE_ACCOUNT: hooksAccount,
+      HOOKS_JWKS_URL: iam.jwksUrl,
       MESH_PROXY: mesh.url,
       ...(first
         ? {
@@ -206,6 +217,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       backends,
       apps,
       alerting,
+      iam,
+      hooksServiceAccount: hooksAccount,
       env,
       stop,
     };

@@ -23,6 +23,8 @@ export interface ControllerOptions {
   readonly networkServicesUrl: string;
   /** host:port of the local Monitoring API. */
   readonly monitoringEndpoint: string;
+  /** Root URL of the local IAM Credentials API, and the account hooks are called as. */
+  readonly iam: { readonly url: string; readonly hooksServiceAccount: string };
   readonly allowedRoutes: readonly string[];
   /** Request durations and controller timings are divided by this. */
   readonly timeScale: number;
@@ -75,6 +77,10 @@ export async function startController(options: ControllerOptions): Promise<Local
     PUBSUB_EMULATOR_HOST: options.pubsubHost,
     NETWORK_SERVICES_ENDPOINT: options.networkServicesUrl,
     MONITORING_ENDPOINT: options.monitoringEndpoint,
+    // Hooks may point at local http services; their tokens come from the local IAM stand-in.
+    HOOK_URL_POLICY: 'local',
+    IAM_CREDENTIALS_ENDPOINT: options.iam.url,
+    HOOKS_SERVICE_ACCOUNT: options.iam.hooksServiceAccount,
     WORKFLOWS_ENDPOINT: workflows.url,
     WORKFLOW_NAME: `projects/${options.project}/locations/${WORKFLOW_LOCATION}/workflows/${WORKFLOW_ID}`,
     ADVANCE_URL: `http://127.0.0.1:${ports.get('advanceRollout')}/`,
@@ -156,6 +162,7 @@ export function startControllerOn(
     pubsubHost: cloud.pubsubHost,
     networkServicesUrl: cloud.networkServices.url,
     monitoringEndpoint: cloud.monitoring.address,
+    iam: { url: cloud.iam.url, hooksServiceAccount: cloud.hooksServiceAccount },
     allowedRoutes: cloud.apps.map((a) => a.route),
     timeScale: cloud.timeScale,
     ...extra,

@@ -132,15 +132,46 @@ export function isPrivateAddress(address: string): boolean {
     );
   }
   if (!address.includes(':')) return false;
-  const v6 = address.toLowerCase();
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(v6);
-  if (mapped?.[1] !== undefined) return isPrivateAddress(mapped[1]);
+  const groups = ipv6Groups(address);
+  // Unparsable: refused rather than guessed at.
+  if (groups === null) return true;
+  const [first = 0] = groups;
+  const embedded = embeddedIpv4(groups);
+  if (embedded !== null) return isPrivateAddress(embedded);
   return (
-    v6 === '::' ||
-    v6 === '::1' ||
-    v6.startsWith('fc') ||
-    v6.startsWith('fd') ||
-    /^fe[89ab]/.test(v6) ||
-    v6.startsWith('ff')
+    groups.every((g, i) => g === 0 || (i === 7 && g === 1)) ||
+    (first & 0xfe00) === 0xfc00 ||
+    (first & 0xffc0) === 0xfe80 ||
+    (first & 0xff00) === 0xff00
   );
+}
+
+/** The IPv4 address an IPv6 one carries (IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96, NAT64 64:ff9b::/96). */
+function embeddedIpv4(groups: readonly number[]): string | null {
+  const head = groups.slice(0, 6).join(':');
+  if (head !== '0:0:0:0:0:65535' && head !== '0:0:0:0:0:0' && head !== '100:65435:0:0:0:0') return null;
+  const [hi = 0, lo = 0] = groups.slice(6);
+  if (head === '0:0:0:0:0:0' && hi === 0) return null;
+  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+}
+
+/** The eight 16-bit groups of an IPv6 literal (any spelling, dotted IPv4 tail allowed), or null. */
+function ipv6Groups(address: string): number[] | null {
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
+    if ([a, b, c, d].some((n) => n > 255)) return null;
+    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part: string | undefined) => (part ? part.split(':') : []);
+  const left = parse(halves[0]);
+  const right = parse(halves[1]);
+  const missing = 8 - left.length - right.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const all = [...left, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...right];
+  if (all.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
+  return all.map((g) => Number.parseInt(g, 16));
 }

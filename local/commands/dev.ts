@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from '../cloud.ts';
 import { startControllerOn } from '../controller.ts';
+import { startSmokeTest } from '../hooks/smoke-test.ts';
 import { startLoad } from '../mesh/load.ts';
 import { ENV_FILE, LOCAL_DIR, writeEnvFile } from './env-file.ts';
 import { exampleRequest } from './example-request.ts';
@@ -29,6 +30,8 @@ const controller = await startControllerOn(cloud, {
     if (!line.includes('"severity":"DEBUG"')) process.stderr.write(`[${name}] ${line}\n`);
   },
 });
+// A local hook target: a smoke test of the canary (docs/hooks.md#hooks-in-the-local-cloud).
+const smoke = await startSmokeTest(cloud, app);
 const load = startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 });
 
 // gcloud talks to the emulator through an endpoint override; it needs some token to send.
@@ -40,6 +43,11 @@ const env = {
   CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `http://${cloud.pubsubHost}/`,
   CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
   CLOUDSDK_CORE_PROJECT: cloud.project,
+  SMOKE_TEST_URL: smoke.url,
+};
+const withSmokeTest = {
+  ...exampleRequest(app, 'demo-hooks-1'),
+  hooks: { check: [{ name: 'smoke', url: smoke.url, timeout: '30s' }] },
 };
 process.stdout.write(
   [
@@ -49,6 +57,10 @@ process.stdout.write(
     '# Start a rollout by hand (or: npx node cli/rolloutctl.ts start -f request.json):',
     `gcloud pubsub topics publish rollout-requests --message='${JSON.stringify(exampleRequest(app))}'`,
     '',
+    '# The same with the local smoke-test service as a check hook (HOOK_URL_POLICY=local allows',
+    '# http://127.0.0.1 hooks; the token comes from the local IAM stand-in, docs/hooks.md):',
+    `gcloud pubsub topics publish rollout-requests --message='${JSON.stringify(withSmokeTest)}'`,
+    '',
     '# Watch it: npx node cli/rolloutctl.ts status demo-1   |   turn the canary bad:',
     `curl -s -X PUT -d '{"errorRatio":0.3}' ${cloud.backends.get(app.canaryService)?.url}/__admin/behaviour`,
     '# Ctrl-C stops everything.',
@@ -57,6 +69,7 @@ process.stdout.write(
 );
 await stopOnSignal(async () => {
   await load.stop();
+  await smoke.close();
   await controller.stop();
   await cloud.stop();
 });

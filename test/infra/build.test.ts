@@ -16,6 +16,7 @@ const LAZY_ADAPTERS = [
   'cloud-monitoring-metrics',
   'workflow-executions',
   'pubsub-publisher',
+  'http-hook-caller',
 ];
 
 let out: string;

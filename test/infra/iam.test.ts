@@ -107,6 +107,12 @@ const EXPECTED_GRANTS: Record<string, { role: string; member: string; on?: strin
     on: hcl('google_service_account.push[each.key].name'),
     forEach: hcl('local.pubsub_triggered'),
   },
+  'google_service_account_iam_member.hooks_token_creator': {
+    role: 'roles/iam.serviceAccountOpenIdTokenCreator',
+    member: hcl('google_service_account.fn[each.key].member'),
+    on: hcl('google_service_account.hooks.name'),
+    forEach: hcl('local.hook_callers'),
+  },
   'google_pubsub_topic_iam_member.monitoring_agent_alerts': {
     role: 'roles/pubsub.publisher',
     member: `serviceAccount:service-${hcl('data.google_project.this.number')}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`,
@@ -310,6 +316,47 @@ describe('the tick and advanceDue', () => {
       expect(Object.keys(users), local).toContain('advanceDue');
       expect(Object.keys(users), local).not.toContain('tick');
     }
+  });
+});
+
+describe('hooks identity', () => {
+  it('the hook-calling functions may mint ID tokens as the rollout-hooks account only', async () => {
+    const sa = resource(root, 'google_service_account.hooks');
+    expect(sa['account_id']).toBe(`${hcl('var.name_prefix')}-rollout-hooks`);
+    const grant = resource(root, 'google_service_account_iam_member.hooks_token_creator');
+    expect(grant['service_account_id']).toBe(hcl('google_service_account.hooks.name'));
+    expect(grant['role']).toBe('roles/iam.serviceAccountOpenIdTokenCreator');
+    // Every function that carries out rollout decisions calls hooks; the tick does not.
+    const callers = await evaluateLocals<Record<string, Json>>('local.hook_callers');
+    expect(Object.keys(callers).sort()).toEqual(usersOf('networkservices'));
+    expect(Object.keys(callers)).not.toContain('tick');
+  });
+
+  it('no token-creator role is granted on the project, or on any other service account', () => {
+    for (const [address, block] of iamResources(root)) {
+      const role = String(block['role']);
+      if (!/serviceAccount(OpenId)?TokenCreator/.test(role)) continue;
+      expect(address, address).toMatch(/^google_service_account_iam_member\./);
+      if (role.includes('OpenId'))
+        expect(target(block), address).toBe(hcl('google_service_account.hooks.name'));
+    }
+    const projectGrants = iamResources(root).filter(([a]) => a.startsWith('google_project_iam_member.'));
+    for (const [address, block] of projectGrants) {
+      expect(String(block['role']), address).not.toMatch(
+        /TokenCreator|serviceAccountUser|iam\.serviceAccount/,
+      );
+    }
+  });
+
+  it('the hook-calling functions are told the account (HOOKS_SERVICE_ACCOUNT); its email is an output', () => {
+    const fn = resource(root, 'google_cloudfunctions2_function.fn');
+    const env = String(nested(fn, 'service_config')['environment_variables']).replace(/\s+/g, '');
+    expect(env).toContain(
+      'contains(keys(local.hook_callers),each.key)?{HOOKS_SERVICE_ACCOUNT=google_service_account.hooks.email}:{}',
+    );
+    expect(root.outputs.get('hooks_service_account')?.['value']).toBe(
+      hcl('google_service_account.hooks.email'),
+    );
   });
 });
 

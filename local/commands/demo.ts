@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: starts the local cloud and the controller, drives traffic through the mesh and
- * runs three rollouts side by side — a healthy canary promoted step by step, a faulty canary
+ * runs three rollouts side by side — a healthy canary promoted step by step once a smoke test
+ * of the canary (a `check` hook) has passed at each step, a faulty canary
  * rolled back by analysis, and a canary that turns bad mid-rollout and is rolled back by its
  * Monitoring alert — showing live progress and a summary. Exit code 0 only if all three ended as
  * expected. Function logs go to .local/demo-functions.log.
@@ -11,6 +12,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createFirestore } from '../../functions/adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.ts';
+import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import { isTerminal, type Rollout } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { startLocalCloud } from '../cloud.ts';
@@ -26,6 +28,8 @@ import {
   renderSummary,
   type SummaryRow,
 } from '../demo/view.ts';
+import { type SmokeTestService, startSmokeTest } from '../hooks/smoke-test.ts';
+import type { DemoBackend } from '../mesh/demo-backend.ts';
 import { type LoadRun, startLoad } from '../mesh/load.ts';
 
 process.env['METADATA_SERVER_DETECTION'] ??= 'none';
@@ -73,29 +77,46 @@ out(
 
 const runId = Date.now().toString(36);
 const loads: LoadRun[] = [];
-const live = SCENARIOS.map((scenario) => {
+const smokeTests: SmokeTestService[] = [];
+interface LiveRollout {
+  readonly scenario: (typeof SCENARIOS)[number];
+  readonly stable: DemoBackend;
+  readonly canary: DemoBackend;
+  readonly id: string;
+  readonly request: RolloutRequestInput;
+  readonly smoke: SmokeTestService | null;
+  rollout: Rollout | null;
+  note: string | null;
+  startedAt: number;
+  endedAt: number;
+  turnedBad: boolean;
+}
+const live: LiveRollout[] = [];
+for (const scenario of SCENARIOS) {
   const app = cloud.apps.find((a) => a.name === scenario.app);
   if (!app) throw new Error(`no demo app ${scenario.app}`);
+  const smoke = scenario.smokeTest ? await startSmokeTest(cloud, app) : null;
+  if (smoke) smokeTests.push(smoke);
   const stable = cloud.backends.get(app.stableService);
   const canary = cloud.backends.get(app.canaryService);
   if (!stable || !canary) throw new Error(`no backends for ${scenario.app}`);
   canary.setBehaviour({ errorRatio: scenario.canaryErrorRatio });
   loads.push(startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 }));
-  const request = scenario.request(app, runId);
-  return {
+  const request = scenario.request(app, runId, smoke?.url ?? null);
+  live.push({
     scenario,
-    app,
     stable,
     canary,
     id: request.rolloutId ?? '',
     request,
-    rollout: null as Rollout | null,
-    note: null as string | null,
+    rollout: null,
+    note: null,
     startedAt: 0,
     endedAt: 0,
     turnedBad: false,
-  };
-});
+    smoke,
+  });
+}
 
 const traffic = (b: { stats(): { total: number; '5xx': number } }): BackendTraffic => {
   const s = b.stats();
@@ -118,6 +139,7 @@ const draw = () => {
       stable: traffic(r.stable),
       canary: traffic(r.canary),
       note: r.note,
+      smokeRuns: r.smoke?.runs.filter((run) => run.rolloutId === r.id) ?? null,
     }),
   );
   if (process.stdout.isTTY && drawn > 0) out(`\u001b[${drawn}A\u001b[J`);
@@ -182,6 +204,7 @@ out(
 );
 
 await Promise.all(loads.map((l) => l.stop()));
+await Promise.all(smokeTests.map((s) => s.close()));
 await db.terminate();
 await controller.stop();
 await cloud.stop();

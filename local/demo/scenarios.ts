@@ -1,6 +1,7 @@
 /**
  * The three rollouts of `npm run demo`, each on its own demo application:
- *   checkout — a healthy canary, promoted through every step;
+ *   checkout — a healthy canary, promoted through every step; each step also waits for a smoke
+ *              test of the canary (a `check` hook served by local/hooks/smoke-test.ts);
  *   cart     — a canary that fails 8% of requests, rolled back by analysis (no alert policy);
  *   search   — a canary that turns bad once it serves 30%, rolled back by its Monitoring alert
  *              (its analysis windows are long, so the alert path acts first).
@@ -21,7 +22,10 @@ export interface Scenario {
   readonly turnsBad: { readonly atStep: number; readonly errorRatio: number } | null;
   /** Alert threshold on the canary's 5xx ratio; null: no alert policy. */
   readonly alertThreshold: number | null;
-  request(app: DemoApp, runId: string): RolloutRequestInput;
+  /** Whether each step waits for a smoke test of the canary (a `check` hook). */
+  readonly smokeTest: boolean;
+  /** `smokeTestUrl`: the local smoke-test service, when the scenario has one. */
+  request(app: DemoApp, runId: string, smokeTestUrl: string | null): RolloutRequestInput;
 }
 
 /** The request every demo rollout publishes; scenarios differ only in steps and analysis. */
@@ -29,7 +33,7 @@ function demoRequest(
   steps: RolloutRequestInput['steps'],
   analysis: RolloutRequestInput['analysis'],
 ): Scenario['request'] {
-  return (app, runId) => ({
+  return (app, runId, smokeTestUrl) => ({
     rolloutId: `${app.name}-${runId}`,
     route: app.route,
     stable: app.stable,
@@ -37,6 +41,9 @@ function demoRequest(
     steps,
     analysis,
     requestedBy: 'npm run demo',
+    ...(smokeTestUrl === null
+      ? {}
+      : { hooks: { check: [{ name: 'smoke-test', url: smokeTestUrl, timeout: '15s', retries: 1 }] } }),
   });
 }
 
@@ -49,12 +56,13 @@ const steps = [
 export const SCENARIOS: readonly Scenario[] = [
   {
     app: 'checkout',
-    title: 'healthy canary',
+    title: 'healthy canary, smoke-tested',
     expected: 'Succeeded',
     expectedCause: null,
     canaryErrorRatio: 0.002,
     turnsBad: null,
     alertThreshold: 0.1,
+    smokeTest: true,
     request: demoRequest(steps, { minRequests: 20 }),
   },
   {
@@ -65,6 +73,7 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.08,
     turnsBad: null,
     alertThreshold: null,
+    smokeTest: false,
     request: demoRequest(steps, { minRequests: 20 }),
   },
   {
@@ -75,6 +84,7 @@ export const SCENARIOS: readonly Scenario[] = [
     canaryErrorRatio: 0.002,
     turnsBad: { atStep: 2, errorRatio: 0.6 },
     alertThreshold: 0.1,
+    smokeTest: false,
     // Long windows: the alert (over the same lagged minute points) must act before analysis does.
     request: demoRequest(
       [

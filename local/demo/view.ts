@@ -4,6 +4,7 @@
  */
 import { describeProgress } from '../../functions/core/describe.ts';
 import type { Rollout } from '../../functions/core/state.ts';
+import type { SmokeRun } from '../hooks/smoke-test.ts';
 import type { Scenario } from './scenarios.ts';
 
 export interface BackendTraffic {
@@ -17,6 +18,8 @@ export interface RolloutView {
   readonly stable: BackendTraffic;
   readonly canary: BackendTraffic;
   readonly note: string | null;
+  /** The smoke-test service's runs for this rollout (its `check` hook); null: no hook. */
+  readonly smokeRuns: readonly SmokeRun[] | null;
 }
 
 const COLOR = process.stdout.isTTY && process.env['NO_COLOR'] === undefined;
@@ -74,7 +77,24 @@ export function renderRollout(v: RolloutView): string[] {
     `          weights stable ${String(r.weights.stable).padStart(3)}% / canary ${String(r.weights.canary).padStart(3)}%${intent}` +
       `   stable ${String(v.stable.requests).padStart(5)} req ${ratio(v.stable)} 5xx   canary ${String(v.canary.requests).padStart(5)} req ${ratio(v.canary)} 5xx`,
     `          ${verdict}${v.note ? `   ${yellow(v.note)}` : ''}`,
+    ...(v.smokeRuns === null ? [] : [`          ${hookLine(r, v.smokeRuns)}`]),
   ];
+}
+
+/** The check hook as the controller recorded it, and the smoke test's own last run. */
+function hookLine(r: Rollout, runs: readonly SmokeRun[]): string {
+  const checks = r.hookState?.checks ?? null;
+  const recorded =
+    checks === null
+      ? dim('check hook not called yet')
+      : checks.passed.length > 0
+        ? `check hook ${green('passed')} at ${describeProgress(r.plan, { phase: 'Progressing', step: checks.step })}`
+        : `check hook ${yellow('waiting')} (${checks.attempts} round${checks.attempts === 1 ? '' : 's'} not passed)`;
+  const last = runs.at(-1);
+  const run = last
+    ? `smoke test run ${runs.length}: ${last.result === 'pass' ? green('pass') : red('fail')} (${last.requests} req, ${last.errors} failed)`
+    : dim('no smoke test run yet');
+  return `${recorded}   ${run}`;
 }
 
 export interface SummaryRow {

@@ -65,12 +65,28 @@ export interface Plan {
   readonly timing: RouteTiming;
   /** Durations written in the request are divided by this (local runs only; 1 in production). */
   readonly timeScale: number;
+  /** The rollout's deadline, from its creation (absent on rollouts stored before deadlines existed). */
+  readonly deadline?: DeadlinePlan | null;
+  /** The longest a pause may wait for a person, from when it began. */
+  readonly gateTimeout?: DeadlinePlan | null;
+  /** How long work may stay overdue before rollout.stalled (once per this interval). */
+  readonly stalledAfterMs?: number;
+}
+
+/** What a passed progress deadline does. */
+export type DeadlineAction = 'rollback' | 'abort' | 'notify';
+
+export interface DeadlinePlan {
+  readonly afterMs: number;
+  readonly action: DeadlineAction;
 }
 
 export interface PlanContext {
   readonly metrics: { readonly stable: MetricSource; readonly canary: MetricSource };
   readonly timing: RouteTiming;
   readonly timeScale: number;
+  /** The controller's default for a request without stalledAfter (not scaled: a controller setting). */
+  readonly stalledAfterMs: number;
 }
 
 /** Every source Monitoring serves is sampled at most once a minute (the smallest alignment period). */
@@ -139,6 +155,21 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
     },
     timing: context.timing,
     timeScale: context.timeScale,
+    ...progressDeadlines(request, context, scaled),
+  };
+}
+
+/** The request's deadlines in (scaled) milliseconds; stalledAfter defaults to the controller's. */
+function progressDeadlines(
+  request: RolloutRequest,
+  context: PlanContext,
+  scaled: (text: string) => number,
+): Pick<Plan, 'deadline' | 'gateTimeout' | 'stalledAfterMs'> {
+  const { deadline, gateTimeout, stalledAfter } = request;
+  return {
+    deadline: deadline ? { afterMs: scaled(deadline.after), action: deadline.action } : null,
+    gateTimeout: gateTimeout ? { afterMs: scaled(gateTimeout.after), action: gateTimeout.action } : null,
+    stalledAfterMs: stalledAfter === undefined ? context.stalledAfterMs : scaled(stalledAfter),
   };
 }
 

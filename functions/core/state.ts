@@ -44,7 +44,12 @@ export type RollbackCause =
   | { readonly kind: 'verdict'; readonly summary: string }
   | { readonly kind: 'alert'; readonly incidentId: string; readonly policy: string; readonly summary: string }
   | { readonly kind: 'abort'; readonly actor: string; readonly note: string }
-  | { readonly kind: 'routeError'; readonly message: string };
+  | { readonly kind: 'routeError'; readonly message: string }
+  /** A progress deadline passed with action `rollback` (`deadline`: the rollout's; `gateTimeout`: a pause's). */
+  | { readonly kind: 'deadline'; readonly which: DeadlineKind; readonly summary: string };
+
+/** The two progress deadlines of a request (transition/deadlines.ts). */
+export type DeadlineKind = 'deadline' | 'gateTimeout';
 
 /** The phases a rollout can go back to once a person has acted on the route. */
 export type ResumableStatus =
@@ -54,6 +59,8 @@ export type ResumableStatus =
       readonly step: number;
       readonly reason: PauseReason;
       readonly resume: ResumeMode;
+      /** When the pause began (gateTimeout counts from it); absent on pauses stored before it existed. */
+      readonly since?: number;
     }
   | { readonly phase: 'Promoting' }
   | { readonly phase: 'RollingBack'; readonly cause: RollbackCause };
@@ -196,6 +203,18 @@ export interface Rollout {
   readonly attempt: number;
   readonly retryOf: string | null;
   readonly lastAlert: AlertRecord | null;
+  /** What the progress deadlines already reported (transition/deadlines.ts); absent until one did. */
+  readonly deadlines?: DeadlineRecord;
+}
+
+/** Progress deadlines already reported, so each is acted on once (and `stalled` once per interval). */
+export interface DeadlineRecord {
+  /** When the rollout's deadline passed and was reported (action notify; the others leave the phase). */
+  readonly deadlinePassedAt: number | null;
+  /** The pause (its `since`) whose gate timeout was reported with action notify: once per pause. */
+  readonly gateTimedOutFor: number | null;
+  /** Overdue work: since when it was due and when it was last reported (rollout.stalled). */
+  readonly stalled: { readonly since: number; readonly reportedAt: number } | null;
 }
 
 export interface Snapshot {
@@ -225,7 +244,10 @@ export type EventType =
   | 'rollout.rolled_back'
   | 'rollout.aborted'
   | 'rollout.failed'
-  | 'rollout.alert_closed';
+  | 'rollout.alert_closed'
+  | 'rollout.deadline_passed'
+  | 'rollout.gate_timed_out'
+  | 'rollout.stalled';
 
 /** One entry per change, in version order: what happened, who caused it, before and after. */
 export interface HistoryEntry {

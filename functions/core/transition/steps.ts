@@ -8,12 +8,17 @@ import { dueWindow, holdEndsAt, stepEvidenceSufficient } from '../schedule.ts';
 import { describeWeights } from '../weights.ts';
 import { describeProblem } from './action-required.ts';
 import { type Context, commit, newIntent, pause, readFollowUp, unchanged } from './context.ts';
+import { onDeadlines } from './deadlines.ts';
 import { changeRoute, intentDue } from './route.ts';
+import { onStalled } from './stalled.ts';
 
 /** A driver's call (`due`, or `start` for the first one): whatever the rollout has due now. */
 export function onDue(c: Context): Decision {
   const r = c.r;
   const s = r.status;
+  // Deadlines first (a rollback wins over anything due), then overdue work, stored before it is tried.
+  const overdue = onDeadlines(c) ?? onStalled(c);
+  if (overdue !== null) return overdue;
   if (s.phase === 'Pending') {
     return enterStep(c, 0, c.input === 'start' ? 'rollout started' : 'rollout picked up');
   }

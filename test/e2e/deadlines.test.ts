@@ -182,11 +182,18 @@ describe('stalled (work overdue while Monitoring is unreachable)', () => {
     metrics.setDown(true);
     const stalledAfterMs = (5 * 60_000) / SCALE;
     await expect
-      .poll(() => ofType('stalled', 'rollout.stalled').length, { timeout: 60_000, interval: 200 })
+      .poll(() => ofType('stalled', 'rollout.stalled').length, { timeout: 120_000, interval: 200 })
       .toBeGreaterThanOrEqual(2);
     await sleep(stalledAfterMs);
     const elapsed = Date.now() - cutAt;
     const stalled = ofType('stalled', 'rollout.stalled');
+    // Drivers came by more often than that (workflow retries, the tick's messages): the rest said nothing.
+    const calls = stack.logs.filter(
+      (l) =>
+        l.fields['rolloutId'] === 'stalled' &&
+        /window \d+ of step 1 of 1 is ready to measure/.test(l.message),
+    );
+    expect(calls.length).toBeGreaterThan(stalled.length);
     expect(stalled.length).toBeLessThanOrEqual(Math.floor(elapsed / stalledAfterMs) + 1);
     expect(stalled[0]?.reason).toMatch(/analysis window \d+ of step 1 of 1 is \d+ s overdue \(due /);
     const history = (await stack.store.history('stalled')).filter((e) => e.event === 'rollout.stalled');
@@ -205,5 +212,5 @@ describe('stalled (work overdue while Monitoring is unreachable)', () => {
       reason: 'done',
     });
     expect((await stack.waitForTerminal('stalled')).status.phase).toBe('Aborted');
-  });
+  }, 300_000);
 });

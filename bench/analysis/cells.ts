@@ -94,5 +94,6 @@ export function defaultAnalysisPlan(alpha?: number, errors?: ErrorModel): Analys
       maxRouteAttempts: 5,
     },
     timeScale: 1,
+    stalledAfterMs: 900_000,
   }).analysis;
 }

@@ -37,6 +37,7 @@ function newRollout(project: string, i: number, now: number) {
       },
       timing: { leaseMs: 120_000, retryBaseMs: 5_000, retryMaxMs: 300_000, maxRouteAttempts: 5 },
       timeScale: 1,
+      stalledAfterMs: 900_000,
     },
     ruleIndex: 0,
     ruleShape: '{"action":{},"matches":[{"prefixMatch":"/"}]}',

@@ -231,6 +231,7 @@ function planContext(config: Config, sources: ChosenSources): PlanContext {
       maxRouteAttempts: config.route.maxAttempts,
     },
     timeScale: config.timeScale,
+    stalledAfterMs: config.stalledAfterMs,
   };
 }
 

@@ -69,12 +69,28 @@ export interface Plan {
   readonly timeScale: number;
   /** The request's hooks (absent: none, or a rollout stored before hooks existed). */
   readonly hooks?: PlanHooks;
+  /** The rollout's deadline, from its creation (absent on rollouts stored before deadlines existed). */
+  readonly deadline?: DeadlinePlan | null;
+  /** The longest a pause may wait for a person, from when it began. */
+  readonly gateTimeout?: DeadlinePlan | null;
+  /** How long work may stay overdue before rollout.stalled (once per this interval). */
+  readonly stalledAfterMs?: number;
+}
+
+/** What a passed progress deadline does. */
+export type DeadlineAction = 'rollback' | 'abort' | 'notify';
+
+export interface DeadlinePlan {
+  readonly afterMs: number;
+  readonly action: DeadlineAction;
 }
 
 export interface PlanContext {
   readonly metrics: { readonly stable: MetricSource; readonly canary: MetricSource };
   readonly timing: RouteTiming;
   readonly timeScale: number;
+  /** The controller's default for a request without stalledAfter (not scaled: a controller setting). */
+  readonly stalledAfterMs: number;
 }
 
 /** Every source Monitoring serves is sampled at most once a minute (the smallest alignment period). */
@@ -145,6 +161,21 @@ export function normalisePlan(request: RolloutRequest, context: PlanContext): Pl
     timing: context.timing,
     timeScale: context.timeScale,
     ...(hooks === undefined ? {} : { hooks }),
+    ...progressDeadlines(request, context, scaled),
+  };
+}
+
+/** The request's deadlines in (scaled) milliseconds; stalledAfter defaults to the controller's. */
+function progressDeadlines(
+  request: RolloutRequest,
+  context: PlanContext,
+  scaled: (text: string) => number,
+): Pick<Plan, 'deadline' | 'gateTimeout' | 'stalledAfterMs'> {
+  const { deadline, gateTimeout, stalledAfter } = request;
+  return {
+    deadline: deadline ? { afterMs: scaled(deadline.after), action: deadline.action } : null,
+    gateTimeout: gateTimeout ? { afterMs: scaled(gateTimeout.after), action: gateTimeout.action } : null,
+    stalledAfterMs: stalledAfter === undefined ? context.stalledAfterMs : scaled(stalledAfter),
   };
 }
 

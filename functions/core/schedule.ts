@@ -14,6 +14,7 @@
 
 import type { AnalysisWindow } from './analysis/verdict.ts';
 import { gateRetryAt, hookDueAt } from './hook-state.ts';
+import { deadlineWakeAt, earliest } from './deadline-times.ts';
 import type { PlanStep } from './plan.ts';
 import type { AbortingStatus, AnalysisState, Rollout } from './state.ts';
 
@@ -143,7 +144,13 @@ export function holdEndsAt(r: Rollout): number | null {
   return r.stepStartedAt + step.holdMs;
 }
 
+/** When a driver must come next: the rollout's own work, or a progress deadline if that is sooner. */
 export function computeNextActionAt(r: Rollout): number | null {
+  return earliest(plannedActionAt(r), deadlineWakeAt(r));
+}
+
+/** When the rollout's own work is next due (deadlines aside); null when only a person can move it. */
+export function plannedActionAt(r: Rollout): number | null {
   const s = r.status;
   switch (s.phase) {
     case 'Succeeded':

@@ -62,7 +62,9 @@ export type RollbackCause =
       readonly hook: string;
       readonly status: HookStatus;
       readonly summary: string;
-    };
+    }
+  /** A progress deadline passed with action `rollback` (`deadline`: the rollout's; `gateTimeout`: a pause's). */
+  | { readonly kind: 'deadline'; readonly which: DeadlineKind; readonly summary: string };
 
 /**
  * A gradual abort (transition/step-down.ts): the canary steps down through the plan's weight steps
@@ -83,6 +85,10 @@ export interface AbortingStatus {
   readonly held: { readonly actor: string; readonly note: string } | null;
 }
 
+
+/** The two progress deadlines of a request (transition/deadlines.ts). */
+export type DeadlineKind = 'deadline' | 'gateTimeout';
+
 /** The phases a rollout can go back to once a person has acted on the route. */
 export type ResumableStatus =
   | { readonly phase: 'Progressing'; readonly step: number }
@@ -91,6 +97,8 @@ export type ResumableStatus =
       readonly step: number;
       readonly reason: PauseReason;
       readonly resume: ResumeMode;
+      /** When the pause began (gateTimeout counts from it); absent on pauses stored before it existed. */
+      readonly since?: number;
     }
   | { readonly phase: 'Promoting' }
   | { readonly phase: 'RollingBack'; readonly cause: RollbackCause }
@@ -240,6 +248,18 @@ export interface Rollout {
   readonly lastAlert: AlertRecord | null;
   /** Where the rollout's hook calls stand (absent: none made yet, or a rollout without hooks). */
   readonly hookState?: HookState;
+  /** What the progress deadlines already reported (transition/deadlines.ts); absent until one did. */
+  readonly deadlines?: DeadlineRecord;
+}
+
+/** Progress deadlines already reported, so each is acted on once (and `stalled` once per interval). */
+export interface DeadlineRecord {
+  /** When the rollout's deadline passed and was reported (action notify; the others leave the phase). */
+  readonly deadlinePassedAt: number | null;
+  /** The pause (its `since`) whose gate timeout was reported with action notify: once per pause. */
+  readonly gateTimedOutFor: number | null;
+  /** Overdue work: since when it was due and when it was last reported (rollout.stalled). */
+  readonly stalled: { readonly since: number; readonly reportedAt: number } | null;
 }
 
 export interface Snapshot {
@@ -275,7 +295,10 @@ export type EventType =
   | 'rollout.hook_passed'
   | 'rollout.hook_failed'
   | 'rollout.hook_inconclusive'
-  | 'rollout.hook_notified';
+  | 'rollout.hook_notified'
+  | 'rollout.deadline_passed'
+  | 'rollout.gate_timed_out'
+  | 'rollout.stalled';
 
 /** One entry per change, in version order: what happened, who caused it, before and after. */
 export interface HistoryEntry {

@@ -59,6 +59,7 @@ export function newRollout(
       },
       timing: TIMING,
       timeScale: 1,
+      stalledAfterMs: 900_000,
     },
     ruleIndex: 0,
     ruleShape: RULE_SHAPE,

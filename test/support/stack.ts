@@ -41,6 +41,12 @@ export interface Stack {
    * some functions or all (the test's own store reads bypass it).
    */
   readonly firestore: FirestoreOutages | null;
+  /**
+   * The functions' way to Cloud Monitoring, when the stack was asked for a metrics outage: switch
+   * it off and every metric read fails as Monitoring being unreachable (the apps' metrics are still
+   * recorded).
+   */
+  readonly metrics: OutageProxy | null;
   readonly events: LifecycleEvent[];
   app(name: string): DemoApp;
   request(app: DemoApp, overrides?: Partial<RolloutRequestInput>): RolloutRequestInput;
@@ -73,6 +79,8 @@ export interface StackOptions {
   readonly controller?: Partial<Pick<ControllerOptions, 'env' | 'tickEveryMs'>>;
   /** Put the functions' Firestore behind a proxy the test can switch off (stack.firestore). */
   readonly firestoreOutage?: boolean;
+  /** Put the functions' Cloud Monitoring behind a proxy the test can switch off (stack.metrics). */
+  readonly metricsOutage?: boolean;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -105,11 +113,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             return [...proxies.values()].some((p) => p.down);
           },
         };
-  const closeProxies = () => Promise.all([...proxies.values()].map((p) => p.close()));
+  const metrics = options.metricsOutage ? await startOutageProxy(cloud.monitoring.address) : null;
+  const closeProxies = () =>
+    Promise.all([...proxies.values(), ...(metrics ? [metrics] : [])].map((p) => p.close()));
   let controller: LocalController;
   try {
     controller = await startControllerOn(cloud, {
       ...options.controller,
+      ...(metrics ? { monitoringEndpoint: metrics.host } : {}),
       envFor: Object.fromEntries(
         [...proxies].map(([name, p]) => [name, { FIRESTORE_EMULATOR_HOST: p.host }]),
       ),
@@ -165,6 +176,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     store,
     logs,
     firestore,
+    metrics,
     events,
     app: (name) => {
       const app = cloud.apps.find((a) => a.name === name);

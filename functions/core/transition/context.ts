@@ -10,6 +10,7 @@ import type { Input } from '../inputs.ts';
 import type { ManagedRule } from '../routing/managed-rule.ts';
 import { computeNextActionAt } from '../schedule.ts';
 import {
+  type DeadlineRecord,
   type EventType,
   type HistoryEntry,
   type PauseReason,
@@ -44,6 +45,8 @@ export interface Change {
   readonly stepStartedAt?: number | null;
   readonly driver?: Rollout['driver'];
   readonly lastAlert?: Rollout['lastAlert'];
+  /** What the progress deadlines reported (transition/deadlines.ts). */
+  readonly deadlines?: DeadlineRecord;
   /** Where the managed rule was found on the read this change is based on. */
   readonly rule?: { readonly index: number; readonly shape: string };
   /** Someone else's change a write overwrote, kept so it can be restored. */
@@ -73,6 +76,7 @@ export function commit(c: Context, change: Change): Decision {
     ruleIndex: change.rule?.index ?? r.ruleIndex,
     ruleShape: change.rule?.shape ?? r.ruleShape ?? null,
     ...(change.hookState === undefined ? {} : { hookState: change.hookState }),
+    ...(change.deadlines === undefined ? {} : { deadlines: change.deadlines }),
     version: r.version + 1,
     updatedAt: c.now,
   };
@@ -134,7 +138,7 @@ export function pause(
     ...extra,
     event: 'rollout.paused',
     reason: why,
-    status: { phase: 'Paused', step, reason, resume },
+    status: { phase: 'Paused', step, reason, resume, since: c.now },
   });
 }
 

@@ -13,11 +13,16 @@ import { checkDue } from './hook-checks.ts';
 import { gateBefore } from './hook-gates.ts';
 import { changeRoute, intentDue } from './route.ts';
 import { stepDownWaiting, stepDownWhenHeld } from './step-down.ts';
+import { onDeadlines } from './deadlines.ts';
+import { onStalled } from './stalled.ts';
 
 /** A driver's call (`due`, or `start` for the first one): whatever the rollout has due now. */
 export function onDue(c: Context): Decision {
   const r = c.r;
   const s = r.status;
+  // Deadlines first (a rollback wins over anything due), then overdue work, stored before it is tried.
+  const overdue = onDeadlines(c) ?? onStalled(c);
+  if (overdue !== null) return overdue;
   if (s.phase === 'Pending') {
     return enterStep(c, 0, c.input === 'start' ? 'rollout started' : 'rollout picked up');
   }

@@ -78,7 +78,7 @@ describe('hooks in the rollout request', () => {
       stable: { preset: 'cloudRun', service: 's' },
       canary: { preset: 'cloudRun', service: 'c' },
     } as const;
-    const plan = normalisePlan(spec, { metrics, timing: TIMING, timeScale: 10 });
+    const plan = normalisePlan(spec, { metrics, timing: TIMING, timeScale: 10, stalledAfterMs: 900_000 });
     expect(plan.hooks?.preStep).toEqual([
       {
         name: 'g',
@@ -92,6 +92,6 @@ describe('hooks in the rollout request', () => {
       },
     ]);
     expect(plan.hooks?.check).toEqual([]);
-    expect(normalisePlan(request(), { metrics, timing: TIMING, timeScale: 1 }).hooks).toBeUndefined();
+    expect(normalisePlan(request(), { metrics, timing: TIMING, timeScale: 1, stalledAfterMs: 900_000 }).hooks).toBeUndefined();
   });
 });

@@ -213,6 +213,7 @@ describe('transition: the happy path', () => {
           canary: { preset: 'internalLb', backend: 'c' },
         },
         timing: TIMING,
+        stalledAfterMs: 900_000,
         timeScale: 20,
       },
       ruleIndex: 0,

@@ -86,4 +86,6 @@ export type Input =
       /** When the operator issued it (the message's publish time); null when it was answered at once. */
       readonly issuedAt?: number | null;
     })
-  | (Base & { readonly type: 'driverAttached'; readonly execution: string });
+  | (Base & { readonly type: 'driverAttached'; readonly execution: string })
+  /** A newer rollout request for the route supersedes this rollout; end it as `with` says. */
+  | (Base & { readonly type: 'supersede'; readonly by: string; readonly with: 'rollback' | 'abort' });

@@ -153,6 +153,9 @@ export function computeNextActionAt(r: Rollout): number | null {
     case 'ActionRequired':
       // Nothing is due until a person acts; drivers only look whether the route changed.
       return null;
+    case 'Queued':
+      // Nothing is due until the route's lock is handed to it (it becomes Pending then).
+      return null;
     default:
       break;
   }

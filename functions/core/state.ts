@@ -44,7 +44,9 @@ export type RollbackCause =
   | { readonly kind: 'verdict'; readonly summary: string }
   | { readonly kind: 'alert'; readonly incidentId: string; readonly policy: string; readonly summary: string }
   | { readonly kind: 'abort'; readonly actor: string; readonly note: string }
-  | { readonly kind: 'routeError'; readonly message: string };
+  | { readonly kind: 'routeError'; readonly message: string }
+  /** A rollout request for the same route with `whenRouteBusy: "supersede"` ended this one. */
+  | { readonly kind: 'superseded'; readonly by: string };
 
 /** The phases a rollout can go back to once a person has acted on the route. */
 export type ResumableStatus =
@@ -59,6 +61,8 @@ export type ResumableStatus =
   | { readonly phase: 'RollingBack'; readonly cause: RollbackCause };
 
 export type Status =
+  /** Accepted while its route was busy: waits its turn (`seq`: its place in the route's queue, see queue.ts). */
+  | { readonly phase: 'Queued'; readonly seq: number }
   | { readonly phase: 'Pending' }
   | ResumableStatus
   | { readonly phase: 'Succeeded' }
@@ -196,6 +200,10 @@ export interface Rollout {
   readonly attempt: number;
   readonly retryOf: string | null;
   readonly lastAlert: AlertRecord | null;
+  /** The rollout this one supersedes (it was accepted with `whenRouteBusy: "supersede"`). */
+  readonly supersedes?: string | null;
+  /** The rollout that superseded this one. */
+  readonly supersededBy?: string | null;
 }
 
 export interface Snapshot {
@@ -225,7 +233,10 @@ export type EventType =
   | 'rollout.rolled_back'
   | 'rollout.aborted'
   | 'rollout.failed'
-  | 'rollout.alert_closed';
+  | 'rollout.alert_closed'
+  | 'rollout.queued'
+  | 'rollout.dequeued'
+  | 'rollout.superseded';
 
 /** One entry per change, in version order: what happened, who caused it, before and after. */
 export interface HistoryEntry {

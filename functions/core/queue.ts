@@ -32,6 +32,7 @@ export function queueRollout(created: Created, place: QueuePlace): Created {
     nextActionAt: null,
     supersedes: place.supersede ? place.holder : null,
     supersededBy: null,
+    queuedAs: place.seq,
   };
   const spec = rollout.spec;
   const reason = place.supersede

@@ -204,6 +204,8 @@ export interface Rollout {
   readonly supersedes?: string | null;
   /** The rollout that superseded this one. */
   readonly supersededBy?: string | null;
+  /** Its arrival number in its route's queue when it was queued (kept after it starts). */
+  readonly queuedAs?: number | null;
 }
 
 export interface Snapshot {

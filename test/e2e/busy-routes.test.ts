@@ -34,7 +34,10 @@ function holding(r: Rollout): boolean {
   return !isTerminal(r.status.phase) && r.status.phase !== 'Queued';
 }
 
-const GATE = [{ gate: 'manual' as const, note: 'the test aborts it here' }];
+const GATE = [
+  { gate: 'manual' as const, note: 'the test aborts it here' },
+  { weight: 10, hold: '1m' },
+];
 
 interface Watch {
   /** Most rollouts holding the route at once, over every observation. */
@@ -171,6 +174,9 @@ describe('busy routes', () => {
     const survivorHistory = await stack.store.history(survivor?.id ?? '');
     expect(survivorHistory[0]?.event).toBe('rollout.queued');
     expect(survivor?.supersedes).toBeTruthy();
+    // The newest wins: the survivor is the superseder committed last.
+    const newest = Math.max(...all.filter((r) => r.id.startsWith('super-')).map((r) => r.queuedAs ?? 0));
+    expect(survivor?.queuedAs).toBe(newest);
     // Links both ways: the rollout the survivor superseded names it.
     expect(all.find((r) => r.id === survivor?.supersedes)?.supersededBy).toBe(survivor?.id);
     await stack.controller.publish(TOPICS.control, {

@@ -19,7 +19,12 @@ import { PubSub } from '@google-cloud/pubsub';
 import { createFirestore } from '../functions/adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from '../functions/adapters/firestore-store.ts';
 import { parseControl } from '../functions/app/control.ts';
-import { activeRollouts, rolloutStatus } from '../functions/app/status.ts';
+import {
+  activeRollouts,
+  describeStanding,
+  type QueueStanding,
+  rolloutStatus,
+} from '../functions/app/status.ts';
 import { describeProgress } from '../functions/core/describe.ts';
 import { parseRolloutRequest } from '../functions/core/request.ts';
 import type { HistoryEntry, Rollout } from '../functions/core/state.ts';
@@ -67,7 +72,7 @@ function store(projectId: string): { store: FirestoreRolloutStore; close: () => 
   return { store: new FirestoreRolloutStore(db), close: () => db.terminate() };
 }
 
-function printRollout(r: Rollout, history: readonly HistoryEntry[]): void {
+function printRollout(r: Rollout, history: readonly HistoryEntry[], queue?: QueueStanding): void {
   const s = r.status;
   const step =
     s.phase === 'Progressing' || s.phase === 'Paused'
@@ -77,6 +82,9 @@ function printRollout(r: Rollout, history: readonly HistoryEntry[]): void {
         : '';
   console.log(`${r.id}  ${s.phase}${step}  ${describeWeights(r.weights)}  version ${r.version}`);
   console.log(`  route  ${r.spec.route}\n  stable ${r.spec.stable}\n  canary ${r.spec.canary}`);
+  if (queue) console.log(`  queued: ${describeStanding(queue)}`);
+  if (r.supersedes) console.log(`  supersedes ${r.supersedes}`);
+  if (r.supersededBy) console.log(`  superseded by ${r.supersededBy}`);
   if (r.analysis.last) console.log(`  last verdict: ${r.analysis.last.verdict} — ${r.analysis.last.summary}`);
   for (const h of history) {
     console.log(
@@ -148,8 +156,8 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!id) throw new UsageError('status needs a rollout id');
       const s = store(project(values.project));
       try {
-        const { rollout, history } = await rolloutStatus(s, { rolloutId: id });
-        printRollout(rollout, history);
+        const { rollout, history, queue } = await rolloutStatus(s, { rolloutId: id });
+        printRollout(rollout, history, queue);
         return 0;
       } catch (error) {
         if (!(error instanceof RefusedError)) throw error;

@@ -9,6 +9,7 @@ import { type Config, loadConfig, projectNames } from './app/config.ts';
 import { type Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import { createLogger, type Logger } from './app/log.ts';
 import { RolloutExecutor } from './app/rollout-executor.ts';
+import { startDriver } from './app/start-rollout.ts';
 import { judgeFor } from './core/analysis/select-judge.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
 import type { HookCaller } from './ports/hook-caller.ts';
@@ -78,7 +79,20 @@ export function createRuntime(
     return createHookCaller(config);
   });
   const events = new LifecycleEvents(publisher, config.eventsTopic, log);
-  const executor = new RolloutExecutor({ store, router, metrics, hooks, judgeFor, events, clock, log });
+  const executor: RolloutExecutor = new RolloutExecutor({
+    store,
+    router,
+    metrics,
+    hooks,
+    judgeFor,
+    events,
+    clock,
+    log,
+    // A queued rollout whose turn came when this instance ended the route's active rollout.
+    startNext: async (next, actor) => {
+      await startDriver({ store, executions, executor, config, clock }, next, actor);
+    },
+  });
   return { config, log, clock, store, router, metrics, executions, publisher, hooks, events, executor };
 }
 

@@ -8,10 +8,12 @@
 import type { HistoryEntry, OperationState, Rollout, RouteOperation } from '../functions/core/state.ts';
 import type {
   ActiveRollout,
+  CommitOutcome,
   CreateOutcome,
   Page,
   PageCursor,
   RolloutStore,
+  RouteQueue,
   WriteOptions,
 } from '../functions/ports/rollout-store.ts';
 
@@ -68,8 +70,12 @@ export class CountingStore implements RolloutStore {
     return this.#inner.get(id);
   }
 
-  commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<void> {
+  commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<CommitOutcome> {
     return this.#inner.commit(next, entry, options);
+  }
+
+  routeQueue(route: string): Promise<RouteQueue> {
+    return this.#inner.routeQueue(route);
   }
 
   history(id: string): Promise<HistoryEntry[]> {

@@ -42,16 +42,19 @@ import {
 import { RefusedError, TransientError } from '../errors.ts';
 import {
   type ActiveRollout,
+  type CommitOutcome,
   type CreateOutcome,
   DuplicateMessageError,
   type Page,
   type PageCursor,
   type RolloutStore,
   RouteLockedError,
+  type RouteQueue,
   SpecConflictError,
   VersionConflictError,
   type WriteOptions,
 } from '../ports/rollout-store.ts';
+import { commitTerminal, createOrQueue, type QueueRefs, routeQueue } from './firestore-route-queue.ts';
 import { classifyGoogleError } from './google-errors.ts';
 
 /** google.rpc.Code ALREADY_EXISTS: the create that fences every commit found its document taken. */
@@ -180,7 +183,22 @@ export class FirestoreRolloutStore implements RolloutStore {
     };
   }
 
+  /** The documents the route queue's transactions use (firestore-route-queue.ts). */
+  get #queueRefs(): QueueRefs {
+    return {
+      db: this.#db,
+      rollout: (id) => this.#rollout(id),
+      history: (id, version) => this.#history(id, version),
+      lock: (route) => this.#lock(route),
+      processed: (key) => this.#processed(key),
+      processedRecord: (key, now) => this.#processedRecord(key, now),
+      lockRecord: (r, at) => ({ ...activeRecord(r), claimedAt: Timestamp.fromMillis(at) }),
+      asRollout,
+    };
+  }
+
   async create(rollout: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CreateOutcome> {
+    if (rollout.spec.whenRouteBusy !== 'reject') return this.#createOrQueue(rollout, entry, options);
     const batch = this.#db.batch();
     batch.create(this.#rollout(rollout.id), rollout);
     batch.create(this.#history(rollout.id, rollout.version), entry);
@@ -213,6 +231,29 @@ export class FirestoreRolloutStore implements RolloutStore {
     });
   }
 
+  /** `queue` and `supersede`: a transaction on the route lock (arrival order = commit order). */
+  async #createOrQueue(rollout: Rollout, entry: HistoryEntry, options: WriteOptions): Promise<CreateOutcome> {
+    let outcome: Awaited<ReturnType<typeof createOrQueue>>;
+    try {
+      outcome = await createOrQueue(this.#queueRefs, { rollout, entry }, options);
+    } catch (error) {
+      if (error instanceof DuplicateMessageError) throw error;
+      throw translate(error, `creating rollout ${rollout.id}`);
+    }
+    if (outcome.kind !== 'stored') return outcome;
+    if (canonical(outcome.rollout.spec) === canonical(rollout.spec))
+      return { kind: 'exists', rollout: outcome.rollout };
+    throw new SpecConflictError(rollout.id, outcome.rollout);
+  }
+
+  async routeQueue(route: string): Promise<RouteQueue> {
+    try {
+      return await routeQueue(this.#queueRefs, route);
+    } catch (error) {
+      throw translate(error, `reading the queue of ${route}`);
+    }
+  }
+
   async get(id: string): Promise<Rollout | null> {
     try {
       const snapshot = await this.#rollout(id).get();
@@ -222,18 +263,18 @@ export class FirestoreRolloutStore implements RolloutStore {
     }
   }
 
-  async commit(next: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<void> {
+  async commit(next: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CommitOutcome> {
     if (entry.version !== next.version)
       throw new Error('history entry version must equal the rollout version');
+    // The first terminal version releases what the rollout held — the route lock, handed to the
+    // next rollout waiting, or its place in the queue — in one transaction on the lock.
+    // (A terminal rollout can still record a restore of its route; that never touches the lock.)
+    if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) {
+      return this.#commitTerminal(next, entry, options);
+    }
     const batch = this.#db.batch();
     batch.set(this.#rollout(next.id), next);
     batch.create(this.#history(next.id, next.version), entry);
-    // The lock is this rollout's: it was created with the rollout, and the history fence lets a
-    // rollout reach a terminal phase exactly once, so no other rollout's lock is deleted here.
-    // (A terminal rollout can still record a restore of its route; that never touches the lock.)
-    if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) {
-      batch.delete(this.#lock(next.spec.route));
-    }
     if (options.dedupeKey !== undefined) {
       batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));
     }
@@ -247,6 +288,18 @@ export class FirestoreRolloutStore implements RolloutStore {
       if (options.dedupeKey !== undefined && (await this.hasProcessed(options.dedupeKey)))
         throw new DuplicateMessageError(options.dedupeKey);
       throw new VersionConflictError(next.id, next.version);
+    }
+    return { handedOff: null };
+  }
+
+  async #commitTerminal(next: Rollout, entry: HistoryEntry, options: WriteOptions): Promise<CommitOutcome> {
+    try {
+      return await commitTerminal(this.#queueRefs, next, entry, options);
+    } catch (error) {
+      if (error instanceof DuplicateMessageError || error instanceof VersionConflictError) throw error;
+      // The history document of this version exists: another writer took it.
+      if (grpcCode(error) === ALREADY_EXISTS) throw new VersionConflictError(next.id, next.version);
+      throw translate(error, `storing version ${next.version} of ${next.id}`);
     }
   }
 

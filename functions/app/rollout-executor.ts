@@ -47,6 +47,12 @@ export interface ExecutorDeps {
   readonly events: LifecycleEvents;
   readonly clock: () => number;
   readonly log: Logger;
+  /**
+   * Starts the driver of a rollout the route lock was just handed to (a queued rollout whose turn
+   * came when this run ended the route's active rollout). Wiring: start-rollout's startDriver.
+   * Without it (or if it fails) the tick picks the rollout up: it is due at once.
+   */
+  readonly startNext?: (next: Rollout, actor: string) => Promise<void>;
 }
 
 export interface RunOptions {
@@ -145,11 +151,12 @@ export class RolloutExecutor {
     log: Logger,
   ): Promise<Stored> {
     try {
-      await this.#deps.store.commit(
+      const outcome = await this.#deps.store.commit(
         decision.rollout,
         decision.entry,
         dedupeKey === undefined ? {} : { dedupeKey },
       );
+      if (outcome.handedOff !== null) await this.#handedOff(outcome.handedOff, input.actor);
     } catch (error) {
       if (error instanceof DuplicateMessageError) {
         log.info('message already processed; nothing to do', { dedupeKey });
@@ -174,6 +181,20 @@ export class RolloutExecutor {
       weights: rollout.weights,
     });
     return 'stored';
+  }
+
+  /** The route's next rollout took it over in this commit: say so, and start its driver. */
+  async #handedOff(next: { rollout: Rollout; entry: HistoryEntry }, actor: string): Promise<void> {
+    const { rollout, entry } = next;
+    const log = this.#deps.log.child({ rolloutId: rollout.id });
+    log.notice(entry.reason, { event: entry.event, phase: rollout.status.phase, version: rollout.version });
+    await this.#deps.events.publish(rollout, entry);
+    try {
+      await this.#deps.startNext?.(rollout, actor);
+    } catch (error) {
+      // Its first step is due now: the tick (the safety net) picks it up.
+      log.warn('could not start the driver of the next rollout; the tick picks it up', { error });
+    }
   }
 
   /** The rollout as another driver left it, to decide the same input again (a bounded number of times). */

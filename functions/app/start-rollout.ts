@@ -15,7 +15,7 @@ import { type Reading, read } from '../core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
 import type { FieldIssue } from '../core/validation.ts';
-import { describeWeights, type Weights } from '../core/weights.ts';
+import { ALL_STABLE, describeWeights, type Weights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
 import { RouteError, type TrafficRouter } from '../ports/traffic-router.ts';
@@ -24,6 +24,7 @@ import { type Config, defaultMetricSource, projectNames, routeAllowed } from './
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
+import { endSuperseded, publishDisplaced, routeBusy } from './supersede.ts';
 
 export interface StartDeps {
   readonly store: RolloutStore;
@@ -35,6 +36,9 @@ export interface StartDeps {
   readonly clock: () => number;
   readonly log: Logger;
 }
+
+/** What starting a rollout's driver needs (startDriver; also wired into the executor for hand-overs). */
+export type DriverDeps = Pick<StartDeps, 'store' | 'executions' | 'executor' | 'config' | 'clock'>;
 
 export interface StartCommand {
   /** Decoded message body. */
@@ -67,7 +71,9 @@ export async function startRollout(deps: StartDeps, command: StartCommand): Prom
   if (outcome.kind === 'exists') {
     log.info('rollout already exists; this request is a repeat', { phase: outcome.rollout.status.phase });
   }
-  return { kind: outcome.kind, rollout: await ensureDriver(deps, outcome.rollout, command.actor) };
+  // Also on a repeat: a delivery that died after creating a superseder had not ended the holder yet.
+  await endSuperseded(deps, outcome.rollout);
+  return { kind: outcome.kind, rollout: await startDriver(deps, outcome.rollout, command.actor) };
 }
 
 /** A valid request for a route this controller manages. */
@@ -140,6 +146,7 @@ async function create(
   const found = startable(
     request,
     read(route, { stable: request.stable, canary: request.canary, hint: request.rule ?? null, shape: null }),
+    await routeBusy(deps.store, request),
   );
   const created = createRollout({
     id,
@@ -155,8 +162,14 @@ async function create(
   });
   const outcome = await deps.store.create(created.rollout, created.entry);
   if (outcome.kind === 'created') {
-    log.notice(created.entry.reason, { event: 'rollout.created', actor: command.actor });
-    await deps.events.publish(created.rollout, created.entry);
+    const entry = outcome.entry ?? created.entry;
+    log.notice(entry.reason, {
+      event: entry.event,
+      actor: command.actor,
+      phase: outcome.rollout.status.phase,
+    });
+    await deps.events.publish(outcome.rollout, entry);
+    if (outcome.displaced) await publishDisplaced(deps, outcome.displaced);
   }
   return outcome;
 }
@@ -165,10 +178,16 @@ function notReady(message: string, hint: string): RefusedError {
   return new RefusedError(message, { code: 'ROUTE_NOT_READY', hint });
 }
 
-/** A rollout shifts one rule between exactly two backends and starts from all traffic on stable. */
+/**
+ * A rollout shifts one rule between exactly two backends and starts from all traffic on stable.
+ * While another rollout holds the route (`busy`, a request that may wait for it) the split is that
+ * rollout's: the waiting one records all traffic on stable, the split it must start from — its
+ * first step is written only while the route shows it (else it pauses with drift and says so).
+ */
 function startable(
   request: RolloutRequest,
   reading: Reading,
+  busy = false,
 ): { index: number; shape: string; weights: Weights } {
   if (reading.kind === 'gone') {
     throw notReady(
@@ -188,7 +207,7 @@ function startable(
       'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
     );
   }
-  const weights = reading.weights;
+  const weights = busy ? ALL_STABLE : reading.weights;
   if (weights === null || weights.canary !== 0) {
     throw notReady(
       `route ${request.route} already sends ${weights?.canary ?? '?'}% to the canary (${weights ? describeWeights(weights) : 'rule sends no traffic'})`,
@@ -260,7 +279,10 @@ const START_CALL_MS = 60_000;
  * claimant that dies is taken over once its claim is stale. If two executions ever run, the first
  * one attached drives and the other is told to stop at its next call.
  */
-async function ensureDriver(deps: StartDeps, r: Rollout, actor: string): Promise<Rollout> {
+export async function startDriver(deps: DriverDeps, r: Rollout, actor: string): Promise<Rollout> {
+  // A queued rollout gets its driver when the route is handed to it (the executor that ends the
+  // route's active rollout calls this again; the tick is the safety net).
+  if (r.status.phase === 'Queued') return r;
   if (r.driver.kind === 'scheduler') {
     if (r.status.phase !== 'Pending') return r;
     const result = await deps.executor.run(r.id, { type: 'start', actor });

@@ -96,4 +96,6 @@ export type Input =
       readonly point: HookPoint;
       readonly step: number | null;
       readonly results: readonly HookResult[];
-    });
+    })
+  /** A newer rollout request for the route supersedes this rollout; end it as `with` says. */
+  | (Base & { readonly type: 'supersede'; readonly by: string; readonly with: 'rollback' | 'abort' });

@@ -13,8 +13,8 @@
  */
 
 import type { AnalysisWindow } from './analysis/verdict.ts';
-import { gateRetryAt, hookDueAt } from './hook-state.ts';
 import { deadlineWakeAt, earliest } from './deadline-times.ts';
+import { gateRetryAt, hookDueAt } from './hook-state.ts';
 import type { PlanStep } from './plan.ts';
 import type { AbortingStatus, AnalysisState, Rollout } from './state.ts';
 
@@ -160,6 +160,9 @@ export function plannedActionAt(r: Rollout): number | null {
       return null;
     case 'ActionRequired':
       // Nothing is due until a person acts; drivers only look whether the route changed.
+      return null;
+    case 'Queued':
+      // Nothing is due until the route's lock is handed to it (it becomes Pending then).
       return null;
     default:
       break;

@@ -64,7 +64,9 @@ export type RollbackCause =
       readonly summary: string;
     }
   /** A progress deadline passed with action `rollback` (`deadline`: the rollout's; `gateTimeout`: a pause's). */
-  | { readonly kind: 'deadline'; readonly which: DeadlineKind; readonly summary: string };
+  | { readonly kind: 'deadline'; readonly which: DeadlineKind; readonly summary: string }
+  /** A rollout request for the same route with `whenRouteBusy: "supersede"` ended this one. */
+  | { readonly kind: 'superseded'; readonly by: string };
 
 /**
  * A gradual abort (transition/step-down.ts): the canary steps down through the plan's weight steps
@@ -85,7 +87,6 @@ export interface AbortingStatus {
   readonly held: { readonly actor: string; readonly note: string } | null;
 }
 
-
 /** The two progress deadlines of a request (transition/deadlines.ts). */
 export type DeadlineKind = 'deadline' | 'gateTimeout';
 
@@ -105,6 +106,8 @@ export type ResumableStatus =
   | AbortingStatus;
 
 export type Status =
+  /** Accepted while its route was busy: waits its turn (`seq`: its place in the route's queue, see queue.ts). */
+  | { readonly phase: 'Queued'; readonly seq: number }
   | { readonly phase: 'Pending' }
   | ResumableStatus
   | { readonly phase: 'Succeeded' }
@@ -250,6 +253,12 @@ export interface Rollout {
   readonly hookState?: HookState;
   /** What the progress deadlines already reported (transition/deadlines.ts); absent until one did. */
   readonly deadlines?: DeadlineRecord;
+  /** The rollout this one supersedes (it was accepted with `whenRouteBusy: "supersede"`). */
+  readonly supersedes?: string | null;
+  /** The rollout that superseded this one. */
+  readonly supersededBy?: string | null;
+  /** Its arrival number in its route's queue when it was queued (kept after it starts). */
+  readonly queuedAs?: number | null;
 }
 
 /** Progress deadlines already reported, so each is acted on once (and `stalled` once per interval). */
@@ -298,7 +307,10 @@ export type EventType =
   | 'rollout.hook_notified'
   | 'rollout.deadline_passed'
   | 'rollout.gate_timed_out'
-  | 'rollout.stalled';
+  | 'rollout.stalled'
+  | 'rollout.queued'
+  | 'rollout.dequeued'
+  | 'rollout.superseded';
 
 /** One entry per change, in version order: what happened, who caused it, before and after. */
 export interface HistoryEntry {

@@ -16,6 +16,7 @@ import { onOperationsPending, onOperationsSettled } from './transition/operation
 import { intentDue, onRouteFailed } from './transition/route.ts';
 import { onRouteInspected, onWindowSettling } from './transition/split.ts';
 import { onDue } from './transition/steps.ts';
+import { onQueued, onSupersede } from './transition/supersede.ts';
 import { onVerdict, onWindowPending } from './transition/verdict.ts';
 
 export type { Decision, FollowUp } from './decision.ts';
@@ -23,6 +24,7 @@ export type { Decision, FollowUp } from './decision.ts';
 export function transition(r: Rollout, input: Input, now: number): Decision {
   const c = contextOf(r, input, now);
   if (isTerminal(r.status.phase)) return terminal(r, input, c);
+  if (r.status.phase === 'Queued') return onQueued(c, input);
   switch (input.type) {
     case 'start':
     case 'due':
@@ -51,6 +53,8 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
       return onDriverAttached(c, input.execution);
     case 'hooksCalled':
       return onHooksCalled(c, input);
+    case 'supersede':
+      return onSupersede(c, input);
     default:
       return unchanged(`unknown input "${String((input as { type?: unknown }).type)}"`);
   }

@@ -2,11 +2,20 @@
  * Port: where rollouts, their history, route locks and processed message ids live
  * (production adapter: Firestore).
  */
+import type { Created } from '../core/queue.ts';
 import type { HistoryEntry, OperationState, Rollout, RouteOperation } from '../core/state.ts';
 import { ConflictError, RefusedError } from '../errors.ts';
 
 export type CreateOutcome =
-  | { readonly kind: 'created'; readonly rollout: Rollout }
+  | {
+      readonly kind: 'created';
+      /** As stored: Pending with the route lock, or Queued when the route was busy (queue, supersede). */
+      readonly rollout: Rollout;
+      /** Its first history entry as stored (absent: the one given). */
+      readonly entry?: HistoryEntry;
+      /** A superseder that was waiting and was ended (Aborted) in the same commit by this one. */
+      readonly displaced?: Created | null;
+    }
   /** Same id, same request: nothing was written; here is the stored rollout. */
   | { readonly kind: 'exists'; readonly rollout: Rollout };
 
@@ -33,6 +42,26 @@ export interface Page<T> {
   readonly next: PageCursor | null;
 }
 
+/** What a commit did besides storing the version. */
+export interface CommitOutcome {
+  /** The rollout the route lock was handed to (made Pending, due now) in the same commit, if any. */
+  readonly handedOff: Created | null;
+}
+
+/** A route's active rollout and the rollouts waiting for it, first in line first. */
+export interface RouteQueue {
+  readonly route: string;
+  /** Null when the route is free. */
+  readonly holder: string | null;
+  readonly waiting: readonly {
+    readonly rolloutId: string;
+    /** 1 = next to take the route. */
+    readonly position: number;
+    /** True for a superseder (first in line; the holder is being ended for it). */
+    readonly supersedes: boolean;
+  }[];
+}
+
 export interface WriteOptions {
   /** Records this key as processed in the same commit; a second commit with it fails with DuplicateMessageError. */
   readonly dedupeKey?: string;
@@ -40,17 +69,23 @@ export interface WriteOptions {
 
 export interface RolloutStore {
   /**
-   * Creates the rollout (version 1) and claims its route in one commit.
-   * Throws SpecConflictError (same id, different request) or RouteLockedError.
+   * Creates the rollout (version 1) and claims its route in one commit. A route that already has
+   * an active rollout: RouteLockedError when the request says `whenRouteBusy: "reject"`; else the
+   * rollout is created Queued in the route's queue in the same commit (docs/state.md#busy-routes).
+   * Throws SpecConflictError (same id, different request).
    */
   create(rollout: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<CreateOutcome>;
   get(id: string): Promise<Rollout | null>;
   /**
    * Stores `next` and appends `entry` only if the stored version is still `next.version - 1`;
-   * releases the route lock in the same commit when `next` is the first terminal version.
+   * releases the route lock in the same commit when `next` is the first terminal version —
+   * handing it to the first rollout waiting for the route, made Pending in that commit — and a
+   * queued rollout's place in the queue when it ends before its turn.
    * Throws VersionConflictError or DuplicateMessageError.
    */
-  commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<void>;
+  commit(next: Rollout, entry: HistoryEntry, options?: WriteOptions): Promise<CommitOutcome>;
+  /** The route's active rollout and its queue, in order. */
+  routeQueue(route: string): Promise<RouteQueue>;
   /** History in version order. */
   history(id: string): Promise<HistoryEntry[]>;
   /**

@@ -37,7 +37,8 @@ export function ratio(t: BackendTraffic): string {
 function phaseColour(phase: string): string {
   if (phase === 'Succeeded') return green(phase);
   if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'Failed') return red(phase);
-  if (phase === 'RollingBack' || phase === 'Paused' || phase === 'ActionRequired') return yellow(phase);
+  if (phase === 'RollingBack' || phase === 'Paused' || phase === 'ActionRequired' || phase === 'Queued')
+    return yellow(phase);
   return phase;
 }
 

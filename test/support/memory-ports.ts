@@ -10,6 +10,12 @@ import { RolloutExecutor } from '../../functions/app/rollout-executor.ts';
 import { judgeFor } from '../../functions/core/analysis/select-judge.ts';
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
 import type { HookBody, HookResult, HookStatus, PlanHook } from '../../functions/core/hooks.ts';
+import {
+  type Created,
+  dequeueRollout,
+  displaceSuperseder,
+  queueRollout,
+} from '../../functions/core/queue.ts';
 import { splitOf } from '../../functions/core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import { planEviction, planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
@@ -26,11 +32,14 @@ import type { HookCaller } from '../../functions/ports/hook-caller.ts';
 import type { MetricsReader, TimeWindow } from '../../functions/ports/metrics-reader.ts';
 import {
   type ActiveRollout,
+  type CommitOutcome,
   type CreateOutcome,
   DuplicateMessageError,
   type Page,
   type PageCursor,
   type RolloutStore,
+  RouteLockedError,
+  type RouteQueue,
   VersionConflictError,
   type WriteOptions,
 } from '../../functions/ports/rollout-store.ts';
@@ -77,21 +86,61 @@ export class MemoryStore implements RolloutStore {
   /** Set to make the next commit fail as if the function died before it reached Firestore. */
   failNextCommit: Error | null = null;
 
+  /** Per route: the rollouts waiting, first in line first (a superseder at the head). */
+  readonly queues = new Map<string, string[]>();
+  #seq = 0;
+
   async create(rollout: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CreateOutcome> {
     const stored = this.rollouts.get(rollout.id);
     if (stored !== undefined) return { kind: 'exists', rollout: stored };
-    this.rollouts.set(rollout.id, rollout);
-    this.entries.set(rollout.id, [entry]);
-    this.locks.set(rollout.spec.route, rollout.id);
+    const route = rollout.spec.route;
+    const holder = this.locks.get(route);
+    if (holder !== undefined && rollout.spec.whenRouteBusy === 'reject')
+      throw new RouteLockedError(route, holder);
     if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
-    return { kind: 'created', rollout };
+    if (holder === undefined) {
+      this.#put({ rollout, entry });
+      this.locks.set(route, rollout.id);
+      return { kind: 'created', rollout, entry };
+    }
+    const queue = this.queues.get(route) ?? [];
+    const supersede = rollout.spec.whenRouteBusy === 'supersede';
+    const head = queue[0] === undefined ? undefined : this.rollouts.get(queue[0]);
+    const waiting = supersede && head?.supersedes ? head.id : null;
+    const displaced =
+      waiting === null || head === undefined ? null : displaceSuperseder(head, rollout.id, entry.at);
+    if (displaced !== null) this.#put(displaced, true);
+    this.#seq += 1;
+    const queued = queueRollout(
+      { rollout, entry },
+      { seq: this.#seq, holder, supersede, displaced: waiting },
+    );
+    this.#put(queued);
+    const rest = queue.filter((id) => id !== waiting);
+    this.queues.set(route, supersede ? [rollout.id, ...rest] : [...rest, rollout.id]);
+    return { kind: 'created', rollout: queued.rollout, entry: queued.entry, displaced };
+  }
+
+  #put(created: Created, append = false): void {
+    this.rollouts.set(created.rollout.id, created.rollout);
+    if (append) this.entries.get(created.rollout.id)?.push(created.entry);
+    else this.entries.set(created.rollout.id, [created.entry]);
+  }
+
+  async routeQueue(route: string): Promise<RouteQueue> {
+    const waiting = (this.queues.get(route) ?? []).map((rolloutId, i) => ({
+      rolloutId,
+      position: i + 1,
+      supersedes: Boolean(this.rollouts.get(rolloutId)?.supersedes),
+    }));
+    return { route, holder: this.locks.get(route) ?? null, waiting };
   }
 
   async get(id: string): Promise<Rollout | null> {
     return this.rollouts.get(id) ?? null;
   }
 
-  async commit(next: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<void> {
+  async commit(next: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CommitOutcome> {
     const failure = this.failNextCommit;
     this.failNextCommit = null;
     if (failure !== null) throw failure;
@@ -102,8 +151,27 @@ export class MemoryStore implements RolloutStore {
     if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
     this.rollouts.set(next.id, next);
     this.entries.get(next.id)?.push(entry);
-    if (isTerminal(next.status.phase) && !isTerminal(entry.from.phase)) this.locks.delete(next.spec.route);
     if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
+    if (!isTerminal(next.status.phase) || isTerminal(entry.from.phase)) return { handedOff: null };
+    return this.#release(next, entry.at);
+  }
+
+  /** The route lock passes to the first rollout waiting (made Pending), or is released. */
+  #release(ended: Rollout, at: number): CommitOutcome {
+    const route = ended.spec.route;
+    const queue = (this.queues.get(route) ?? []).filter((id) => id !== ended.id);
+    this.queues.set(route, queue);
+    if (this.locks.get(route) !== ended.id) return { handedOff: null };
+    const head = queue[0] === undefined ? undefined : this.rollouts.get(queue[0]);
+    if (head === undefined) {
+      this.locks.delete(route);
+      return { handedOff: null };
+    }
+    const handedOff = dequeueRollout(head, ended, at);
+    this.#put(handedOff, true);
+    this.locks.set(route, head.id);
+    this.queues.set(route, queue.slice(1));
+    return { handedOff };
   }
 
   async history(id: string): Promise<HistoryEntry[]> {

@@ -9,12 +9,12 @@ import { dueWindow, holdEndsAt, stepEvidenceSufficient } from '../schedule.ts';
 import { describeWeights } from '../weights.ts';
 import { describeProblem } from './action-required.ts';
 import { type Context, commit, newIntent, pause, readFollowUp, unchanged } from './context.ts';
+import { onDeadlines } from './deadlines.ts';
 import { checkDue } from './hook-checks.ts';
 import { gateBefore } from './hook-gates.ts';
 import { changeRoute, intentDue } from './route.ts';
-import { stepDownWaiting, stepDownWhenHeld } from './step-down.ts';
-import { onDeadlines } from './deadlines.ts';
 import { onStalled } from './stalled.ts';
+import { stepDownWaiting, stepDownWhenHeld } from './step-down.ts';
 
 /** A driver's call (`due`, or `start` for the first one): whatever the rollout has due now. */
 export function onDue(c: Context): Decision {

@@ -92,6 +92,8 @@ describe('hooks in the rollout request', () => {
       },
     ]);
     expect(plan.hooks?.check).toEqual([]);
-    expect(normalisePlan(request(), { metrics, timing: TIMING, timeScale: 1, stalledAfterMs: 900_000 }).hooks).toBeUndefined();
+    expect(
+      normalisePlan(request(), { metrics, timing: TIMING, timeScale: 1, stalledAfterMs: 900_000 }).hooks,
+    ).toBeUndefined();
   });
 });

@@ -45,6 +45,27 @@ export function createRuntime(
   });
   const store = decorateStore(new FirestoreRolloutStore(db));
 
+  const { router, metrics, executions, publisher, hooks } = googleClients(config);
+  const events = new LifecycleEvents(publisher, config.eventsTopic, log);
+  const executor: RolloutExecutor = new RolloutExecutor({
+    store,
+    router,
+    metrics,
+    hooks,
+    judgeFor,
+    events,
+    clock,
+    log,
+    // A queued rollout whose turn came when this instance ended the route's active rollout.
+    startNext: async (next, actor) => {
+      await startDriver({ store, executions, executor, config, clock }, next, actor);
+    },
+  });
+  return { config, log, clock, store, router, metrics, executions, publisher, hooks, events, executor };
+}
+
+/** The Google API clients, each imported and created on first use. */
+function googleClients(config: Config) {
   const router: Lazy<TrafficRouter> = lazy(async () => {
     const { HttpRouteRouter } = await import('./adapters/httproute-router.ts');
     return new HttpRouteRouter({
@@ -78,22 +99,7 @@ export function createRuntime(
     const { createHookCaller } = await import('./adapters/http-hook-caller.ts');
     return createHookCaller(config);
   });
-  const events = new LifecycleEvents(publisher, config.eventsTopic, log);
-  const executor: RolloutExecutor = new RolloutExecutor({
-    store,
-    router,
-    metrics,
-    hooks,
-    judgeFor,
-    events,
-    clock,
-    log,
-    // A queued rollout whose turn came when this instance ended the route's active rollout.
-    startNext: async (next, actor) => {
-      await startDriver({ store, executions, executor, config, clock }, next, actor);
-    },
-  });
-  return { config, log, clock, store, router, metrics, executions, publisher, hooks, events, executor };
+  return { router, metrics, executions, publisher, hooks };
 }
 
 /**

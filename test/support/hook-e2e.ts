@@ -7,7 +7,7 @@ import type { HistoryEntry, Rollout } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import type { DemoApp } from '../../local/demo-apps.ts';
 import type { RecordedCall } from './hook-server.ts';
-import { eventsOf, type Stack } from './stack.ts';
+import { eventsOf, type LogLine, type Stack } from './stack.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -137,4 +137,16 @@ export interface ExpectedResult {
   readonly code: number | null;
   readonly excerpt: RegExp;
   readonly attempts: number;
+}
+
+/** The ERROR line a function logged for a rejected message, once it is there. */
+export function rejection(stack: Stack, messageId: string): Promise<LogLine> {
+  return until(`the rejection of message ${messageId}`, () =>
+    stack.logs.find((l) => l.severity === 'ERROR' && l.fields['messageId'] === messageId),
+  );
+}
+
+/** `count` hooks named `<prefix>-<i>` at `url`. */
+export function manyHooks(prefix: string, count: number, url: string): { name: string; url: string }[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i}`, url }));
 }

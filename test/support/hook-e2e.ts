@@ -54,8 +54,9 @@ export function state(
       return last !== null && done(last) ? last : null;
     },
     timeoutMs,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; last: ${JSON.stringify(last?.status ?? null)}`);
+  ).catch(async (error: Error) => {
+    const outline = await historyOutline(stack, id);
+    throw new Error(`${error.message}; last: ${JSON.stringify(last?.status ?? null)}; history: ${outline}`);
   });
 }
 
@@ -75,11 +76,16 @@ export function hookEntry(
     (h) => resultOf(h) !== undefined && (event === undefined || h.event === event),
     `a ${event ?? 'history'} entry with the ${point} hook ${hook}`,
     timeoutMs,
-  ).then((found) => {
-    const result = resultOf(found);
-    if (result === undefined) throw new Error('unreachable: the entry was matched on its result');
-    return { entry: found, result };
-  });
+  ).then(
+    (found) => {
+      const result = resultOf(found);
+      if (result === undefined) throw new Error('unreachable: the entry was matched on its result');
+      return { entry: found, result };
+    },
+    async (error: Error) => {
+      throw new Error(`${error.message}; history: ${await historyOutline(stack, id)}`);
+    },
+  );
 }
 
 /** The lifecycle event published for the history entry, once it has arrived. */
@@ -149,4 +155,14 @@ export function rejection(stack: Stack, messageId: string): Promise<LogLine> {
 /** `count` hooks named `<prefix>-<i>` at `url`. */
 export function manyHooks(prefix: string, count: number, url: string): { name: string; url: string }[] {
   return Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i}`, url }));
+}
+
+/** The rollout's history in one line (for failure messages): event, phase, hook results. */
+async function historyOutline(stack: Stack, id: string): Promise<string> {
+  const history = await stack.store.history(id);
+  return history
+    .map((h) =>
+      [h.event, h.to.phase, ...(h.hooks ?? []).map((x) => `${x.point}/${x.hook}:${x.status}`)].join(' '),
+    )
+    .join(' | ');
 }

@@ -285,7 +285,7 @@ describe.concurrent('each hook point against each way a hook answers', () => {
     });
   }, 240_000);
 
-  it('check: passed lets the step complete; failed rolls back (cause hook); anything else is inconclusive, never a pass', async ({
+  it('check: passed no longer holds the step; failed rolls back (cause hook); anything else is inconclusive, never a pass, and called again', async ({
     expect,
   }) => {
     await eachBehaviour(expect, 'check', async (c) => {

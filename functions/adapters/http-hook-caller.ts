@@ -16,6 +16,7 @@ import {
   type HookResult,
   type HookUrlPolicy,
   hookUrlIssues,
+  isMetadataHost,
   isPrivateAddress,
   type PlanHook,
 } from '../core/hooks.ts';
@@ -126,6 +127,8 @@ export class HttpHookCaller implements HookCaller {
     }
     const first = addresses[0];
     if (first === undefined) return finalReading('unreachable', `cannot resolve ${host}: no address`);
+    const metadata = addresses.filter((a) => isMetadataHost(a.address));
+    if (metadata.length > 0) return finalReading('refused', `${host} resolves to the metadata server`);
     const barred = addresses.filter((a) => isPrivateAddress(a.address));
     if (!this.#policy.allowPrivate && barred.length > 0) {
       const list = barred.map((a) => a.address).join(', ');

@@ -86,6 +86,15 @@ export interface HookUrlPolicy {
 export const PRODUCTION_HOOK_POLICY: HookUrlPolicy = { allowHttp: false, allowPrivate: false };
 
 const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'metadata.goog']);
+const METADATA_ADDRESS = '169.254.169.254';
+
+/** The metadata server, by name (a trailing dot too) or by address (any IPv4 or IPv6 spelling): never, in either policy. */
+export function isMetadataHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (METADATA_HOSTS.has(name) || name === METADATA_ADDRESS) return true;
+  const groups = name.includes(':') ? ipv6Groups(name) : null;
+  return groups !== null && embeddedIpv4(groups) === METADATA_ADDRESS;
+}
 
 /** Why a hook URL is not allowed under the policy (empty: allowed). Literal addresses only; the caller checks DNS answers. */
 export function hookUrlIssues(text: string, policy: HookUrlPolicy): string[] {
@@ -105,7 +114,7 @@ export function hookUrlIssues(text: string, policy: HookUrlPolicy): string[] {
     );
   }
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (METADATA_HOSTS.has(host)) issues.push('must not point at the metadata server');
+  if (isMetadataHost(host)) issues.push('must not point at the metadata server');
   else if (
     !policy.allowPrivate &&
     (host === 'localhost' || host.endsWith('.localhost') || isPrivateAddress(host))

@@ -293,6 +293,16 @@ describe('URL policy', () => {
     }
   });
 
+  it('the local policy still refuses a name resolving to the metadata server; the server sees nothing', async () => {
+    const port = new URL(target.origin).port;
+    const result = await caller({
+      resolve: async () => [{ address: '169.254.169.254', family: 4 }],
+    }).call(hook({ url: `http://hooks.invalid:${port}/hook` }), body());
+    expect(result).toMatchObject({ status: 'refused', code: null, attempts: 1 });
+    expect(result.excerpt).toMatch(/metadata server/);
+    expect(target.calls).toEqual([]);
+  });
+
   it('production refuses plain http and literal private addresses before resolving', async () => {
     let resolved = 0;
     const c = caller({

@@ -44,6 +44,10 @@ export interface RecordedCall {
   /** The body parsed as JSON, or null when it is not JSON. */
   readonly body: unknown;
   readonly token: RecordedToken;
+  /** When the request (its body read) arrived, ms since the epoch. */
+  readonly receivedAt: number;
+  /** When the answer ended (or the connection was dropped); null until then. */
+  readonly answeredAt: number | null;
 }
 
 export interface HookServer {
@@ -120,7 +124,9 @@ export async function startHookServer(options: { readonly jwksUrl?: string } = {
       const text = Buffer.concat(chunks).toString('utf8');
       const authorization = req.headers.authorization;
       const checked = verify === null ? null : await verify(authorization);
-      calls.push({
+      const call: { -readonly [K in keyof RecordedCall]: RecordedCall[K] } = {
+        receivedAt: Date.now(),
+        answeredAt: null,
         method: req.method ?? '',
         path: req.url ?? '',
         headers: req.headers,
@@ -133,8 +139,10 @@ export async function startHookServer(options: { readonly jwksUrl?: string } = {
           email: checked?.ok === true ? (checked.claims.email ?? null) : null,
           reason: checked === null ? 'not checked (no JWKS)' : checked.ok ? null : checked.reason,
         },
-      });
+      };
+      calls.push(call);
       await answer(res, queue.shift() ?? fallback);
+      call.answeredAt = Date.now();
     })().catch(() => res.socket?.destroy());
   });
   const { url } = await listen(server);

@@ -8,6 +8,7 @@ import { describePause } from '../describe.ts';
 import { expectedWindow, isAnalysing, stepDeadline, stepEvidenceSufficient } from '../schedule.ts';
 import type { HistoryEntry, Rollout } from '../state.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
+import { checkDue } from './hook-checks.ts';
 import { rollBack } from './route.ts';
 import { completeStep } from './steps.ts';
 
@@ -36,6 +37,10 @@ export function onWindowPending(
 ): Decision {
   const stale = staleReason(c.r, window);
   if (stale !== null) return unchanged(stale);
+  // A window waits for its points here, one after the other: a check hook due meanwhile is called
+  // now, or it would wait for as long as windows keep coming.
+  const check = checkDue(c);
+  if (check !== null) return check;
   const next = completeStep(c, `; window ${window.index}, after the hold, is not visible yet (${detail})`);
   if (next !== null) return next;
   const at = new Date(retryAt).toISOString();

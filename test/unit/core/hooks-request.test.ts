@@ -51,7 +51,8 @@ describe('hooks in the rollout request', () => {
 
   it.each([
     ['http://hooks.example.com/h', /https/],
-    ['https://169.254.169.254/computeMetadata', /private, loopback or link-local/],
+    ['https://169.254.169.254/computeMetadata', /metadata server/],
+    ['https://169.254.1.1/x', /private, loopback or link-local/],
     ['https://metadata.google.internal/x', /metadata server/],
     ['https://10.0.0.7/smoke', /private/],
     ['https://user:secret@hooks.example.com/h', /user or password/],
@@ -68,6 +69,16 @@ describe('hooks in the rollout request', () => {
       hooks: { check: [{ name: 'smoke', url: 'http://127.0.0.1:8123/smoke' }] },
     });
     expect(accepted.hooks?.check?.[0]?.url).toBe('http://127.0.0.1:8123/smoke');
+  });
+
+  it('the local policy still rejects the metadata server by address, naming the field', () => {
+    const env = { HOOK_URL_POLICY: 'local', NETWORK_SERVICES_ENDPOINT: 'http://127.0.0.1:9000' };
+    expect(() =>
+      acceptedRequest(loadConfig({ ...ENV, ...env }), {
+        ...requestInput(),
+        hooks: { onRollback: [{ name: 'meta', url: 'http://169.254.169.254/computeMetadata/v1/' }] },
+      }),
+    ).toThrow(/hooks\.onRollback\[0\]\.url.*metadata server/);
   });
 
   it('the plan scales failAfter like holds but never a call’s timeout', () => {

@@ -207,6 +207,25 @@ describe('check', () => {
     });
   });
 
+  it('is called again while an analysis window waits for its points (windows never starve it)', () => {
+    const first = changed(
+      transition(step, called('check', 0, result('check', 'load', 'timeout')), T0 + 30 * S),
+    );
+    const at = T0 + 5 * 60 * S;
+    const window = followUp(transition(first, due(), at), 'measure').window;
+    const pending: Input = {
+      type: 'windowPending',
+      actor: 'workflow:e1',
+      window,
+      detail: 'canary point(s) not visible yet',
+      retryAt: at + 15 * S,
+    };
+    expect(followUp(transition(first, pending, at), 'callHooks')).toMatchObject({ point: 'check', step: 0 });
+    // Not before its backoff: then the window is looked at again when its points may be visible.
+    const early = transition(first, pending, T0 + 35 * S);
+    expect(early).toMatchObject({ kind: 'unchanged', retryAt: at + 15 * S, followUp: { kind: 'none' } });
+  });
+
   it.each(INCONCLUSIVE)('%s is inconclusive: never a pass, never counts toward the limit', (status) => {
     let r = step;
     for (let i = 0; i < 4; i += 1) {

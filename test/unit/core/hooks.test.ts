@@ -1,6 +1,11 @@
 /** Where hooks may point: the URL policy the request validation and the caller apply. */
 import { describe, expect, it } from 'vitest';
-import { hookUrlIssues, isPrivateAddress, PRODUCTION_HOOK_POLICY } from '../../../functions/core/hooks.ts';
+import {
+  hookUrlIssues,
+  isMetadataHost,
+  isPrivateAddress,
+  PRODUCTION_HOOK_POLICY,
+} from '../../../functions/core/hooks.ts';
 
 const LOCAL = { allowHttp: true, allowPrivate: true };
 
@@ -36,9 +41,26 @@ describe('hookUrlIssues', () => {
         ]);
       }
     }
-    expect(hookUrlIssues('https://169.254.169.254/computeMetadata/v1/', PRODUCTION_HOOK_POLICY)).toEqual([
+  });
+
+  it('never the metadata server by address or a trailing-dot name, in either policy (also the local one)', () => {
+    for (const url of [
+      'http://169.254.169.254/computeMetadata/v1/',
+      'https://169.254.169.254/computeMetadata/v1/',
+      'http://2852039166/computeMetadata/v1/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[::ffff:a9fe:a9fe]/',
+      'http://metadata.google.internal./computeMetadata/v1/',
+    ]) {
+      for (const policy of [PRODUCTION_HOOK_POLICY, LOCAL]) {
+        expect(hookUrlIssues(url, policy), url).toContain('must not point at the metadata server');
+      }
+    }
+    // Other link-local addresses are private: refused in production, allowed in the local cloud.
+    expect(hookUrlIssues('https://169.254.1.1/', PRODUCTION_HOOK_POLICY)).toEqual([
       'must not point at a private, loopback or link-local address',
     ]);
+    expect(hookUrlIssues('http://169.254.1.1/', LOCAL)).toEqual([]);
   });
 
   it('production refuses private, loopback and link-local literals and localhost', () => {
@@ -121,4 +143,14 @@ describe('isPrivateAddress', () => {
   ])('%s is not private', (address) => {
     expect(isPrivateAddress(address)).toBe(false);
   });
+});
+
+describe('isMetadataHost', () => {
+  it.each(['169.254.169.254', '::ffff:169.254.169.254', '64:ff9b::a9fe:a9fe', 'metadata.goog.', 'Metadata'])(
+    '%s is the metadata server',
+    (host) => expect(isMetadataHost(host)).toBe(true),
+  );
+  it.each(['169.254.169.253', '10.0.0.1', '::1', 'metadata.example.com'])('%s is not', (host) =>
+    expect(isMetadataHost(host)).toBe(false),
+  );
 });

@@ -235,13 +235,13 @@ describe('the workflow', () => {
     await expect(access(join(REPO, 'workflows', 'canary-rollout.yaml'))).resolves.toBeUndefined();
   });
 
-  it('functions that start executions get WORKFLOW_NAME and the advance function URL', async () => {
+  it('functions that start executions get WORKFLOW_NAME and the advance function URL; hook callers get the hooks identity', async () => {
     const env = (resource(root, 'google_cloudfunctions2_function.fn')['service_config'] as Block[])[0]?.[
       'environment_variables'
     ];
     expect(String(env).replace(/\s+/g, ' ')).toBe(
       hcl(
-        'merge( local.common_environment, contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {}, var.extra_environment, )',
+        'merge( local.common_environment, contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {}, contains(keys(local.hook_callers), each.key) ? { HOOKS_SERVICE_ACCOUNT = google_service_account.hooks.email } : {}, var.extra_environment, )',
       ),
     );
     expect(root.locals['workflow_environment']).toEqual({

@@ -1,5 +1,5 @@
 /** Small network helpers for the local cloud and its tests. */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 
 /** Ports handed out by this process: a port just released can come back from the OS at once. */
@@ -68,4 +68,14 @@ export async function listen(
   const address = server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   return { port: bound, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
+}
+
+/** Answers with a JSON body, as Google's REST APIs do (UTF-8, with its length). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }

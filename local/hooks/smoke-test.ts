@@ -8,12 +8,12 @@
  * a route of its own in the mesh (`<app>-canary.internal` → the canary backend only), so the
  * requests are recorded as canary traffic like any other.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { LocalCloud } from '../cloud.ts';
 import type { DemoApp } from '../demo-apps.ts';
 import { idTokenVerifier, type Verification } from '../iam/verify.ts';
 import { runLoad } from '../mesh/load.ts';
-import { listen } from '../net.ts';
+import { listen, sendJson } from '../net.ts';
 import type { HttpRoute } from '../network-services/route-feed.ts';
 
 export interface SmokeTestOptions {
@@ -68,12 +68,6 @@ export function canaryHostname(app: DemoApp): string {
   return `${app.name}-canary.internal`;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -115,7 +109,7 @@ export async function startSmokeTestService(options: SmokeTestOptions): Promise<
       const verification = await verify(req.headers.authorization);
       if (!verification.ok) {
         refused += 1;
-        send(res, 401, { error: `unauthenticated: ${verification.reason}` });
+        sendJson(res, 401, { error: `unauthenticated: ${verification.reason}` });
         return;
       }
       const body = req.method === 'GET' ? {} : await readBody(req);
@@ -126,8 +120,8 @@ export async function startSmokeTestService(options: SmokeTestOptions): Promise<
         kind: typeof body['kind'] === 'string' ? body['kind'] : null,
         ...outcome,
       });
-      send(res, 200, outcome);
-    })().catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
+      sendJson(res, 200, outcome);
+    })().catch((error: unknown) => sendJson(res, 500, { error: (error as Error).message }));
   });
   const { url } = await listen(server, options.port);
   verify = idTokenVerifier({

@@ -6,7 +6,7 @@
  * in Google's JSON shape. Point the `googleapis` iamcredentials client at `url` (rootUrl) with no auth.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen } from '../net.ts';
+import { listen, sendJson } from '../net.ts';
 import { ApiError, invalidArgument, notFound } from '../network-services/api-error.ts';
 import { TokenSigner } from './signer.ts';
 
@@ -47,15 +47,6 @@ interface Context {
   readonly accounts: ReadonlySet<string>;
   readonly signer: TokenSigner;
   readonly minted: MintedToken[];
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -99,20 +90,20 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   try {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === JWKS_PATH) {
-      send(res, 200, ctx.signer.jwks());
+      sendJson(res, 200, ctx.signer.jwks());
       return;
     }
     const match = PATH.exec(url.pathname);
     if (match === null || req.method !== 'POST') {
       throw notFound(`The requested URL ${url.pathname} was not found on this server.`);
     }
-    send(res, 200, await generateIdToken(ctx, req, match));
+    sendJson(res, 200, await generateIdToken(ctx, req, match));
   } catch (error) {
     const apiError =
       error instanceof ApiError
         ? error
         : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
-    send(res, apiError.httpStatus, apiError.body());
+    sendJson(res, apiError.httpStatus, apiError.body());
   }
 }
 

@@ -4,7 +4,7 @@
  * with `networkservices({version: 'v1', rootUrl: url})` and no auth.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen } from '../net.ts';
+import { listen, sendJson } from '../net.ts';
 import { DEFAULT_SEED, type DelaySpec, delaySource, streamFor } from '../timing.ts';
 import { ApiError, invalidArgument, notFound } from './api-error.ts';
 import type { RequestKind } from './faults.ts';
@@ -134,27 +134,18 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 async function handle(store: LocalNetworkServices, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const call = callFor(store, req.method ?? 'GET', new URL(req.url ?? '/', 'http://127.0.0.1'));
     const body = call.hasBody ? await readJson(req) : undefined;
     await store.faults.admit(call.kind, call.resource);
-    send(res, 200, call.run(body));
+    sendJson(res, 200, call.run(body));
   } catch (error) {
     const apiError =
       error instanceof ApiError
         ? error
         : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
-    send(res, apiError.httpStatus, apiError.body());
+    sendJson(res, apiError.httpStatus, apiError.body());
   }
 }
 

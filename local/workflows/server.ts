@@ -11,7 +11,7 @@
  * use Google's shape {error: {code, message, status}}. No credentials are checked.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen } from '../net.ts';
+import { listen, sendJson } from '../net.ts';
 import {
   ApiError,
   type Execution,
@@ -69,17 +69,8 @@ export function toResource(d: ExecutionDetails): Execution {
   return resource;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 function sendError(res: ServerResponse, error: ApiError): void {
-  send(res, error.httpStatus, {
+  sendJson(res, error.httpStatus, {
     error: { code: error.httpStatus, message: error.message, status: error.status },
   });
 }
@@ -125,7 +116,7 @@ async function handle(
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = decodeURIComponent(url.pathname);
   if (req.method === 'GET' && (path === '/' || path === '/healthz')) {
-    send(res, 200, { status: 'ok', workflows });
+    sendJson(res, 200, { status: 'ok', workflows });
     return;
   }
   const match = ROUTE.exec(path);
@@ -150,7 +141,7 @@ async function handle(
         'argument must be a string holding JSON (e.g. "{\\"key\\": 1}")',
       );
     }
-    send(res, 200, toResource(store.start(ref, argument)));
+    sendJson(res, 200, toResource(store.start(ref, argument)));
     return;
   }
   if (id === undefined && req.method === 'GET') {
@@ -166,18 +157,18 @@ async function handle(
     const all = store.list(ref);
     const page = all.slice(offset, offset + Math.min(pageSize, 1000));
     const next = offset + page.length;
-    send(res, 200, {
+    sendJson(res, 200, {
       executions: page.map(toResource),
       ...(next < all.length ? { nextPageToken: String(next) } : {}),
     });
     return;
   }
   if (id !== undefined && cancel !== undefined && req.method === 'POST') {
-    send(res, 200, toResource(store.cancel(`${parent}/executions/${id}`)));
+    sendJson(res, 200, toResource(store.cancel(`${parent}/executions/${id}`)));
     return;
   }
   if (id !== undefined && cancel === undefined && req.method === 'GET') {
-    send(res, 200, toResource(store.get(`${parent}/executions/${id}`)));
+    sendJson(res, 200, toResource(store.get(`${parent}/executions/${id}`)));
     return;
   }
   throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on ${path}`);

@@ -49,7 +49,10 @@ interface Watch {
 
 /**
  * Watches the route until every expected rollout exists and all are terminal, aborting each one
- * as soon as it waits at its manual gate (so each holds the route only briefly).
+ * as soon as it waits at its manual gate (so each holds the route only briefly) — once every
+ * request has been accepted: on the emulator, 50 transactions on one lock take tens of seconds,
+ * and a holder ended before the last of them commits would leave the route free for a latecomer
+ * (which then rightly takes it as the first of a new queue).
  */
 async function watchAndAbort(
   route: string,
@@ -66,7 +69,7 @@ async function watchAndAbort(
     watch.maxHolding = Math.max(watch.maxHolding, held.length);
     for (const r of held) {
       if (!watch.order.includes(r.id)) watch.order.push(r.id);
-      if (r.status.phase === 'Paused' && !aborted.has(r.id)) {
+      if (all.length === expected && r.status.phase === 'Paused' && !aborted.has(r.id)) {
         aborted.add(r.id);
         await stack.controller.publish(TOPICS.control, {
           rolloutId: r.id,

@@ -99,10 +99,7 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
     }
     sendJson(res, 200, await generateIdToken(ctx, req, match));
   } catch (error) {
-    const apiError =
-      error instanceof ApiError
-        ? error
-        : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
+    const apiError = ApiError.from(error);
     sendJson(res, apiError.httpStatus, apiError.body());
   }
 }

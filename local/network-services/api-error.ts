@@ -84,6 +84,13 @@ export class ApiError extends Error {
     this.status = status;
   }
 
+  /** Any failure as the API reports it: an ApiError as it is, anything else as INTERNAL. */
+  static from(error: unknown): ApiError {
+    return error instanceof ApiError
+      ? error
+      : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
+  }
+
   get httpStatus(): number {
     return CODES[this.status].http;
   }

@@ -179,10 +179,7 @@ export class OperationBook {
       try {
         outcome = { response: write.commit() };
       } catch (error) {
-        const failed =
-          error instanceof ApiError
-            ? error
-            : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
+        const failed = ApiError.from(error);
         outcome = { error: failed.rpcStatus() };
       }
     }

@@ -141,10 +141,7 @@ async function handle(store: LocalNetworkServices, req: IncomingMessage, res: Se
     await store.faults.admit(call.kind, call.resource);
     sendJson(res, 200, call.run(body));
   } catch (error) {
-    const apiError =
-      error instanceof ApiError
-        ? error
-        : new ApiError('INTERNAL', `Internal error: ${(error as Error).message}`);
+    const apiError = ApiError.from(error);
     sendJson(res, apiError.httpStatus, apiError.body());
   }
 }

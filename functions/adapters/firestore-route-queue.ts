@@ -17,6 +17,7 @@
 import type { DocumentReference, DocumentSnapshot, Firestore, Transaction } from '@google-cloud/firestore';
 import { type Created, dequeueRollout, displaceSuperseder, queueRollout } from '../core/queue.ts';
 import type { HistoryEntry, Rollout } from '../core/state.ts';
+import { primaryRoute } from '../core/targets.ts';
 import {
   type CommitOutcome,
   type CreateOutcome,
@@ -63,7 +64,7 @@ export function createOrQueue(
   options: WriteOptions,
 ): Promise<CreateResult> {
   const { rollout, entry } = created;
-  const route = rollout.spec.route;
+  const route = primaryRoute(rollout.spec);
   return refs.db.runTransaction(
     async (tx): Promise<CreateResult> => {
       const [stored, lock] = await tx.getAll(refs.rollout(rollout.id), refs.lock(route));
@@ -88,7 +89,7 @@ async function queueBehind(
   options: WriteOptions,
 ): Promise<CreateOutcome> {
   const rollout = created.rollout;
-  const route = rollout.spec.route;
+  const route = primaryRoute(rollout.spec);
   const supersede = rollout.spec.whenRouteBusy === 'supersede';
   const seq = Number(lock.get('nextSeq') ?? 1);
   const waiting = lock.get('successor');
@@ -145,7 +146,7 @@ export function commitTerminal(
   entry: HistoryEntry,
   options: WriteOptions,
 ): Promise<CommitOutcome> {
-  const route = next.spec.route;
+  const route = primaryRoute(next.spec);
   return refs.db.runTransaction(
     async (tx): Promise<CommitOutcome> => {
       const [current, lock] = await tx.getAll(refs.rollout(next.id), refs.lock(route));
@@ -175,7 +176,7 @@ async function releaseLock(
   lock: DocumentSnapshot,
 ): Promise<CommitOutcome> {
   const { next, entry, current } = ending;
-  const route = next.spec.route;
+  const route = primaryRoute(next.spec);
   const successor = lock.get('successor');
   if (lock.get('rolloutId') !== next.id) {
     // A queued rollout ends (aborted, or displaced by a newer superseder): it leaves the queue.

@@ -39,6 +39,7 @@ import {
   type Rollout,
   type RouteOperation,
 } from '../core/state.ts';
+import { primaryRoute } from '../core/targets.ts';
 import { RefusedError, TransientError } from '../errors.ts';
 import {
   type ActiveRollout,
@@ -138,8 +139,8 @@ function activeRecord(r: Rollout): ActiveRollout {
   const canarySource = r.plan.analysis.metrics.canary;
   return {
     rolloutId: r.id,
-    route: r.spec.route,
-    routeName: lastSegment(r.spec.route),
+    route: primaryRoute(r.spec),
+    routeName: lastSegment(primaryRoute(r.spec)),
     stableName: lastSegment(r.spec.stable),
     canaryName: lastSegment(r.spec.canary),
     canaryService: canarySource.preset === 'cloudRun' ? canarySource.service : null,
@@ -202,7 +203,7 @@ export class FirestoreRolloutStore implements RolloutStore {
     const batch = this.#db.batch();
     batch.create(this.#rollout(rollout.id), rollout);
     batch.create(this.#history(rollout.id, rollout.version), entry);
-    batch.create(this.#lock(rollout.spec.route), {
+    batch.create(this.#lock(primaryRoute(rollout.spec)), {
       ...activeRecord(rollout),
       claimedAt: Timestamp.fromMillis(entry.at),
     });
@@ -220,8 +221,8 @@ export class FirestoreRolloutStore implements RolloutStore {
       if (canonical(stored.spec) === canonical(rollout.spec)) return { kind: 'exists', rollout: stored };
       throw new SpecConflictError(rollout.id, stored);
     }
-    const lock = await this.#lock(rollout.spec.route).get();
-    if (lock.exists) throw new RouteLockedError(rollout.spec.route, String(lock.get('rolloutId')));
+    const lock = await this.#lock(primaryRoute(rollout.spec)).get();
+    if (lock.exists) throw new RouteLockedError(primaryRoute(rollout.spec), String(lock.get('rolloutId')));
     if (options.dedupeKey !== undefined && (await this.hasProcessed(options.dedupeKey))) {
       throw new DuplicateMessageError(options.dedupeKey);
     }

@@ -22,10 +22,15 @@ const topicId = (fallback: string) =>
     .regex(/^[A-Za-z][-\w.~+%]{2,254}$/, { error: 'must be a Pub/Sub topic id' })
     .default(fallback);
 
-const routePattern = z.string().regex(/^projects\/[^/\s]+\/locations\/[^/\s]+\/httpRoutes\/[-a-z0-9]*\*?$/, {
-  error:
-    'each entry must be a full HTTPRoute name, optionally ending in * (e.g. projects/p/locations/global/httpRoutes/shop-*)',
-});
+const routePattern = z
+  .string()
+  .regex(
+    /^projects\/[^/\s]+\/locations\/[^/\s]+\/(httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes)\/[-a-z0-9]*\*?$/,
+    {
+      error:
+        'each entry must be a full route name (httpRoutes, grpcRoutes, tcpRoutes or tlsRoutes), optionally ending in * (e.g. projects/p/locations/global/httpRoutes/shop-*)',
+    },
+  );
 
 const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string({ error: 'is required: the project the controller runs in' }).min(1),
@@ -36,7 +41,7 @@ const envSchema = z.object({
   ALLOWED_ROUTES: z
     .string({
       error:
-        'is required: comma-separated HTTPRoute names (or prefixes ending in *) this controller may manage',
+        'is required: comma-separated route names (or prefixes ending in *) this controller may manage; each route kind is allowed on its own (httpRoutes/…, grpcRoutes/…)',
     })
     .transform((text) =>
       text

@@ -14,6 +14,7 @@ import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
 import { type Reading, read } from '../core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
+import { primaryRoute } from '../core/targets.ts';
 import type { FieldIssue } from '../core/validation.ts';
 import { ALL_STABLE, describeWeights, type Weights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
@@ -85,8 +86,8 @@ export function acceptedRequest(config: Config, body: unknown): RolloutRequest {
       hint: 'fix the named fields (schema: schema/rollout-request.schema.json) and publish again',
     });
   }
-  if (!routeAllowed(config, parsed.value.route)) {
-    throw new RefusedError(`route ${parsed.value.route} is not managed by this controller`, {
+  if (!routeAllowed(config, primaryRoute(parsed.value))) {
+    throw new RefusedError(`route ${primaryRoute(parsed.value)} is not managed by this controller`, {
       code: 'ROUTE_NOT_ALLOWED',
       hint: 'add it to ALLOWED_ROUTES of the controller, or publish to the controller that manages it',
     });
@@ -140,7 +141,7 @@ async function create(
   log: Logger,
 ): Promise<StartOutcome> {
   const now = deps.clock();
-  const route = await readRoute(deps, request.route);
+  const route = await readRoute(deps, primaryRoute(request));
   const sources = metricSources(deps.config, request);
   measurable(sources, route);
   const found = startable(

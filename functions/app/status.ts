@@ -3,6 +3,7 @@
  * route); a Queued rollout with its place in its route's queue. Used by controlHttp and rolloutctl alike.
  */
 import type { HistoryEntry, Rollout } from '../core/state.ts';
+import { primaryRoute } from '../core/targets.ts';
 import { RefusedError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
 
@@ -40,7 +41,7 @@ export async function rolloutStatus(
 }
 
 async function queueStanding(store: RolloutStore, r: Rollout): Promise<QueueStanding> {
-  const queue = await store.routeQueue(r.spec.route);
+  const queue = await store.routeQueue(primaryRoute(r.spec));
   const index = queue.waiting.findIndex((w) => w.rolloutId === r.id);
   const ahead = index < 0 ? [] : queue.waiting.slice(0, index).map((w) => w.rolloutId);
   return { position: index < 0 ? null : index + 1, holder: queue.holder, ahead };

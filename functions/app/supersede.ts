@@ -7,6 +7,7 @@
 import type { Created } from '../core/queue.ts';
 import type { RolloutRequest } from '../core/request.ts';
 import type { Rollout } from '../core/state.ts';
+import { primaryRoute } from '../core/targets.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
 import type { LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
@@ -15,7 +16,7 @@ import type { RolloutExecutor } from './rollout-executor.ts';
 /** True when the request may wait for its route and another rollout holds it now. */
 export async function routeBusy(store: RolloutStore, request: RolloutRequest): Promise<boolean> {
   if (request.whenRouteBusy === 'reject') return false;
-  return (await store.routeQueue(request.route)).holder !== null;
+  return (await store.routeQueue(primaryRoute(request))).holder !== null;
 }
 
 /**

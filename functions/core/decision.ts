@@ -18,6 +18,8 @@ export type FollowUp =
   | {
       readonly kind: 'applyRoute';
       readonly route: string;
+      /** The target (index into the request's targets) `route` is; reported back on the input. */
+      readonly target: number;
       readonly intent: RouteIntent;
       readonly request: WriteRequest;
     }
@@ -25,18 +27,26 @@ export type FollowUp =
   | {
       readonly kind: 'restoreRoute';
       readonly route: string;
+      readonly target: number;
       readonly intent: RouteIntent;
       readonly request: WriteRequest;
     }
   /** Read the route and report it for the intent (taking over an intent, or checking on a person). */
-  | { readonly kind: 'readRoute'; readonly route: string; readonly intent: RouteIntent }
+  | {
+      readonly kind: 'readRoute';
+      readonly route: string;
+      readonly target: number;
+      readonly intent: RouteIntent;
+    }
   /**
    * Ask the API to cancel each operation and wait (bounded) until it has finished either way,
    * then read the route: report `operationsSettled`.
    */
   | {
       readonly kind: 'settleOperations';
+      /** The route read after settling (every operation settled is on it). */
       readonly route: string;
+      readonly target: number;
       readonly intent: RouteIntent | null;
       readonly operations: readonly RouteOperation[];
     }
@@ -44,7 +54,7 @@ export type FollowUp =
    * Read the route to see whether a person changed the managed rule (the metrics showed another
    * split than the rollout's): report `routeInspected`.
    */
-  | { readonly kind: 'inspectRoute'; readonly route: string }
+  | { readonly kind: 'inspectRoute'; readonly route: string; readonly target: number }
   /** Read both backends' metrics for the window, judge them, report `verdict`. */
   | { readonly kind: 'measure'; readonly window: AnalysisWindow }
   /**

@@ -4,6 +4,7 @@
 import { stepPosition } from './describe.ts';
 import { authoredStepCount } from './plan.ts';
 import type { HistoryEntry, Rollout } from './state.ts';
+import { primaryRoute } from './targets.ts';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
@@ -39,7 +40,7 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
     at: new Date(entry.at).toISOString(),
     actor: entry.actor,
     reason: entry.reason,
-    route: r.spec.route,
+    route: primaryRoute(r.spec),
     stable: r.spec.stable,
     canary: r.spec.canary,
     phase: entry.to.phase,

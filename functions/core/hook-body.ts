@@ -2,6 +2,7 @@
 import { stepPosition } from './describe.ts';
 import type { HookBody, HookPoint, PlanHook } from './hooks.ts';
 import { type Rollout, stepOf } from './state.ts';
+import { primaryRoute } from './targets.ts';
 import type { Weights } from './weights.ts';
 
 /**
@@ -25,7 +26,7 @@ export function hookBody(
     step: index === null ? null : stepPosition(r.plan, index).number,
     weights: r.weights,
     nextWeights,
-    route: r.spec.route,
+    route: primaryRoute(r.spec),
     stable: r.spec.stable,
     canary: r.spec.canary,
   };

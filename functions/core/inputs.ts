@@ -31,6 +31,8 @@ export type Input =
   | (Base & { readonly type: 'due' })
   | (Base & {
       readonly type: 'routeObserved';
+      /** The target (index into the request's targets) the route is; absent: the first. */
+      readonly target?: number;
       /** The route change the read or write was made for. */
       readonly intent: RouteIntent;
       /** True when this call wrote the route (the snapshot is the read-back after its operation). */
@@ -45,6 +47,7 @@ export type Input =
     })
   | (Base & {
       readonly type: 'operationsSettled';
+      readonly target?: number;
       /** The change the operations were settled for (null: a check of a rollout with none in flight). */
       readonly intent: RouteIntent | null;
       /** Each operation waited for (after asking the API to cancel it) and what became of it. */
@@ -60,12 +63,13 @@ export type Input =
     })
   | (Base & {
       readonly type: 'routeFailed';
+      readonly target?: number;
       readonly intentId: number;
       readonly error: { readonly kind: RouteErrorKind; readonly message: string };
     })
   | (Base & { readonly type: 'verdict'; readonly window: AnalysisWindow; readonly judgement: Judgement })
   /** The route as read for an inspection (no route change in flight). */
-  | (Base & { readonly type: 'routeInspected'; readonly route: RouteSnapshot })
+  | (Base & { readonly type: 'routeInspected'; readonly route: RouteSnapshot; readonly target?: number })
   /** A window whose metrics still showed another split than the step's: measured, not judged. */
   | (Base & {
       readonly type: 'windowSettling';

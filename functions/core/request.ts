@@ -10,9 +10,15 @@ export const MAX_REQUEST_BYTES = 32 * 1024;
 export const MAX_STEPS = 30;
 const MAX_TOTAL_HOLD_SECONDS = 7 * 24 * 3600;
 
+/** The Service Routing route kinds (collections of the Network Services API) a rollout can shift. */
+export const ROUTE_KINDS = ['httpRoutes', 'grpcRoutes', 'tcpRoutes', 'tlsRoutes'] as const;
 export const ROUTE_NAME = new RegExp(
-  `^projects/${PROJECT_ID}/locations/${LOCATION_ID}/httpRoutes/${RESOURCE_ID}$`,
+  `^projects/${PROJECT_ID}/locations/${LOCATION_ID}/(${ROUTE_KINDS.join('|')})/${RESOURCE_ID}$`,
 );
+const ROUTE_NAME_RULE =
+  'must be a full route name: projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME';
+/** The most routes one release may move together. */
+export const MAX_TARGETS = 8;
 export const BACKEND_NAME = new RegExp(
   `^projects/${PROJECT_ID}/locations/${LOCATION_ID}/backendServices/${RESOURCE_ID}$`,
 );
@@ -114,6 +120,25 @@ export const metricSourceSchema = z.discriminatedUnion(
   },
 );
 
+const routeName = z.string({ error: 'must be a string' }).regex(ROUTE_NAME, { error: ROUTE_NAME_RULE });
+const backendName = z.string({ error: 'must be a string' }).regex(BACKEND_NAME, {
+  error: 'must be a full backend service name: projects/P/locations/L/backendServices/NAME',
+});
+const ruleIndex = int(0, 99).describe(
+  'Index of the route rule to shift when several route to stable or canary; default: the one rule that does. Afterwards the rule is found by what it routes.',
+);
+
+const target = z
+  .strictObject({
+    route: routeName,
+    rule: ruleIndex.optional(),
+    stable: backendName.optional().describe("This route's stable backend; default: the request's `stable`."),
+    canary: backendName.optional().describe("This route's canary backend; default: the request's `canary`."),
+  })
+  .describe(
+    'One route of the release: an HTTPRoute, GRPCRoute, TCPRoute or TLSRoute, on a Mesh or a Gateway.',
+  );
+
 const weightStep = z.strictObject({
   weight: int(1, 100).describe('Canary share of the route in percent.'),
   hold: duration(0, 24 * 3600).describe('How long the step lasts once its weights are live and healthy.'),
@@ -175,6 +200,12 @@ const analysis = z.strictObject({
     .max(1, { error: 'must be at most 1' })
     .default(0.05)
     .describe('Largest acceptable 5xx share of canary requests in one window.'),
+  blindToGrpcErrors: z
+    .boolean({ error: 'must be true or false' })
+    .default(false)
+    .describe(
+      'Accept judging a GRPCRoute target on request metrics that record the HTTP status of a gRPC call (cloudRun, internalLb) and so count gRPC errors as successes; without it such a request is refused (use a filter source on gRPC status metrics, docs/route-kinds.md).',
+    ),
   maxP99LatencyMs: z
     .number({ error: 'must be a number' })
     .positive({ error: 'must be greater than 0' })
@@ -306,20 +337,20 @@ export const rolloutRequestSchema = z
         .describe(
           'Idempotency key; publishing the same request twice with one rolloutId starts one rollout.',
         ),
-      route: z.string({ error: 'must be a string' }).regex(ROUTE_NAME, {
-        error: 'must be a full HTTPRoute name: projects/P/locations/L/httpRoutes/NAME',
-      }),
-      rule: int(0, 99)
+      route: routeName
+        .optional()
+        .describe('The one route the release moves (or give `targets` for several).'),
+      rule: ruleIndex.optional(),
+      targets: z
+        .array(target, { error: 'must be a list of targets' })
+        .min(1, { error: 'must contain at least one target' })
+        .max(MAX_TARGETS, { error: `must contain at most ${MAX_TARGETS} targets` })
         .optional()
         .describe(
-          'Index of the route rule to shift when several route to stable or canary; default: the one rule that does. Afterwards the rule is found by what it routes.',
+          `Several routes the release moves as one (instead of \`route\`), up to ${MAX_TARGETS}: every step is live only once every target shows it; a rollback restores every target.`,
         ),
-      stable: z.string({ error: 'must be a string' }).regex(BACKEND_NAME, {
-        error: 'must be a full backend service name: projects/P/locations/L/backendServices/NAME',
-      }),
-      canary: z.string({ error: 'must be a string' }).regex(BACKEND_NAME, {
-        error: 'must be a full backend service name: projects/P/locations/L/backendServices/NAME',
-      }),
+      stable: backendName.describe("The stable backend (every target's, unless a target names its own)."),
+      canary: backendName.describe("The canary backend (every target's, unless a target names its own)."),
       steps: z
         .array(step, { error: 'must be a list of steps' })
         .min(1, { error: 'must contain at least one step' })
@@ -372,9 +403,7 @@ export const rolloutRequestSchema = z
     { error: 'must be a JSON object describing the rollout' },
   )
   .superRefine((request, ctx) => {
-    if (request.stable === request.canary) {
-      ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from stable' });
-    }
+    targetIssues(request, ctx);
     let previous = 0;
     let totalHold = 0;
     let weightSteps = 0;
@@ -399,6 +428,53 @@ export const rolloutRequestSchema = z
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'hold times must add up to at most 7 days' });
     }
   });
+
+function targetIssues(request: z.output<typeof rolloutRequestSchema>, ctx: z.RefinementCtx): void {
+  if ((request.route === undefined) === (request.targets === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: request.route === undefined ? ['route'] : ['targets'],
+      message:
+        request.route === undefined
+          ? 'is required (or `targets`, for several routes)'
+          : 'must not be given together with `route`: name every route in `targets`',
+    });
+  }
+  if (request.targets === undefined) {
+    if (request.stable === request.canary) {
+      ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from stable' });
+    }
+    return;
+  }
+  if (request.rule !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['rule'], message: 'give each target its own `rule` instead' });
+  }
+  const seen = new Set<string>();
+  request.targets.forEach((t, index) => {
+    if (seen.has(t.route)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', index, 'route'],
+        message: 'must be unique: another target names the same route',
+      });
+    }
+    seen.add(t.route);
+    if ((t.stable ?? request.stable) === (t.canary ?? request.canary)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', index, 'canary'],
+        message: 'must differ from stable',
+      });
+    }
+  });
+  if (request.targets.length > 1 && request.whenRouteBusy !== 'reject') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['whenRouteBusy'],
+      message: 'must be "reject" for a release of several targets (queue and supersede take one route)',
+    });
+  }
+}
 
 function hookIssues(
   hooks: z.output<typeof rolloutRequestSchema>['hooks'] | undefined,

@@ -9,6 +9,7 @@ import type { HookPoint, HookResult, HookStatus } from './hooks.ts';
 import type { Plan } from './plan.ts';
 import type { RolloutRequest } from './request.ts';
 import type { RouteSnapshot } from './routing/snapshot.ts';
+import type { RuleHint } from './targets.ts';
 import type { Weights } from './weights.ts';
 
 export type PauseReason =
@@ -117,6 +118,8 @@ export type Status =
       readonly problem: RouteProblem;
       /** The route's updateTime when the problem was seen; null when only an operator can clear it. */
       readonly routeSeen: string | null;
+      /** The target route the problem is on (absent: the first target, as stored before releases had several). */
+      readonly route?: string;
       /** Where the rollout goes back to when the route changes or an operator acts. */
       readonly resume: ResumableStatus;
     }
@@ -184,6 +187,12 @@ export interface RouteIntent {
    * wins) and for an operator's resume after a hand edit; otherwise a hand edit is never overwritten.
    */
   readonly overwrite: boolean;
+  /**
+   * Targets (indices into the request's targets) already confirmed showing this intent's weights.
+   * Targets are written in order: the next one to write or read is the first not listed; the
+   * change is live once all are (absent: none yet).
+   */
+  readonly done?: readonly number[];
 }
 
 export interface VerdictRecord {
@@ -233,6 +242,12 @@ export interface Rollout {
   readonly ruleIndex: number;
   /** The managed rule's shape when last seen, to tell it from a look-alike rule (null: not yet known). */
   readonly ruleShape: string | null;
+  /**
+   * Per target (index into the request's targets), where its managed rule was last seen; absent
+   * on rollouts stored before releases had several targets (then `ruleIndex`/`ruleShape` are the
+   * first target's).
+   */
+  readonly ruleHints?: readonly RuleHint[];
   readonly status: Status;
   /** Weights confirmed live on the route. */
   readonly weights: Weights;
@@ -333,7 +348,12 @@ export interface HistoryEntry {
    * When a write of the controller's overwrote someone else's change to the route: the route as
    * read before the write, and as the other writer left it — so it can be restored. Else null.
    */
-  readonly route?: { readonly before: RouteSnapshot; readonly overwritten: RouteSnapshot } | null;
+  readonly route?: {
+    readonly before: RouteSnapshot;
+    readonly overwritten: RouteSnapshot;
+    /** Which target route (absent: the first). */
+    readonly target?: string;
+  } | null;
   /** The results of the hook calls this change records (docs/hooks.md). */
   readonly hooks?: readonly HookResult[];
 }

@@ -26,6 +26,7 @@ import {
   type Rollout,
   type RouteOperation,
 } from '../../functions/core/state.ts';
+import { primaryRoute } from '../../functions/core/targets.ts';
 import type { Weights } from '../../functions/core/weights.ts';
 import type { EventPublisher } from '../../functions/ports/event-publisher.ts';
 import type { HookCaller } from '../../functions/ports/hook-caller.ts';
@@ -93,7 +94,7 @@ export class MemoryStore implements RolloutStore {
   async create(rollout: Rollout, entry: HistoryEntry, options: WriteOptions = {}): Promise<CreateOutcome> {
     const stored = this.rollouts.get(rollout.id);
     if (stored !== undefined) return { kind: 'exists', rollout: stored };
-    const route = rollout.spec.route;
+    const route = primaryRoute(rollout.spec);
     const holder = this.locks.get(route);
     if (holder !== undefined && rollout.spec.whenRouteBusy === 'reject')
       throw new RouteLockedError(route, holder);
@@ -158,7 +159,7 @@ export class MemoryStore implements RolloutStore {
 
   /** The route lock passes to the first rollout waiting (made Pending), or is released. */
   #release(ended: Rollout, at: number): CommitOutcome {
-    const route = ended.spec.route;
+    const route = primaryRoute(ended.spec);
     const queue = (this.queues.get(route) ?? []).filter((id) => id !== ended.id);
     this.queues.set(route, queue);
     if (this.locks.get(route) !== ended.id) return { handedOff: null };

@@ -20,6 +20,7 @@ import {
   type Status,
   snapshot,
 } from '../state.ts';
+import { primaryRoute } from '../targets.ts';
 import type { Weights } from '../weights.ts';
 import { withNotify } from './hook-notify.ts';
 
@@ -144,5 +145,5 @@ export function pause(
 
 /** Reads the route for the intent (taking it over, or checking whether a person changed it). */
 export function readFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
-  return { kind: 'readRoute', route: r.spec.route, intent };
+  return { kind: 'readRoute', route: primaryRoute(r.spec), target: 0, intent };
 }

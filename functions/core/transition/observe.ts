@@ -16,6 +16,7 @@ import { type Reading, read } from '../routing/managed-rule.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import { freshStepAnalysis } from '../schedule.ts';
 import { isTerminal, type RollbackCause, type RouteIntent, type RouteOperation } from '../state.ts';
+import { primaryRoute } from '../targets.ts';
 import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
 import { type Change, type Context, commit, managedRuleOf, newIntent, pause, unchanged } from './context.ts';
@@ -162,7 +163,13 @@ function confirmOrSettle(
     event: 'rollout.weights_retrying',
     reason: `route shows ${describeWeights(intent.weights)}, but ${describeOperations(earlier)} may still land; cancelling or waiting for ${earlier.length > 1 ? 'them' : 'it'} before confirming`,
     intent: renewed,
-    followUp: { kind: 'settleOperations', route: c.r.spec.route, intent: renewed, operations: earlier },
+    followUp: {
+      kind: 'settleOperations',
+      route: primaryRoute(c.r.spec),
+      target: 0,
+      intent: renewed,
+      operations: earlier,
+    },
   });
 }
 

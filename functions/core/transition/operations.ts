@@ -7,6 +7,7 @@
 import type { Decision } from '../decision.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import type { OperationState, Rollout, RouteIntent, RouteOperation } from '../state.ts';
+import { primaryRoute } from '../targets.ts';
 import { type Context, commit, unchanged } from './context.ts';
 import { describeOperations, lateWrite, onRouteObserved } from './observe.ts';
 
@@ -57,7 +58,8 @@ export function onOperationsPending(c: Context, operations: readonly RouteOperat
     `${describeOperations(orphans)} never reported back; settling ${orphans.length > 1 ? 'them' : 'it'}`,
     {
       kind: 'settleOperations',
-      route: c.r.spec.route,
+      route: primaryRoute(c.r.spec),
+      target: 0,
       intent: null,
       operations: orphans,
     },

@@ -7,6 +7,7 @@
 import type { Decision, FollowUp } from '../decision.ts';
 import type { RouteErrorKind } from '../inputs.ts';
 import { isTerminal, type RollbackCause, type Rollout, type RouteIntent } from '../state.ts';
+import { primaryRoute } from '../targets.ts';
 import { ALL_STABLE, describeWeights } from '../weights.ts';
 import { block } from './action-required.ts';
 import {
@@ -26,30 +27,34 @@ export function mustFinish(intent: RouteIntent): boolean {
 
 /** The write an intent asks for: over what it replaces, unless it overwrites whatever is there. */
 export function writeFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
-  const route = r.spec.route;
-  const target = managedRuleOf(r);
+  const route = primaryRoute(r.spec);
+  const target = 0;
+  const rule = managedRuleOf(r);
   switch (intent.purpose) {
     case 'restore':
       return {
         kind: 'restoreRoute',
         route,
+        target,
         intent,
-        request: { target, weights: intent.weights, mode: 'shift', precondition: intent.previous },
+        request: { target: rule, weights: intent.weights, mode: 'shift', precondition: intent.previous },
       };
     case 'rollback':
       return {
         kind: 'applyRoute',
         route,
+        target,
         intent,
-        request: { target, weights: ALL_STABLE, mode: 'rollback', precondition: null },
+        request: { target: rule, weights: ALL_STABLE, mode: 'rollback', precondition: null },
       };
     default:
       return {
         kind: 'applyRoute',
         route,
+        target,
         intent,
         request: {
-          target,
+          target: rule,
           weights: intent.weights,
           mode: 'shift',
           precondition: intent.overwrite ? null : intent.previous,

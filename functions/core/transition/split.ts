@@ -10,6 +10,7 @@ import type { Decision } from '../decision.ts';
 import { read } from '../routing/managed-rule.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import type { Rollout } from '../state.ts';
+import { primaryRoute } from '../targets.ts';
 import { describeWeights, sameWeights } from '../weights.ts';
 import { block } from './action-required.ts';
 import { type Context, commit, managedRuleOf, pause, unchanged } from './context.ts';
@@ -47,7 +48,7 @@ export function onWindowSettling(
     event: 'rollout.analysis',
     reason: `window ${window.index} not judged: ${detail}; the new weights have not reached every client yet, or the route was changed: reading it`,
     analysis,
-    followUp: { kind: 'inspectRoute', route: r.spec.route },
+    followUp: { kind: 'inspectRoute', route: primaryRoute(r.spec), target: 0 },
   });
 }
 

@@ -190,7 +190,7 @@ describe('RolloutExecutor restoring a late write', () => {
       /late route write \(stable 90% \/ canary 10%.*restoring stable 100%/,
     );
     expect(t.events().slice(-2)).toEqual(['rollout.weights_restoring', 'rollout.weights_restored']);
-    expect(t.store.locks.has(t.rollout.spec.route)).toBe(false);
+    expect(t.store.locks.has(t.rollout.spec.route ?? '')).toBe(false);
   });
 
   it('leaves a route alone that a person changed after the late write', async () => {

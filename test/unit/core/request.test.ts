@@ -25,6 +25,7 @@ describe('rollout request validation', () => {
       interval: '60s',
       settle: '30s',
       maxErrorRatio: 0.05,
+      blindToGrpcErrors: false,
       failureLimit: 3,
       minRequests: 50,
       inconclusiveLimit: 10,
@@ -137,7 +138,9 @@ describe('rollout request validation', () => {
         metrics: { canary: { preset: 'cloudRun' } },
       },
     });
-    expect(p['route']).toMatch(/full HTTPRoute name/);
+    expect(p['route']).toMatch(
+      /full route name: projects\/P\/locations\/L\/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/,
+    );
     expect(p['analysis.maxErrorRatio']).toBe('must be at most 1');
     expect(p['analysis.sequential.alpha']).toBe('must be at most 0.2');
     expect(p['analysis.sequential.errors']).toBe('must be "clustered" or "independent"');

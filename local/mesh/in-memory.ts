@@ -4,19 +4,39 @@
  * route objects, and a RequestRecorder that only counts.
  */
 import type { RequestRecorder, RequestSample } from '../monitoring/request-recorder.ts';
-import type { HttpRoute, RouteFeed } from '../network-services/route-feed.ts';
+import type { GrpcRoute, HttpRoute, RouteFeed, TcpRoute, TlsRoute } from '../network-services/route-feed.ts';
+
+type AnyRoute = HttpRoute & GrpcRoute & TcpRoute & TlsRoute;
+
 import { type CodeCounts, countStatus, emptyCounts } from './codes.ts';
 
 export class MemoryRouteFeed implements RouteFeed {
-  #routes: readonly HttpRoute[];
+  #routes: readonly AnyRoute[];
   readonly #listeners = new Set<() => void>();
 
-  constructor(routes: readonly HttpRoute[] = []) {
-    this.#routes = structuredClone(routes);
+  constructor(routes: readonly (HttpRoute | GrpcRoute | TcpRoute | TlsRoute)[] = []) {
+    this.#routes = structuredClone(routes) as AnyRoute[];
   }
 
   routes(): readonly HttpRoute[] {
-    return this.#routes;
+    return this.#ofKind('httpRoutes');
+  }
+
+  grpcRoutes(): readonly GrpcRoute[] {
+    return this.#ofKind('grpcRoutes');
+  }
+
+  tcpRoutes(): readonly TcpRoute[] {
+    return this.#ofKind('tcpRoutes');
+  }
+
+  tlsRoutes(): readonly TlsRoute[] {
+    return this.#ofKind('tlsRoutes');
+  }
+
+  /** Routes of one collection, by their full names (a route without a name counts as an HTTPRoute). */
+  #ofKind(collection: string): AnyRoute[] {
+    return this.#routes.filter((r) => (r.name?.split('/')[4] ?? 'httpRoutes') === collection);
   }
 
   subscribe(listener: () => void): () => void {
@@ -27,13 +47,13 @@ export class MemoryRouteFeed implements RouteFeed {
   }
 
   /** Replaces every route and tells the subscribers, as a completed operation would. */
-  set(routes: readonly HttpRoute[]): void {
-    this.#routes = structuredClone(routes);
+  set(routes: readonly (HttpRoute | GrpcRoute | TcpRoute | TlsRoute)[]): void {
+    this.#routes = structuredClone(routes) as AnyRoute[];
     for (const listener of [...this.#listeners]) listener();
   }
 
   /** Replaces the route with the same name (or adds it) and tells the subscribers. */
-  put(route: HttpRoute): void {
+  put(route: HttpRoute | GrpcRoute | TcpRoute | TlsRoute): void {
     const others = this.#routes.filter((r) => r.name !== route.name);
     this.set([...others, route]);
   }

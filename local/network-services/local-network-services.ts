@@ -9,7 +9,7 @@ import { FaultPlan, type RequestHook, type RequestKind } from './faults.ts';
 import { HttpRouteService } from './http-route-service.ts';
 import { OperationBook } from './operations.ts';
 import { parseRouteName } from './resource-names.ts';
-import type { HttpRoute, RouteFeed } from './route-feed.ts';
+import type { GrpcRoute, HttpRoute, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
 import { RouteStore } from './route-store.ts';
 import { type JsonObject, validateRoute } from './route-validation.ts';
 import { applyMask } from './update-mask.ts';
@@ -29,6 +29,18 @@ export class LocalNetworkServices implements RouteFeed {
 
   routes(): readonly HttpRoute[] {
     return this.#store.routes();
+  }
+
+  grpcRoutes(): readonly GrpcRoute[] {
+    return this.#store.grpcRoutes();
+  }
+
+  tcpRoutes(): readonly TcpRoute[] {
+    return this.#store.tcpRoutes();
+  }
+
+  tlsRoutes(): readonly TlsRoute[] {
+    return this.#store.tlsRoutes();
   }
 
   subscribe(listener: () => void): () => void {

@@ -5,10 +5,17 @@
 import type { networkservices_v1 } from 'googleapis/build/src/apis/networkservices/v1.js';
 
 export type HttpRoute = networkservices_v1.Schema$HttpRoute;
+export type GrpcRoute = networkservices_v1.Schema$GrpcRoute;
+export type TcpRoute = networkservices_v1.Schema$TcpRoute;
+export type TlsRoute = networkservices_v1.Schema$TlsRoute;
 
 export interface RouteFeed {
-  /** Every route as the API would return it now. */
+  /** Every HTTPRoute as the API would return it now. */
   routes(): readonly HttpRoute[];
+  /** Every GRPCRoute, TCPRoute and TLSRoute as the API would return it now. */
+  grpcRoutes(): readonly GrpcRoute[];
+  tcpRoutes(): readonly TcpRoute[];
+  tlsRoutes(): readonly TlsRoute[];
   /** Called after every completed write; returns an unsubscribe function. */
   subscribe(listener: () => void): () => void;
 }

@@ -5,7 +5,7 @@
  */
 import { notFound } from './api-error.ts';
 import { selfLink } from './resource-names.ts';
-import type { HttpRoute, RouteFeed } from './route-feed.ts';
+import type { GrpcRoute, HttpRoute, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
 import { asRead, type JsonObject } from './route-validation.ts';
 import { MonotonicClock } from './timestamps.ts';
 
@@ -15,7 +15,26 @@ export class RouteStore implements RouteFeed {
   readonly #clock = new MonotonicClock();
 
   routes(): readonly HttpRoute[] {
-    return [...this.#routes.keys()].sort().map((name) => this.read(name));
+    return this.#ofKind('httpRoutes');
+  }
+
+  grpcRoutes(): readonly GrpcRoute[] {
+    return this.#ofKind('grpcRoutes');
+  }
+
+  tcpRoutes(): readonly TcpRoute[] {
+    return this.#ofKind('tcpRoutes');
+  }
+
+  tlsRoutes(): readonly TlsRoute[] {
+    return this.#ofKind('tlsRoutes');
+  }
+
+  #ofKind(collection: string): JsonObject[] {
+    return [...this.#routes.keys()]
+      .filter((name) => name.split('/')[4] === collection)
+      .sort()
+      .map((name) => this.read(name) as JsonObject);
   }
 
   subscribe(listener: () => void): () => void {

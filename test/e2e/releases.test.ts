@@ -1,0 +1,379 @@
+/**
+ * One release across several routes, end to end through Pub/Sub, the functions, the Network
+ * Services stand-in and the local mesh: an HTTPRoute and a GRPCRoute of one application move as
+ * one — step by step with the split measured through the mesh on both (HTTP requests and gRPC
+ * calls) within 99.9% binomial bounds, a bad canary rolled back on both, a driver crash between
+ * the two routes' writes of one step recovered with no route written twice, a hand edit on one
+ * route pausing the whole release with the edit kept — and requests naming a route outside the
+ * allowlist or of an unknown kind rejected with nothing touched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RolloutRequestInput } from '../../functions/core/request.ts';
+import type { HistoryEntry } from '../../functions/core/state.ts';
+import { TOPICS } from '../../functions/manifest.ts';
+import { type GrpcSide, grpcSide, seedGrpcRoute } from '../support/grpc-side.ts';
+import { binomialCheck, followWrites, type RouteWrites, type Split, splitOf, until } from '../support/release.ts';
+import { type HttpSide, httpSide, type Side } from '../support/sides.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+const PROJECT = 'e2e-releases';
+const APPS = ['rel-promote', 'rel-bad', 'rel-crash', 'rel-edit', 'rel-reject'];
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ project: PROJECT, apps: APPS });
+  for (const name of APPS) seedGrpcRoute(stack, stack.app(name));
+});
+afterAll(() => stack.stop());
+
+interface ReleaseSides {
+  readonly http: HttpSide;
+  readonly grpc: GrpcSide;
+  readonly analysis: RolloutRequestInput['analysis'];
+}
+
+function sides(name: string): ReleaseSides {
+  const app = stack.app(name);
+  const grpc = grpcSide(stack, app);
+  return { http: httpSide(stack, app), grpc, analysis: grpc.analysis };
+}
+
+/** The release request: the HTTPRoute first, then the GRPCRoute, each with its own backends. */
+function releaseRequest(s: ReleaseSides, overrides: Partial<RolloutRequestInput>): RolloutRequestInput {
+  const { route: _route, ...base } = stack.request(s.http.app, {});
+  return {
+    ...base,
+    targets: [
+      { route: s.http.route },
+      { route: s.grpc.route, stable: s.grpc.stable, canary: s.grpc.canary },
+    ],
+    stable: s.http.stable,
+    canary: s.http.canary,
+    analysis: s.analysis,
+    ...overrides,
+  };
+}
+
+/** Traffic on both sides for the whole test (the analysis judges it). */
+function loadBoth(s: ReleaseSides): void {
+  stack.load(s.http.app, 60);
+  s.grpc.load(60);
+}
+
+function routeOf(side: Side): unknown {
+  return stack.cloud.networkServices.store.route(side.route);
+}
+
+function splitNow(side: Side): Split | null {
+  const route = stack.cloud.networkServices.store.route(side.route);
+  return route === null ? null : splitOf(route, side.stable, side.canary);
+}
+
+/** Measures `n` requests (or calls) through the mesh on one side and checks the canary's share. */
+async function expectMeasuredShare(side: Side, canaryPercent: number, label: string, n = 400): Promise<void> {
+  const counts = await side.measure(n);
+  const check = binomialCheck(counts.canary, counts.stable + counts.canary, canaryPercent / 100);
+  expect(counts.other, `${label}: every answer came from stable or canary`).toBe(0);
+  expect(check, `${label}: canary share ${counts.canary}/${n} against ${canaryPercent}%`).toMatchObject({
+    ok: true,
+  });
+}
+
+async function meshPropagated(label: string): Promise<void> {
+  await until(
+    () => stack.cloud.mesh.propagated(),
+    () => `mesh clients never all took ${label}`,
+  );
+}
+
+function entriesOfStep(history: readonly HistoryEntry[], step: number): HistoryEntry[] {
+  return history.filter(
+    (h) =>
+      h.to.phase === 'Progressing' &&
+      h.to.step === step &&
+      (h.event === 'rollout.weights_applying' || h.event === 'rollout.weights_live'),
+  );
+}
+
+/** Per step: written to the HTTPRoute, confirmed there, written to the GRPCRoute, confirmed, live. */
+function expectBothConfirmedPerStep(history: readonly HistoryEntry[], s: ReleaseSides, weights: number[]): void {
+  weights.forEach((canary, step) => {
+    const split = { stable: 100 - canary, canary };
+    const [applying, firstConfirmed, live, ...more] = entriesOfStep(history, step);
+    expect(more, `step ${step}: nothing after live`).toEqual([]);
+    expect(applying).toMatchObject({
+      event: 'rollout.weights_applying',
+      intent: { purpose: 'step', weights: split },
+    });
+    expect(applying?.intent?.done ?? []).toEqual([]);
+    expect(firstConfirmed).toMatchObject({
+      event: 'rollout.weights_applying',
+      intent: { purpose: 'step', weights: split, done: [0] },
+    });
+    expect(firstConfirmed?.reason).toContain(`route ${s.http.route} confirmed`);
+    expect(firstConfirmed?.reason).toContain(`writing ${s.grpc.route}`);
+    expect(live).toMatchObject({ event: 'rollout.weights_live', to: { weights: split }, intent: null });
+  });
+}
+
+async function expectOperationsPerIntent(rolloutId: string, s: ReleaseSides, canaries: number[]): Promise<void> {
+  const operations = await stack.operations(rolloutId);
+  for (const canary of canaries) {
+    const of = operations.filter((op) => op.weights.canary === canary);
+    expect(
+      of.map((op) => [op.route, op.state]),
+      `operations writing canary ${canary}%`,
+    ).toEqual([
+      [s.http.route, 'done'],
+      [s.grpc.route, 'done'],
+    ]);
+  }
+}
+
+function expectWrittenOnce(writes: RouteWrites, s: ReleaseSides, splits: Split[], patches: number): void {
+  for (const side of [s.http, s.grpc]) {
+    expect(writes.splits(side.route), side.route).toEqual(splits);
+    expect(writes.patches(side.route), side.route).toBe(patches);
+  }
+}
+
+const ALL_STABLE: Split = { stable: 100, canary: 0 };
+const ALL_CANARY: Split = { stable: 0, canary: 100 };
+
+describe('a release across an HTTPRoute and a GRPCRoute', () => {
+  it('promotes with both routes moving step by step, the split measured through the mesh on both at each step', async () => {
+    const s = sides('rel-promote');
+    const id = 'release-promote';
+    const writes = followWrites(stack.cloud.networkServices.store, [s.http, s.grpc]);
+    loadBoth(s);
+    await meshPropagated('the seeded routes');
+    await expectMeasuredShare(s.http, 0, 'HTTP before the release');
+    await expectMeasuredShare(s.grpc, 0, 'gRPC before the release');
+    const steps = [20, 50];
+    await stack.controller.publish(
+      TOPICS.requests,
+      releaseRequest(s, {
+        rolloutId: id,
+        steps: steps.map((weight) => ({ weight, hold: '3m' })),
+      }),
+    );
+    for (const weight of steps) {
+      await stack.waitFor(id, (r) => r.weights.canary === weight && r.intent === null);
+      expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([
+        { stable: 100 - weight, canary: weight },
+        { stable: 100 - weight, canary: weight },
+      ]);
+      await meshPropagated(`the ${weight}% step`);
+      await expectMeasuredShare(s.http, weight, `HTTP at ${weight}%`);
+      await expectMeasuredShare(s.grpc, weight, `gRPC at ${weight}%`);
+      // Measured while this step was still the one live.
+      expect((await stack.store.get(id))?.weights.canary, `still at ${weight}% after measuring`).toBe(weight);
+    }
+    const done = await stack.waitForTerminal(id);
+    expect(done.status.phase).toBe('Succeeded');
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([ALL_CANARY, ALL_CANARY]);
+    await meshPropagated('the promotion');
+    await expectMeasuredShare(s.http, 100, 'HTTP after promotion');
+    await expectMeasuredShare(s.grpc, 100, 'gRPC after promotion');
+
+    const history = await stack.store.history(id);
+    expectBothConfirmedPerStep(history, s, steps);
+    await expectOperationsPerIntent(id, s, [...steps, 100]);
+    expectWrittenOnce(
+      writes,
+      s,
+      [ALL_STABLE, ...steps.map((c) => ({ stable: 100 - c, canary: c })), ALL_CANARY],
+      steps.length + 1,
+    );
+    writes.stop();
+  });
+
+  it('rolls a bad canary back on both routes', async () => {
+    const s = sides('rel-bad');
+    const id = 'release-bad';
+    loadBoth(s);
+    await stack.controller.publish(
+      TOPICS.requests,
+      releaseRequest(s, { rolloutId: id, steps: [{ weight: 30, hold: '10m' }] }),
+    );
+    await stack.waitFor(id, (r) => r.weights.canary === 30 && r.intent === null);
+    s.setCanaryErrors(0.5);
+    const done = await stack.waitForTerminal(id, 90_000);
+    s.setCanaryErrors(0);
+    expect(done.status.phase).toBe('RolledBack');
+    expect(done.weights).toEqual({ stable: 100, canary: 0 });
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([ALL_STABLE, ALL_STABLE]);
+    await meshPropagated('the rollback');
+    await expectMeasuredShare(s.http, 0, 'HTTP after rollback');
+    await expectMeasuredShare(s.grpc, 0, 'gRPC after rollback');
+    const history = await stack.store.history(id);
+    const rollback = history.filter((h) => h.intent?.purpose === 'rollback');
+    expect(rollback.length).toBeGreaterThan(0);
+    expect(history.at(-1)).toMatchObject({ event: 'rollout.rolled_back', to: { phase: 'RolledBack' } });
+  });
+
+  it('recovers from a driver crash between the two routes’ writes of a step: both routes and the state agree, no route written twice', async () => {
+    const s = sides('rel-crash');
+    const id = 'release-crash';
+    const routes = stack.cloud.networkServices.store;
+    loadBoth(s);
+    // The drivers die once the HTTPRoute is confirmed at 40%, as they send the GRPCRoute's PATCH:
+    // the PATCH is refused (never reaches the route), nobody is left to retry it.
+    let crashed = false;
+    const unhookCrash = routes.beforeRequest('patch', async (resource) => {
+      if (crashed || resource !== s.grpc.route) return;
+      const r = await stack.store.get(id);
+      if (r?.intent?.weights.canary !== 40) return;
+      crashed = true;
+      for (const name of ['advanceRollout', 'advanceDue']) stack.controller.functions.get(name)?.kill();
+      throw new Error('driver crashed before this PATCH was sent');
+    });
+    const writes = followWrites(routes, [s.http, s.grpc]);
+    await stack.controller.publish(
+      TOPICS.requests,
+      releaseRequest(s, {
+        rolloutId: id,
+        steps: [
+          { weight: 10, hold: '0s' },
+          { weight: 40, hold: '1m' },
+        ],
+      }),
+    );
+    await until(
+      () => crashed,
+      () => 'the drivers were never killed',
+    );
+    unhookCrash();
+    // Between the two writes: the HTTPRoute at 40%, the GRPCRoute still at 10%, the intent saying so.
+    const between = await stack.store.get(id);
+    expect(between?.intent).toMatchObject({ weights: { canary: 40 }, done: [0] });
+    expect(between?.weights.canary).toBe(10);
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([
+      { stable: 60, canary: 40 },
+      { stable: 90, canary: 10 },
+    ]);
+    // Cloud Run starts new instances; the workflow's retry or the tick resumes the step.
+    await Promise.all([stack.controller.restart('advanceRollout'), stack.controller.restart('advanceDue')]);
+    const live = await stack.waitFor(id, (r) => r.weights.canary === 40 && r.intent === null, 60_000);
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([
+      { stable: 60, canary: 40 },
+      { stable: 60, canary: 40 },
+    ]);
+    expect(live.status.phase).toBe('Progressing');
+    const done = await stack.waitForTerminal(id);
+    expect(done.status.phase).toBe('Succeeded');
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([ALL_CANARY, ALL_CANARY]);
+    // Each route took each split once, in order, with one PATCH each (the crash's refused PATCH
+    // stopped before the counting hook: it never reached the route).
+    expect(writes.splits(s.http.route)).toEqual([
+      ALL_STABLE,
+      { stable: 90, canary: 10 },
+      { stable: 60, canary: 40 },
+      ALL_CANARY,
+    ]);
+    expect(writes.splits(s.grpc.route)).toEqual(writes.splits(s.http.route));
+    expect(writes.patches(s.http.route)).toBe(3);
+    expect(writes.patches(s.grpc.route)).toBe(3);
+    const history = await stack.store.history(id);
+    expect(history.filter((h) => h.event === 'rollout.weights_live').map((h) => h.to.weights.canary)).toEqual([
+      10, 40,
+    ]);
+    writes.stop();
+  });
+
+  it('pauses the whole release when a person edits one of its routes during a hold, keeping the edit', async () => {
+    const s = sides('rel-edit');
+    const id = 'release-edit';
+    const routes = stack.cloud.networkServices.store;
+    loadBoth(s);
+    await stack.controller.publish(
+      TOPICS.requests,
+      releaseRequest(s, { rolloutId: id, steps: [{ weight: 20, hold: '10m' }] }),
+    );
+    await stack.waitFor(id, (r) => r.weights.canary === 20 && r.intent === null);
+    const httpBefore = routeOf(s.http);
+    const edited = routes.editByHand(s.grpc.route, (route) => {
+      const rule = (route.rules ?? []).find((r) => (r.action?.destinations ?? []).length > 1);
+      if (rule?.action) {
+        rule.action.destinations = [
+          { serviceName: s.grpc.stable, weight: 65 },
+          { serviceName: s.grpc.canary, weight: 35 },
+        ];
+      }
+      return route;
+    });
+    const paused = await stack.waitFor(id, (r) => r.status.phase === 'Paused');
+    expect(paused.status).toMatchObject({ phase: 'Paused', reason: { kind: 'drift' } });
+    const detail = paused.status.phase === 'Paused' && 'detail' in paused.status.reason ? paused.status.reason.detail : '';
+    expect(detail).toContain(s.grpc.route);
+    expect(detail).toMatch(/stable 65% \/ canary 35%/);
+    // The controller keeps reading the routes while paused; neither is written.
+    const reads = routes.requestCount('get');
+    const patches = routes.requestCount('patch');
+    await until(
+      () => routes.requestCount('get') >= reads + 3,
+      () => 'the paused release never read its routes again',
+    );
+    expect(routes.requestCount('patch')).toBe(patches);
+    expect(routeOf(s.grpc)).toEqual(edited);
+    expect(routeOf(s.http)).toEqual(httpBefore);
+    expect((await stack.store.get(id))?.status.phase).toBe('Paused');
+    await stack.controller.publish(TOPICS.control, {
+      rolloutId: id,
+      command: 'abort',
+      actor: 'e2e',
+      reason: 'clean up',
+    });
+    await stack.waitForTerminal(id, 60_000);
+  });
+});
+
+describe('a release naming a route it may not move', () => {
+  async function expectRejected(body: RolloutRequestInput, code: string, message: RegExp, field?: string) {
+    const s = sides('rel-reject');
+    const routes = stack.cloud.networkServices.store;
+    const before = [routeOf(s.http), routeOf(s.grpc), routes.route(OUTSIDE)];
+    const patches = routes.requestCount('patch');
+    const messageId = await stack.controller.publish(TOPICS.requests, body);
+    const rejected = () => stack.logs.find((l) => l.fields['messageId'] === messageId && l.fields['code'] === code);
+    await expect.poll(rejected, { timeout: 20_000 }).toBeDefined();
+    expect(rejected()?.message).toMatch(message);
+    if (field !== undefined) expect(rejected()?.fields).toMatchObject({ problems: [{ field }] });
+    expect(await stack.store.get(body.rolloutId ?? '')).toBeNull();
+    expect([routeOf(s.http), routeOf(s.grpc), routes.route(OUTSIDE)]).toEqual(before);
+    expect(routes.requestCount('patch')).toBe(patches);
+  }
+
+  const OUTSIDE = `projects/${PROJECT}/locations/global/httpRoutes/not-ours`;
+
+  it('rejects a target outside the allowlist, touching nothing', async () => {
+    const s = sides('rel-reject');
+    stack.cloud.networkServices.store.seed({
+      ...structuredClone(stack.route(s.http.app)),
+      name: OUTSIDE,
+      hostnames: ['not-ours.internal'],
+    });
+    await expectRejected(
+      {
+        ...releaseRequest(s, { rolloutId: 'release-outside' }),
+        targets: [{ route: s.http.route }, { route: OUTSIDE }],
+      },
+      'ROUTE_NOT_ALLOWED',
+      new RegExp(`targets\\[1\\]\\.route: HTTPRoute ${OUTSIDE} is not managed by this controller`),
+    );
+  });
+
+  it('rejects a target of an unknown route kind, touching nothing', async () => {
+    const s = sides('rel-reject');
+    await expectRejected(
+      {
+        ...releaseRequest(s, { rolloutId: 'release-unknown-kind' }),
+        targets: [{ route: s.http.route }, { route: `projects/${PROJECT}/locations/global/fooRoutes/x` }],
+      },
+      'INVALID_REQUEST',
+      /rollout request rejected/,
+      'targets[1].route',
+    );
+  });
+});
+

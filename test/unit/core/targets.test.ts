@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { toLifecycleEvent } from '../../../functions/core/events.ts';
+import { hookBody } from '../../../functions/core/hook-body.ts';
+import type { PlanHook } from '../../../functions/core/hooks.ts';
 import {
   managedRule,
   primaryRoute,
@@ -6,7 +9,14 @@ import {
   routesOf,
   targetsOf,
 } from '../../../functions/core/targets.ts';
-import { backendName, grpcRouteName, request, routeName } from '../../support/fixtures.ts';
+import {
+  backendName,
+  grpcRouteName,
+  newRelease,
+  newRollout,
+  request,
+  routeName,
+} from '../../support/fixtures.ts';
 
 describe('targetsOf', () => {
   it('a request with `route` is a release of one target with the request’s backends and rule', () => {
@@ -56,3 +66,30 @@ describe('targetsOf', () => {
 function fail(): never {
   throw new Error('missing target');
 }
+
+describe('events and hook bodies of a release of several routes', () => {
+  it('carry the first route as `route` and every route in order as `routes`', () => {
+    const { rollout, entry } = newRelease('rel', [grpcRouteName('api'), routeName('web')]);
+    const event = toLifecycleEvent(rollout, entry);
+    expect(event).toMatchObject({
+      route: grpcRouteName('api'),
+      routes: [grpcRouteName('api'), routeName('web')],
+    });
+    expect(entry.reason).toContain(`on ${grpcRouteName('api')}, ${routeName('web')} accepted`);
+    const hook: PlanHook = {
+      name: 'smoke',
+      url: 'https://hooks.example/smoke',
+      method: 'POST',
+      timeoutMs: 5000,
+      retries: 0,
+      failAfterMs: null,
+      onFailure: null,
+      failureLimit: null,
+    };
+    expect(hookBody(rollout, 'preRollout', hook, 0, null)).toMatchObject({
+      route: grpcRouteName('api'),
+      routes: [grpcRouteName('api'), routeName('web')],
+    });
+    expect(toLifecycleEvent(newRollout('one').rollout, entry).routes).toEqual([routeName()]);
+  });
+});

@@ -4,15 +4,18 @@
 import { normalisePlan, type PlanContext } from './plan.ts';
 import type { RolloutRequest } from './request.ts';
 import { type HistoryEntry, isTerminal, type Rollout, snapshot } from './state.ts';
+import { type RuleHint, routesOf } from './targets.ts';
 import { describeWeights, type Weights } from './weights.ts';
 
 export interface NewRollout {
   readonly id: string;
   readonly request: RolloutRequest;
   readonly context: PlanContext;
-  /** Where the managed rule was found when the rollout was accepted, and what it looked like. */
+  /** Where the (first target's) managed rule was found when the rollout was accepted, and what it looked like. */
   readonly ruleIndex: number;
   readonly ruleShape: string;
+  /** Where each target's managed rule was found, in the request's order (the first: as `ruleIndex`/`ruleShape`). */
+  readonly ruleHints?: readonly RuleHint[];
   /** Weights read from the route when the rollout was accepted. */
   readonly weights: Weights;
   readonly now: number;
@@ -26,8 +29,9 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     id: n.id,
     spec: n.request,
     plan: normalisePlan(n.request, n.context),
-    ruleIndex: n.ruleIndex,
-    ruleShape: n.ruleShape,
+    ruleIndex: n.ruleHints?.[0]?.index ?? n.ruleIndex,
+    ruleShape: n.ruleHints?.[0]?.shape ?? n.ruleShape,
+    ...(n.ruleHints === undefined ? {} : { ruleHints: n.ruleHints }),
     status: { phase: 'Pending' },
     weights: n.weights,
     intent: null,
@@ -56,7 +60,7 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     event: 'rollout.created',
     actor: n.actor,
     input: 'create',
-    reason: `rollout of ${n.request.canary} on ${n.request.route} accepted at ${describeWeights(n.weights)}${
+    reason: `rollout of ${n.request.canary} on ${routesOf(n.request).join(', ')} accepted at ${describeWeights(n.weights)}${
       n.retryOf ? ` (attempt ${rollout.attempt}, retrying ${n.retryOf})` : ''
     }`,
     from: snapshot(rollout),

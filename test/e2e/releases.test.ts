@@ -12,7 +12,14 @@ import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import type { HistoryEntry } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { type GrpcSide, grpcSide, seedGrpcRoute } from '../support/grpc-side.ts';
-import { binomialCheck, followWrites, type RouteWrites, type Split, splitOf, until } from '../support/release.ts';
+import {
+  binomialCheck,
+  followWrites,
+  type RouteWrites,
+  type Split,
+  splitOf,
+  until,
+} from '../support/release.ts';
 import { type HttpSide, httpSide, type Side } from '../support/sides.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -43,10 +50,7 @@ function releaseRequest(s: ReleaseSides, overrides: Partial<RolloutRequestInput>
   const { route: _route, ...base } = stack.request(s.http.app, {});
   return {
     ...base,
-    targets: [
-      { route: s.http.route },
-      { route: s.grpc.route, stable: s.grpc.stable, canary: s.grpc.canary },
-    ],
+    targets: [{ route: s.http.route }, { route: s.grpc.route, stable: s.grpc.stable, canary: s.grpc.canary }],
     stable: s.http.stable,
     canary: s.http.canary,
     analysis: s.analysis,
@@ -96,7 +100,11 @@ function entriesOfStep(history: readonly HistoryEntry[], step: number): HistoryE
 }
 
 /** Per step: written to the HTTPRoute, confirmed there, written to the GRPCRoute, confirmed, live. */
-function expectBothConfirmedPerStep(history: readonly HistoryEntry[], s: ReleaseSides, weights: number[]): void {
+function expectBothConfirmedPerStep(
+  history: readonly HistoryEntry[],
+  s: ReleaseSides,
+  weights: number[],
+): void {
   weights.forEach((canary, step) => {
     const split = { stable: 100 - canary, canary };
     const [applying, firstConfirmed, live, ...more] = entriesOfStep(history, step);
@@ -116,7 +124,11 @@ function expectBothConfirmedPerStep(history: readonly HistoryEntry[], s: Release
   });
 }
 
-async function expectOperationsPerIntent(rolloutId: string, s: ReleaseSides, canaries: number[]): Promise<void> {
+async function expectOperationsPerIntent(
+  rolloutId: string,
+  s: ReleaseSides,
+  canaries: number[],
+): Promise<void> {
   const operations = await stack.operations(rolloutId);
   for (const canary of canaries) {
     const of = operations.filter((op) => op.weights.canary === canary);
@@ -275,9 +287,9 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
     expect(writes.patches(s.http.route)).toBe(3);
     expect(writes.patches(s.grpc.route)).toBe(3);
     const history = await stack.store.history(id);
-    expect(history.filter((h) => h.event === 'rollout.weights_live').map((h) => h.to.weights.canary)).toEqual([
-      10, 40,
-    ]);
+    expect(history.filter((h) => h.event === 'rollout.weights_live').map((h) => h.to.weights.canary)).toEqual(
+      [10, 40],
+    );
     writes.stop();
   });
 
@@ -288,10 +300,9 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
     loadBoth(s);
     await stack.controller.publish(
       TOPICS.requests,
-      releaseRequest(s, { rolloutId: id, steps: [{ weight: 20, hold: '10m' }] }),
+      releaseRequest(s, { rolloutId: id, steps: [{ weight: 20, hold: '2m' }] }),
     );
     await stack.waitFor(id, (r) => r.weights.canary === 20 && r.intent === null);
-    const httpBefore = routeOf(s.http);
     const edited = routes.editByHand(s.grpc.route, (route) => {
       const rule = (route.rules ?? []).find((r) => (r.action?.destinations ?? []).length > 1);
       if (rule?.action) {
@@ -302,25 +313,41 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
       }
       return route;
     });
-    const paused = await stack.waitFor(id, (r) => r.status.phase === 'Paused');
+    // Found when the release next reads the GRPCRoute (at the latest, writing it for the promotion).
+    const paused = await stack.waitFor(id, (r) => r.status.phase === 'Paused', 90_000);
     expect(paused.status).toMatchObject({ phase: 'Paused', reason: { kind: 'drift' } });
-    const detail = paused.status.phase === 'Paused' && 'detail' in paused.status.reason ? paused.status.reason.detail : '';
-    expect(detail).toContain(s.grpc.route);
+    const detail =
+      paused.status.phase === 'Paused' && paused.status.reason.kind === 'drift'
+        ? paused.status.reason.detail
+        : '';
     expect(detail).toMatch(/stable 65% \/ canary 35%/);
-    // Twice more the paused release is looked at (it waits for a person), and neither route is written.
+    const entry = (await stack.store.history(id)).at(-1);
+    expect(entry?.event).toBe('rollout.paused');
+    expect(entry?.reason).toContain(`route ${s.grpc.route} was edited outside the controller`);
+    expect(entry?.reason).toContain('paused without overwriting it');
+    // The HTTPRoute, written first, is where the release left it, and the reason says so.
+    const http = splitNow(s.http);
+    if (http?.canary !== 20) {
+      expect(entry?.reason).toContain(
+        `route ${s.http.route} already shows stable ${http?.stable}% / canary ${http?.canary}%`,
+      );
+    }
+    // Twice more the paused release is looked at (it waits for a person); neither route is written.
     const looks = () =>
       stack.logs.filter(
-        (l) => l.fields['rolloutId'] === id && l.fields['phase'] === 'Paused' && l.message.startsWith('no change'),
+        (l) =>
+          l.fields['rolloutId'] === id && l.fields['phase'] === 'Paused' && l.message.startsWith('no change'),
       ).length;
     const seen = looks();
     const patches = routes.requestCount('patch');
+    const httpRoute = routeOf(s.http);
     await until(
       () => looks() >= seen + 2,
       () => 'the paused release was never looked at again',
     );
     expect(routes.requestCount('patch')).toBe(patches);
     expect(routeOf(s.grpc)).toEqual(edited);
-    expect(routeOf(s.http)).toEqual(httpBefore);
+    expect(routeOf(s.http)).toEqual(httpRoute);
     expect((await stack.store.get(id))?.status.phase).toBe('Paused');
     await stack.controller.publish(TOPICS.control, {
       rolloutId: id,
@@ -328,7 +355,9 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
       actor: 'e2e',
       reason: 'clean up',
     });
-    await stack.waitForTerminal(id, 60_000);
+    const aborted = await stack.waitForTerminal(id, 60_000);
+    expect(aborted.status.phase).toBe('Aborted');
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([ALL_STABLE, ALL_STABLE]);
   });
 });
 
@@ -339,7 +368,8 @@ describe('a release naming a route it may not move', () => {
     const before = [routeOf(s.http), routeOf(s.grpc), routes.route(OUTSIDE)];
     const patches = routes.requestCount('patch');
     const messageId = await stack.controller.publish(TOPICS.requests, body);
-    const rejected = () => stack.logs.find((l) => l.fields['messageId'] === messageId && l.fields['code'] === code);
+    const rejected = () =>
+      stack.logs.find((l) => l.fields['messageId'] === messageId && l.fields['code'] === code);
     await expect.poll(rejected, { timeout: 20_000 }).toBeDefined();
     expect(rejected()?.message).toMatch(message);
     if (field !== undefined) expect(rejected()?.fields).toMatchObject({ problems: [{ field }] });
@@ -380,4 +410,3 @@ describe('a release naming a route it may not move', () => {
     );
   });
 });
-

@@ -36,12 +36,17 @@ export function httpSide(stack: Stack, app: DemoApp): HttpSide {
     stable: app.stable,
     canary: app.canary,
     measure: async (n) => {
-      const stats = await startLoad({ url: stack.cloud.mesh.url, host: app.hostname, maxRequests: n, concurrency: 8 })
-        .done;
+      const stats = await startLoad({
+        url: stack.cloud.mesh.url,
+        host: app.hostname,
+        maxRequests: n,
+        concurrency: 8,
+      }).done;
       const stable = stats.byBackend[app.stableService]?.total ?? 0;
       const canary = stats.byBackend[app.canaryService]?.total ?? 0;
       return { stable, canary, other: n - stable - canary };
     },
-    setCanaryErrors: (ratio) => stack.cloud.backends.get(app.canaryService)?.setBehaviour({ errorRatio: ratio }),
+    setCanaryErrors: (ratio) =>
+      stack.cloud.backends.get(app.canaryService)?.setBehaviour({ errorRatio: ratio }),
   };
 }

@@ -4,6 +4,7 @@
 import { normalisePlan, type PlanContext } from './plan.ts';
 import type { RolloutRequest } from './request.ts';
 import { type HistoryEntry, isTerminal, type Rollout, snapshot } from './state.ts';
+import { type RuleHint, routesOf } from './targets.ts';
 import { describeWeights, type Weights } from './weights.ts';
 
 export interface NewRollout {
@@ -13,6 +14,8 @@ export interface NewRollout {
   /** Where the managed rule was found when the rollout was accepted, and what it looked like. */
   readonly ruleIndex: number;
   readonly ruleShape: string;
+  /** Per target, where its managed rule was found (a release of several targets). */
+  readonly ruleHints?: readonly RuleHint[];
   /** Weights read from the route when the rollout was accepted. */
   readonly weights: Weights;
   readonly now: number;
@@ -28,6 +31,7 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     plan: normalisePlan(n.request, n.context),
     ruleIndex: n.ruleIndex,
     ruleShape: n.ruleShape,
+    ...(n.ruleHints === undefined ? {} : { ruleHints: n.ruleHints }),
     status: { phase: 'Pending' },
     weights: n.weights,
     intent: null,
@@ -56,7 +60,7 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     event: 'rollout.created',
     actor: n.actor,
     input: 'create',
-    reason: `rollout of ${n.request.canary} on ${n.request.route} accepted at ${describeWeights(n.weights)}${
+    reason: `rollout of ${n.request.canary} on ${routesOf(n.request).join(', ')} accepted at ${describeWeights(n.weights)}${
       n.retryOf ? ` (attempt ${rollout.attempt}, retrying ${n.retryOf})` : ''
     }`,
     from: snapshot(rollout),

@@ -37,7 +37,8 @@ const commandSchema = z.strictObject(
     route: z
       .string({ error: 'must be a string' })
       .regex(ROUTE_NAME, {
-        error: 'must be a full route name: projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME',
+        error:
+          'must be a full route name: projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME',
       })
       .optional(),
     canary: z

@@ -213,16 +213,17 @@ export class RolloutExecutor {
         return this.#measure(r, followUp.window, actor);
       case 'inspectRoute': {
         const router = await this.#deps.router();
-        return { type: 'routeInspected', actor, route: await router.read(followUp.route) };
+        const route = await router.read(followUp.route);
+        return { type: 'routeInspected', actor, route, target: followUp.target };
       }
       case 'readRoute':
-        return this.#route(r, followUp.intent, actor, async (router) => ({
+        return this.#route(r, followUp, actor, async (router) => ({
           written: false,
           route: await router.read(followUp.route),
         }));
       case 'applyRoute':
       case 'restoreRoute':
-        return this.#route(r, followUp.intent, actor, (router) =>
+        return this.#route(r, followUp, actor, (router) =>
           router.apply(followUp.route, followUp.request, this.#observer(r, followUp)),
         );
       case 'settleOperations':
@@ -302,20 +303,22 @@ export class RolloutExecutor {
     };
   }
 
+  /** Reads or writes the follow-up's target route; the outcome names that target. */
   async #route(
     r: Rollout,
-    intent: RouteIntent,
+    f: { readonly intent: RouteIntent; readonly target: number },
     actor: string,
     call: (router: TrafficRouter) => Promise<RouteOutcome>,
   ): Promise<Input> {
+    const { intent, target } = f;
     let outcome: RouteOutcome;
     try {
       outcome = await call(await this.#deps.router());
     } catch (error) {
-      return { type: 'routeFailed', actor, intentId: intent.id, error: routeFailure(error) };
+      return { type: 'routeFailed', actor, target, intentId: intent.id, error: routeFailure(error) };
     }
     const pending = await this.#deps.store.pendingOperations(r.id);
-    return { type: 'routeObserved', actor, ...outcome, intent, pending };
+    return { type: 'routeObserved', actor, ...outcome, target, intent, pending };
   }
 
   /** Cancels or waits for each operation, records what became of it, then reads the route. */
@@ -335,10 +338,12 @@ export class RolloutExecutor {
       }
       const route = await router.read(f.route);
       const pending = await store.pendingOperations(r.id);
-      return { type: 'operationsSettled', actor, intent: f.intent, outcomes, route, pending };
+      const target = f.target;
+      return { type: 'operationsSettled', actor, target, intent: f.intent, outcomes, route, pending };
     } catch (error) {
       if (f.intent === null) throw error;
-      return { type: 'routeFailed', actor, intentId: f.intent.id, error: routeFailure(error) };
+      const failure = routeFailure(error);
+      return { type: 'routeFailed', actor, target: f.target, intentId: f.intent.id, error: failure };
     }
   }
 

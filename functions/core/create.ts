@@ -11,10 +11,10 @@ export interface NewRollout {
   readonly id: string;
   readonly request: RolloutRequest;
   readonly context: PlanContext;
-  /** Where the managed rule was found when the rollout was accepted, and what it looked like. */
+  /** Where the (first target's) managed rule was found when the rollout was accepted, and what it looked like. */
   readonly ruleIndex: number;
   readonly ruleShape: string;
-  /** Per target, where its managed rule was found (a release of several targets). */
+  /** Where each target's managed rule was found, in the request's order (the first: as `ruleIndex`/`ruleShape`). */
   readonly ruleHints?: readonly RuleHint[];
   /** Weights read from the route when the rollout was accepted. */
   readonly weights: Weights;
@@ -29,8 +29,8 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     id: n.id,
     spec: n.request,
     plan: normalisePlan(n.request, n.context),
-    ruleIndex: n.ruleIndex,
-    ruleShape: n.ruleShape,
+    ruleIndex: n.ruleHints?.[0]?.index ?? n.ruleIndex,
+    ruleShape: n.ruleHints?.[0]?.shape ?? n.ruleShape,
     ...(n.ruleHints === undefined ? {} : { ruleHints: n.ruleHints }),
     status: { phase: 'Pending' },
     weights: n.weights,

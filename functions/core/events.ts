@@ -4,7 +4,7 @@
 import { stepPosition } from './describe.ts';
 import { authoredStepCount } from './plan.ts';
 import type { HistoryEntry, Rollout } from './state.ts';
-import { primaryRoute } from './targets.ts';
+import { primaryRoute, routesOf } from './targets.ts';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
@@ -16,7 +16,10 @@ export interface LifecycleEvent {
   readonly at: string;
   readonly actor: string;
   readonly reason: string;
+  /** The release's first route (its name in queues and logs). */
   readonly route: string;
+  /** Every route the release moves, in the order they are written (one for a `route` request). */
+  readonly routes: readonly string[];
   readonly stable: string;
   readonly canary: string;
   readonly phase: HistoryEntry['to']['phase'];
@@ -41,6 +44,7 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
     actor: entry.actor,
     reason: entry.reason,
     route: primaryRoute(r.spec),
+    routes: routesOf(r.spec),
     stable: r.spec.stable,
     canary: r.spec.canary,
     phase: entry.to.phase,

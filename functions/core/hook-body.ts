@@ -2,7 +2,7 @@
 import { stepPosition } from './describe.ts';
 import type { HookBody, HookPoint, PlanHook } from './hooks.ts';
 import { type Rollout, stepOf } from './state.ts';
-import { primaryRoute } from './targets.ts';
+import { primaryRoute, routesOf } from './targets.ts';
 import type { Weights } from './weights.ts';
 
 /**
@@ -27,6 +27,7 @@ export function hookBody(
     weights: r.weights,
     nextWeights,
     route: primaryRoute(r.spec),
+    routes: routesOf(r.spec),
     stable: r.spec.stable,
     canary: r.spec.canary,
   };

@@ -37,7 +37,10 @@ export interface HookBody {
   readonly weights: Weights;
   /** Weights the call is about to allow (preStep, confirmPromotion), else null. */
   readonly nextWeights: Weights | null;
+  /** The release's first route. */
   readonly route: string;
+  /** Every route the release moves, in the order they are written. */
+  readonly routes: readonly string[];
   readonly stable: string;
   readonly canary: string;
   /** 1-based attempt of this call within its retries. */

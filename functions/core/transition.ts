@@ -32,7 +32,7 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
     case 'routeObserved':
       return onRouteObserved(c, input);
     case 'routeFailed':
-      return onRouteFailed(c, input.intentId, input.error);
+      return onRouteFailed(c, input.intentId, input.error, input.target);
     case 'operationsSettled':
       return onOperationsSettled(c, input);
     case 'operationsPending':
@@ -44,7 +44,7 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
     case 'windowPending':
       return onWindowPending(c, input.window, input.detail, input.retryAt);
     case 'routeInspected':
-      return onRouteInspected(c, input.route);
+      return onRouteInspected(c, input.route, input.target);
     case 'alert':
       return onAlert(c, input.incident);
     case 'control':
@@ -68,7 +68,7 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
  */
 function terminal(r: Rollout, input: Input, c: ReturnType<typeof contextOf>): Decision {
   if (input.type === 'routeObserved') return onRouteObserved(c, input);
-  if (input.type === 'routeFailed') return onRouteFailed(c, input.intentId, input.error);
+  if (input.type === 'routeFailed') return onRouteFailed(c, input.intentId, input.error, input.target);
   if (input.type === 'operationsSettled') return onOperationsSettled(c, input);
   if (input.type === 'operationsPending') return onOperationsPending(c, input.operations);
   if (input.type === 'control') return onCommand(c, input);

@@ -183,6 +183,7 @@ function received(expect: Expect, c: Cell, shape: BodyShape): void {
       hook: c.name,
       rolloutId: c.name,
       route: c.app.route,
+      routes: [c.app.route],
       stable: c.app.stable,
       canary: c.app.canary,
       attempt: expect.any(Number),

@@ -1,6 +1,6 @@
 /** Requests and rollouts for tests, built through the same core functions production uses. */
 import { createRollout } from '../../functions/core/create.ts';
-import type { RouteTiming } from '../../functions/core/plan.ts';
+import type { PlanContext, RouteTiming } from '../../functions/core/plan.ts';
 import {
   type RolloutRequest,
   type RolloutRequestInput,
@@ -44,6 +44,16 @@ export const TIMING: RouteTiming = {
   maxRouteAttempts: 5,
 };
 
+const PLAN_CONTEXT: PlanContext = {
+  metrics: {
+    stable: { preset: 'cloudRun', service: 'checkout-stable' },
+    canary: { preset: 'cloudRun', service: 'checkout-canary' },
+  },
+  timing: TIMING,
+  timeScale: 1,
+  stalledAfterMs: 900_000,
+};
+
 export function newRollout(
   id: string,
   overrides: Partial<RolloutRequestInput> = {},
@@ -52,17 +62,43 @@ export function newRollout(
   return createRollout({
     id,
     request: request(overrides),
-    context: {
-      metrics: {
-        stable: { preset: 'cloudRun', service: 'checkout-stable' },
-        canary: { preset: 'cloudRun', service: 'checkout-canary' },
-      },
-      timing: TIMING,
-      timeScale: 1,
-      stalledAfterMs: 900_000,
-    },
+    context: PLAN_CONTEXT,
     ruleIndex: 0,
     ruleShape: RULE_SHAPE,
+    weights: ALL_STABLE,
+    now,
+    actor: 'test',
+  });
+}
+
+/** A grpcRoute name, for releases of several routes. */
+export const grpcRouteName = (name = 'checkout-grpc'): string =>
+  `projects/${PROJECT}/locations/global/grpcRoutes/${name}`;
+
+/**
+ * A release of several routes (`targets`, sharing the request's stable and canary), each route's
+ * managed rule found at rule 0 when it was accepted.
+ */
+export function newRelease(
+  id: string,
+  routes: readonly string[],
+  overrides: Partial<RolloutRequestInput> = {},
+  now = Date.UTC(2026, 10, 23, 12, 0, 0),
+): { rollout: Rollout; entry: HistoryEntry } {
+  const { route: _one, ...input } = requestInput(overrides);
+  const parsed = validateRolloutRequest({
+    ...input,
+    whenRouteBusy: 'reject',
+    targets: routes.map((route) => ({ route })),
+  });
+  if (!parsed.ok) throw new Error(`bad fixture: ${JSON.stringify(parsed.issues)}`);
+  return createRollout({
+    id,
+    request: parsed.value,
+    context: PLAN_CONTEXT,
+    ruleIndex: 0,
+    ruleShape: RULE_SHAPE,
+    ruleHints: routes.map(() => ({ index: 0, shape: RULE_SHAPE })),
     weights: ALL_STABLE,
     now,
     actor: 'test',

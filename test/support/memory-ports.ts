@@ -287,35 +287,75 @@ export class MemoryStore implements RolloutStore {
   }
 }
 
-/** One route whose rule 0 splits between the fixtures' stable and canary, counting reads and writes. */
+/**
+ * Routes whose rule 0 splits between the fixtures' stable and canary, counting reads and writes.
+ * Without names it is one route, answering for any name (`route`, `weights`); with names, each
+ * route is its own (`routeOf`, `weightsOf`, `setWeights`), and a name it does not hold is not found.
+ */
 export class MemoryRouter implements TrafficRouter {
-  route: RouteSnapshot;
+  readonly routes = new Map<string, RouteSnapshot>();
   updates = 0;
   readonly reads: string[] = [];
   readonly writes: { weights: Weights; precondition: Weights | null }[] = [];
+  /** Every write that passed its precondition, with the route it was for, in order. */
+  readonly routeWrites: { route: string; weights: Weights }[] = [];
   /** While set, a write that passed its precondition waits here before it lands (a slow operation). */
   hold: Promise<void> | null = null;
+  /** Called before a write is sent (throw here to play a function that dies before it writes). */
+  beforeWrite: ((route: string) => void) | null = null;
+  /** Called once a write has landed, before the call returns (to play a function that dies then). */
+  afterWrite: ((route: string) => void) | null = null;
+  readonly #named: boolean;
 
-  constructor(weights: Weights) {
-    this.route = routeShowing(weights);
+  constructor(weights: Weights, names: readonly string[] = []) {
+    this.#named = names.length > 0;
+    for (const name of this.#named ? names : ['']) this.routes.set(name, routeShowing(weights));
   }
 
-  get weights(): Weights | null {
-    const rule = this.route.rules[0];
+  #key(route: string): string {
+    if (!this.#named) return '';
+    if (!this.routes.has(route)) throw new RouteError('notFound', `route ${route} not found`, 'create it');
+    return route;
+  }
+
+  /** The route (of a router of one route, or the first of several). */
+  get route(): RouteSnapshot {
+    return this.routes.values().next().value as RouteSnapshot;
+  }
+
+  set route(snapshot: RouteSnapshot) {
+    this.routes.set(this.routes.keys().next().value as string, snapshot);
+  }
+
+  routeOf(name: string): RouteSnapshot {
+    return this.routes.get(this.#key(name)) as RouteSnapshot;
+  }
+
+  weightsOf(name: string): Weights | null {
+    const rule = this.routeOf(name).rules[0];
     return rule === undefined
       ? null
       : splitOf(rule, { stable: STABLE, canary: CANARY, hint: 0, shape: null });
   }
 
+  /** Sets a route's split as a person would, with a new updateTime. */
+  setWeights(name: string, weights: Weights): void {
+    this.updates += 1;
+    this.routes.set(this.#key(name), routeShowing(weights, [], `t${this.updates}`));
+  }
+
+  get weights(): Weights | null {
+    return this.weightsOf(this.routes.keys().next().value as string);
+  }
+
   /** Sets the split as a person would, with a new updateTime. */
   set weights(weights: Weights) {
-    this.updates += 1;
-    this.route = routeShowing(weights, [], `t${this.updates}`);
+    this.setWeights(this.routes.keys().next().value as string, weights);
   }
 
   async read(route: string): Promise<RouteSnapshot> {
     this.reads.push(route);
-    return this.route;
+    return this.routeOf(route);
   }
 
   /** The next write's operation outlives the wait: `apply` fails, and the write lands only when `land` is called. */
@@ -324,17 +364,20 @@ export class MemoryRouter implements TrafficRouter {
   ignoreCancel = false;
   readonly operations = new Map<string, { state: OperationState; land: () => void }>();
 
-  async apply(_route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite> {
-    const plan = planWrite(this.route, request);
-    const before = this.route;
-    if (plan.kind === 'skip') return { written: false, route: this.route, before, concurrent: [] };
+  async apply(route: string, request: WriteRequest, observer?: OperationObserver): Promise<RouteWrite> {
+    const key = this.#key(route);
+    const before = this.routeOf(route);
+    const plan = planWrite(before, request);
+    if (plan.kind === 'skip') return { written: false, route: before, before, concurrent: [] };
+    this.beforeWrite?.(route);
     this.writes.push({ weights: request.weights, precondition: request.precondition });
+    this.routeWrites.push({ route, weights: request.weights });
     const name = `projects/p/locations/global/operations/op-${this.operations.size + 1}`;
     const op = { state: 'pending' as OperationState, land: () => {} };
     op.land = () => {
       if (op.state !== 'pending') return;
       op.state = 'done';
-      this.#write(plan);
+      this.#write(key, plan);
     };
     this.operations.set(name, op);
     await observer?.started(name);
@@ -350,13 +393,15 @@ export class MemoryRouter implements TrafficRouter {
     this.hold = null;
     if (hold !== null) await hold;
     op.land();
+    this.afterWrite?.(route);
     await observer?.finished(name, 'done');
-    return { written: true, route: this.route, before, concurrent: [] };
+    return { written: true, route: this.routeOf(route), before, concurrent: [] };
   }
 
-  async takeOut(_route: string, canary: string): Promise<{ written: boolean; left: readonly number[] }> {
-    const eviction = planEviction(this.route, canary);
-    for (const edit of eviction.edits) this.#write({ kind: 'write', ...edit });
+  async takeOut(route: string, canary: string): Promise<{ written: boolean; left: readonly number[] }> {
+    const key = this.#key(route);
+    const eviction = planEviction(this.routeOf(route), canary);
+    for (const edit of eviction.edits) this.#write(key, { kind: 'write', ...edit });
     return { written: eviction.edits.length > 0, left: eviction.left };
   }
 
@@ -372,9 +417,10 @@ export class MemoryRouter implements TrafficRouter {
     return op.state;
   }
 
-  #write(plan: Extract<ReturnType<typeof planWrite>, { kind: 'write' }>): void {
+  #write(key: string, plan: Extract<ReturnType<typeof planWrite>, { kind: 'write' }>): void {
     this.updates += 1;
-    const rules = this.route.rules.map((rule, i) =>
+    const current = this.routes.get(key) as RouteSnapshot;
+    const rules = current.rules.map((rule, i) =>
       i !== plan.ruleIndex
         ? rule
         : {
@@ -387,7 +433,7 @@ export class MemoryRouter implements TrafficRouter {
             })),
           },
     );
-    this.route = { ...this.route, rules, updateTime: `t${this.updates}` };
+    this.routes.set(key, { ...current, rules, updateTime: `t${this.updates}` });
   }
 }
 

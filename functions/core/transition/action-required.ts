@@ -9,6 +9,7 @@ import type { Decision } from '../decision.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import type { ResumableStatus, RouteProblem, Status } from '../state.ts';
 import { type Context, commit, readFollowUp, unchanged } from './context.ts';
+import { named, problemRoute } from './release.ts';
 
 export function describeProblem(p: RouteProblem): string {
   switch (p.kind) {
@@ -54,17 +55,22 @@ function resumableOf(status: Status): ResumableStatus {
   }
 }
 
-/** The rollout waits for a person; the route change it wants stays recorded. */
-export function block(c: Context, problem: RouteProblem, route: RouteSnapshot | null): Decision {
+/**
+ * The rollout waits for a person; the route change it wants stays recorded. `target`: the route
+ * of the release the problem is on (named, and read again, in a release of several routes).
+ */
+export function block(c: Context, problem: RouteProblem, route: RouteSnapshot | null, target = 0): Decision {
   const retry =
     problem.kind === 'refused' ? 'an operator resumes or aborts' : 'the route changes or an operator acts';
+  const on = named(c.r, target) === '' ? '' : `route${named(c.r, target)}: `;
   return commit(c, {
     event: 'rollout.action_required',
-    reason: `${describeProblem(problem)}; a person must act: ${whatToDo(problem)}. The controller tries again when ${retry}`,
+    reason: `${on}${describeProblem(problem)}; a person must act: ${whatToDo(problem)}. The controller tries again when ${retry}`,
     status: {
       phase: 'ActionRequired',
       problem,
       routeSeen: route?.updateTime ?? null,
+      ...problemRoute(c.r, target),
       resume: resumableOf(c.r.status),
     },
   });

@@ -20,9 +20,9 @@ import {
   type Status,
   snapshot,
 } from '../state.ts';
-import { primaryRoute } from '../targets.ts';
 import type { Weights } from '../weights.ts';
 import { withNotify } from './hook-notify.ts';
+import { currentTarget, managedRuleAt, routeAt, withRuleHint } from './release.ts';
 
 export interface Context {
   readonly r: Rollout;
@@ -48,8 +48,8 @@ export interface Change {
   readonly lastAlert?: Rollout['lastAlert'];
   /** What the progress deadlines reported (transition/deadlines.ts). */
   readonly deadlines?: DeadlineRecord;
-  /** Where the managed rule was found on the read this change is based on. */
-  readonly rule?: { readonly index: number; readonly shape: string };
+  /** Where the managed rule was found on the read this change is based on (`target`: whose; absent: the first). */
+  readonly rule?: { readonly index: number; readonly shape: string; readonly target?: number };
   /** Someone else's change a write overwrote, kept so it can be restored. */
   readonly route?: HistoryEntry['route'];
   readonly verdict?: HistoryEntry['verdict'];
@@ -74,8 +74,9 @@ export function commit(c: Context, change: Change): Decision {
     stepStartedAt: change.stepStartedAt === undefined ? r.stepStartedAt : change.stepStartedAt,
     driver: change.driver ?? r.driver,
     lastAlert: change.lastAlert === undefined ? r.lastAlert : change.lastAlert,
-    ruleIndex: change.rule?.index ?? r.ruleIndex,
-    ruleShape: change.rule?.shape ?? r.ruleShape ?? null,
+    ...(change.rule === undefined
+      ? { ruleIndex: r.ruleIndex, ruleShape: r.ruleShape ?? null }
+      : withRuleHint(r, change.rule.target ?? 0, { index: change.rule.index, shape: change.rule.shape })),
     ...(change.hookState === undefined ? {} : { hookState: change.hookState }),
     ...(change.deadlines === undefined ? {} : { deadlines: change.deadlines }),
     version: r.version + 1,
@@ -102,9 +103,9 @@ export function commit(c: Context, change: Change): Decision {
   return withNotify(r, { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP });
 }
 
-/** The rule a rollout shifts, as the core finds it on every read of the route. */
-export function managedRuleOf(r: Rollout): ManagedRule {
-  return { stable: r.spec.stable, canary: r.spec.canary, hint: r.ruleIndex, shape: r.ruleShape ?? null };
+/** The rule a rollout shifts on target `target` (default: the first), as found on every read of its route. */
+export function managedRuleOf(r: Rollout, target = 0): ManagedRule {
+  return managedRuleAt(r, target);
 }
 
 /** A route change recorded before it is made; its id is the version that records it. */
@@ -143,7 +144,11 @@ export function pause(
   });
 }
 
-/** Reads the route for the intent (taking it over, or checking whether a person changed it). */
+/**
+ * Reads the route for the intent (taking it over, or checking whether a person changed it): the
+ * first target the intent has not confirmed yet.
+ */
 export function readFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
-  return { kind: 'readRoute', route: primaryRoute(r.spec), target: 0, intent };
+  const target = currentTarget(r, intent);
+  return { kind: 'readRoute', route: routeAt(r, target), target, intent };
 }

@@ -11,101 +11,82 @@
  * A write of this call's that landed after the rollout moved on is put back (lateWrite).
  */
 import type { Decision } from '../decision.ts';
-import type { Input } from '../inputs.ts';
 import { type Reading, read } from '../routing/managed-rule.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import { freshStepAnalysis } from '../schedule.ts';
 import { isTerminal, type RollbackCause, type RouteIntent, type RouteOperation } from '../state.ts';
-import { primaryRoute } from '../targets.ts';
 import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block, onCheck } from './action-required.ts';
 import { type Change, type Context, commit, managedRuleOf, newIntent, pause, unchanged } from './context.ts';
+import {
+  describeOverwritten,
+  keepOverwritten,
+  type Observed,
+  type Overwritten,
+  overwrittenBy,
+  overwrittenRecord,
+} from './overwritten.ts';
+import {
+  allBut,
+  confirmedRoutes,
+  currentTarget,
+  named,
+  othersRemain,
+  routeAt,
+  severalTargets,
+} from './release.ts';
 import { applyAgain, changeRoute, staleReason } from './route.ts';
 import { confirmStepDown, stepDownEdited } from './step-down.ts';
+import { confirmTarget } from './target-progress.ts';
 
 type Found = Extract<Reading, { kind: 'found' }>;
 
-/** A route observation as the core receives it (the input without its type and actor). */
-export type Observed = Omit<Extract<Input, { type: 'routeObserved' }>, 'type' | 'actor'>;
-
-/** Someone else's change to the rules that a write of ours overwrote: the latest, with the route before. */
-interface Overwritten {
-  readonly before: RouteSnapshot;
-  readonly overwritten: RouteSnapshot;
-  readonly operation: string;
-}
-
-/**
- * A write replaces all rules, so another writer's change to them that ended while the write was
- * in flight is gone — unless it was the same change. Found through the API's operations.
- */
-function overwrittenBy(observed: Observed): Overwritten | null {
-  const before = observed.before;
-  if (!observed.written || before === undefined) return null;
-  const rules = (s: RouteSnapshot) => JSON.stringify(s.rules);
-  const lost = (observed.concurrent ?? []).filter(
-    (w) => w.route !== null && rules(w.route) !== rules(before) && rules(w.route) !== rules(observed.route),
-  );
-  const last = lost.at(-1);
-  return last?.route ? { before, overwritten: last.route, operation: last.operation } : null;
-}
+export type { Observed } from './overwritten.ts';
 
 export function onRouteObserved(c: Context, observed: Observed): Decision {
   const lost = overwrittenBy(observed);
-  return keepOverwritten(c, judge(c, observed, lost), observed.intent, lost);
+  return keepOverwritten(c, judge(c, observed, lost), observed.intent, lost, observed.target ?? 0);
 }
 
 function judge(c: Context, observed: Observed, lost: Overwritten | null): Decision {
+  const at = observed.target ?? 0;
   const stale = staleReason(c.r, observed.intent.id, 'route observation');
   const intent = c.r.intent;
   if (stale !== null || intent === null) {
-    const landed = observed.written ? lateWrite(c, observed.intent, observed.route, lost) : null;
+    const landed = observed.written ? lateWrite(c, observed.intent, observed.route, lost, at) : null;
     return landed ?? unchanged(stale ?? 'no change');
+  }
+  const current = currentTarget(c.r, intent);
+  if (at !== current) {
+    return unchanged(
+      `route observation of${named(c.r, at)} is stale: change #${intent.id} is at${named(c.r, current)} now`,
+    );
   }
   const status = c.r.status;
   if (status.phase === 'ActionRequired') return onCheck(c, status, observed.route);
-  const reading = read(observed.route, managedRuleOf(c.r));
+  const reading = read(observed.route, managedRuleOf(c.r, at));
   if (reading.kind !== 'found') {
     const problem =
       reading.kind === 'gone'
         ? ({ kind: 'ruleGone' } as const)
         : ({ kind: 'ruleAmbiguous', rules: reading.candidates } as const);
     return isTerminal(status.phase)
-      ? leaveEdited(c, intent, 'the managed rule cannot be found')
-      : block(c, problem, observed.route);
+      ? leaveEdited(c, intent, 'the managed rule cannot be found', at)
+      : block(c, problem, observed.route, at);
   }
   return intent.purpose === 'rollback'
     ? onRollbackRead(c, intent, reading, observed)
     : onShiftRead(c, intent, reading, observed);
 }
 
-/**
- * Whatever was decided, a change of someone else's that a write of ours overwrote is never
- * dropped: it rides on the decision's history entry, or gets one of its own.
- */
-function keepOverwritten(
-  c: Context,
-  decision: Decision,
-  by: RouteIntent,
-  lost: Overwritten | null,
-): Decision {
-  if (lost === null) return decision;
-  if (decision.kind === 'unchanged') return recordOverwritten(c, by, lost);
-  if (decision.entry.route) return decision;
-  const route = { before: lost.before, overwritten: lost.overwritten };
-  return {
-    ...decision,
-    entry: { ...decision.entry, reason: `${decision.entry.reason}; ${describeOverwritten(lost)}`, route },
-  };
-}
-
 function onShiftRead(c: Context, intent: RouteIntent, reading: Found, observed: Observed): Decision {
+  const at = observed.target ?? 0;
   if (reading.others.length > 0) {
     if (intent.overwrite) {
       const problem = { kind: 'foreignDestinations', rule: reading.index, backends: reading.others } as const;
-      return block(c, problem, observed.route);
+      return block(c, problem, observed.route, at);
     }
-    return drift(c, intent, `rule ${reading.index} also sends traffic to ${reading.others.join(', ')}`);
+    return drift(c, intent, `rule ${reading.index} also sends traffic to ${reading.others.join(', ')}`, at);
   }
   const shown = reading.weights;
   if (shown !== null && sameWeights(shown, intent.weights))
@@ -119,6 +100,7 @@ function onShiftRead(c: Context, intent: RouteIntent, reading: Found, observed: 
     shown === null
       ? `rule ${reading.index} sends no traffic to stable or canary`
       : `route shows ${describeWeights(shown)}; expected ${describeWeights(intent.previous)} or ${describeWeights(intent.weights)}`,
+    at,
   );
 }
 
@@ -128,7 +110,8 @@ function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, observe
     return applyAgain(c, intent, `rule ${reading.index} still sends the canary ${canary}%; rollback wins`);
   }
   if (reading.canaryElsewhere.length > 0) {
-    return block(c, { kind: 'canaryElsewhere', rules: reading.canaryElsewhere }, observed.route);
+    const problem = { kind: 'canaryElsewhere', rules: reading.canaryElsewhere } as const;
+    return block(c, problem, observed.route, observed.target ?? 0);
   }
   return confirmOrSettle(c, intent, reading, observed, alreadyOut(intent, observed));
 }
@@ -155,8 +138,11 @@ function confirmOrSettle(
   observed: Observed,
   note: string | null = null,
 ): Decision {
-  const earlier = observed.pending.filter((op) => op.intentId !== intent.id);
-  if (earlier.length === 0) return confirm(c, intent, reading, overwrittenBy(observed), note);
+  const at = observed.target ?? 0;
+  const route = routeAt(c.r, at);
+  // Only operations on this target's route can still change what it shows.
+  const earlier = observed.pending.filter((op) => op.intentId !== intent.id && op.route === route);
+  if (earlier.length === 0) return confirm(c, intent, at, reading, overwrittenBy(observed), note);
   // Committed (the lease renewed): cancelling is decided on the stored version, never a stale copy.
   const renewed: RouteIntent = { ...intent, leaseUntil: c.now + c.r.plan.timing.leaseMs };
   return commit(c, {
@@ -165,20 +151,11 @@ function confirmOrSettle(
     intent: renewed,
     followUp: {
       kind: 'settleOperations',
-      route: primaryRoute(c.r.spec),
-      target: 0,
+      route,
+      target: at,
       intent: renewed,
       operations: earlier,
     },
-  });
-}
-
-/** A write of an earlier change overwrote someone's edit: recorded (with the route) even so. */
-function recordOverwritten(c: Context, by: RouteIntent, lost: Overwritten): Decision {
-  return commit(c, {
-    event: 'rollout.edit_overwritten',
-    reason: `${describeOverwritten(lost)} (the write of change #${by.id}, ${describeWeights(by.weights)}); restore their change by hand`,
-    route: { before: lost.before, overwritten: lost.overwritten },
   });
 }
 
@@ -189,37 +166,52 @@ export function describeOperations(operations: readonly RouteOperation[]): strin
   return each.join(', ');
 }
 
-function drift(c: Context, intent: RouteIntent, detail: string): Decision {
+/**
+ * A person's edit on target `at`: the whole release pauses and keeps it. In a release of several
+ * routes, the routes this change already moved are named (they show the new weights).
+ */
+function drift(c: Context, intent: RouteIntent, detail: string, at: number): Decision {
   if (intent.overwrite) {
     const why = intent.purpose === 'rollback' ? 'rollback wins' : 'the operator asked to replace it';
-    return applyAgain(c, intent, `route shows something else (${detail}); ${why}`);
+    return applyAgain(c, intent, `route${named(c.r, at)} shows something else (${detail}); ${why}`);
   }
-  if (isTerminal(c.r.status.phase)) return leaveEdited(c, intent, detail);
+  if (isTerminal(c.r.status.phase)) return leaveEdited(c, intent, detail, at);
   const s = c.r.status;
-  if (s.phase === 'Aborting') return stepDownEdited(c, s, detail);
+  const where = severalTargets(c.r) ? `route ${routeAt(c.r, at)}: ${detail}` : detail;
+  if (s.phase === 'Aborting') return stepDownEdited(c, s, where);
   const step = s.phase === 'Progressing' || s.phase === 'Paused' ? s.step : c.r.plan.steps.length - 1;
+  const moved = (intent.done ?? []).map((i) => routeAt(c.r, i));
+  const already =
+    moved.length === 0
+      ? ''
+      : `; route${moved.length > 1 ? 's' : ''} ${moved.join(', ')} already show${moved.length > 1 ? '' : 's'} ${describeWeights(intent.weights)} (left as ${moved.length > 1 ? 'they are' : 'it is'} until resumed)`;
   return pause(
     c,
     step,
-    { kind: 'drift', detail },
+    { kind: 'drift', detail: where },
     'applyStep',
-    `route was edited outside the controller (${detail}); paused without overwriting it`,
+    `route${named(c.r, at)} was edited outside the controller (${detail}); paused without overwriting it${already}`,
     { intent: null },
   );
 }
 
 /** A terminal rollout putting right a late write found a person's edit instead: it stays. */
-function leaveEdited(c: Context, intent: RouteIntent, detail: string): Decision {
+function leaveEdited(c: Context, intent: RouteIntent, detail: string, at: number): Decision {
   return commit(c, {
     event: 'rollout.route_edited',
-    reason: `route was edited while the controller restored ${describeWeights(intent.weights)} (${detail}); left as it is`,
+    reason: `route${named(c.r, at)} was edited while the controller restored ${describeWeights(intent.weights)} (${detail}); left as it is`,
     intent: null,
   });
 }
 
+/**
+ * Target `at` shows what the intent wants. Targets remain: record the progress and write the
+ * next (target-progress.ts). The last one: the change is live on every route.
+ */
 function confirm(
   c: Context,
   intent: RouteIntent,
+  at: number,
   reading: Found,
   lost: Overwritten | null,
   found: string | null = null,
@@ -227,20 +219,22 @@ function confirm(
   const note = [found, lost === null ? null : describeOverwritten(lost)]
     .map((n) => (n === null ? '' : `; ${n}`))
     .join('');
+  if (othersRemain(c.r, intent, at)) return confirmTarget(c, intent, at, reading, lost, note);
   const confirmed: Change = {
     event: 'rollout.weights_live',
     reason: '',
     weights: intent.weights,
     intent: null,
-    rule: { index: reading.index, shape: reading.shape },
-    ...(lost === null ? {} : { route: { before: lost.before, overwritten: lost.overwritten } }),
+    rule: { index: reading.index, shape: reading.shape, target: at },
+    ...(lost === null ? {} : { route: overwrittenRecord(c.r, lost, at) }),
   };
+  const routes = confirmedRoutes(c.r);
   switch (intent.purpose) {
     case 'step':
       if (lost !== null) return pauseOverwritten(c, intent, confirmed, lost);
       return commit(c, {
         ...confirmed,
-        reason: `route confirmed at ${describeWeights(intent.weights)}`,
+        reason: `${routes} confirmed at ${describeWeights(intent.weights)}`,
         stepStartedAt: c.now,
         analysis: freshStepAnalysis(c.r.analysis),
       });
@@ -250,22 +244,18 @@ function confirm(
       return commit(c, {
         ...confirmed,
         event: 'rollout.succeeded',
-        reason: `route confirmed with all traffic on the canary; rollout succeeded${note}`,
+        reason: `${routes} confirmed with all traffic on the canary; rollout succeeded${note}`,
         status: { phase: 'Succeeded' },
       });
     case 'restore':
       return commit(c, {
         ...confirmed,
         event: 'rollout.weights_restored',
-        reason: `route confirmed back at ${describeWeights(intent.weights)} after a late write of ${describeWeights(intent.previous)}${note}`,
+        reason: `route${named(c.r, at)} confirmed back at ${describeWeights(intent.weights)} after a late write of ${describeWeights(intent.previous)}${note}`,
       });
     case 'rollback':
       return confirmRollback(c, { ...confirmed, reason: note });
   }
-}
-
-function describeOverwritten(lost: Overwritten): string {
-  return `a change someone else made to the route's rules (operation ${lost.operation}) ended while the controller's write was in flight and was overwritten by it; the route as they left it and as read before the write are kept in this history entry (route.overwritten, route.before)`;
 }
 
 /** The step's weights are live, but a person's change was lost: say so and wait for them. */
@@ -295,7 +285,7 @@ function confirmRollback(c: Context, confirmed: Change): Decision {
   return commit(c, {
     ...confirmed,
     event: aborted ? 'rollout.aborted' : 'rollout.rolled_back',
-    reason: `route confirmed with no rule sending the canary traffic; ${aborted ? 'aborted' : 'rolled back'}${confirmed.reason}`,
+    reason: `${confirmedRoutes(c.r)} confirmed with no rule sending the canary traffic; ${aborted ? 'aborted' : 'rolled back'}${confirmed.reason}`,
     status: aborted
       ? { phase: 'Aborted', actor: cause.actor, note: cause.note }
       : { phase: 'RolledBack', cause },
@@ -313,17 +303,24 @@ export function lateWrite(
   landed: { readonly id: number; readonly weights: Weights } | RouteIntent,
   route: RouteSnapshot,
   lost: Overwritten | null = null,
+  target = 0,
 ): Decision | null {
   const r = c.r;
   if (r.intent !== null || sameWeights(r.weights, landed.weights)) return null;
-  const reading = read(route, managedRuleOf(r));
+  const reading = read(route, managedRuleOf(r, target));
   if (reading.kind !== 'found' || reading.weights === null || !sameWeights(reading.weights, landed.weights))
     return null;
-  const intent: RouteIntent = { ...newIntent(c, 'restore', r.weights, false), previous: landed.weights };
+  // The restore writes only this target: every other one counts as done for it.
+  const only = severalTargets(r) ? { done: allBut(r, target) } : {};
+  const intent: RouteIntent = {
+    ...newIntent(c, 'restore', r.weights, false),
+    previous: landed.weights,
+    ...only,
+  };
   return changeRoute(c, {
     event: 'rollout.weights_restoring',
-    reason: `a late route write (${describeWeights(landed.weights)}) of change #${landed.id} landed after the rollout moved on; restoring ${describeWeights(r.weights)}${lost === null ? '' : `; ${describeOverwritten(lost)}`}`,
+    reason: `a late route write (${describeWeights(landed.weights)}) of change #${landed.id} landed${severalTargets(r) ? ` on ${routeAt(r, target)}` : ''} after the rollout moved on; restoring ${describeWeights(r.weights)}${lost === null ? '' : `; ${describeOverwritten(lost)}`}`,
     intent,
-    ...(lost === null ? {} : { route: { before: lost.before, overwritten: lost.overwritten } }),
+    ...(lost === null ? {} : { route: overwrittenRecord(r, lost, target) }),
   });
 }

@@ -7,11 +7,14 @@
 import type { Decision } from '../decision.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import type { OperationState, Rollout, RouteIntent, RouteOperation } from '../state.ts';
-import { primaryRoute } from '../targets.ts';
+import { targetsOf } from '../targets.ts';
 import { type Context, commit, unchanged } from './context.ts';
 import { describeOperations, lateWrite, onRouteObserved } from './observe.ts';
+import { routeAt, targetOfRoute } from './release.ts';
 
 export interface Settled {
+  /** The target whose route was read after settling (absent: the first). */
+  readonly target?: number;
   readonly intent: RouteIntent | null;
   readonly outcomes: readonly { readonly operation: RouteOperation; readonly state: OperationState }[];
   readonly route: RouteSnapshot;
@@ -25,14 +28,18 @@ function backoffMs(r: Rollout, attempts: number): number {
 
 export function onOperationsSettled(c: Context, settled: Settled): Decision {
   const intent = c.r.intent;
+  const at = settled.target ?? 0;
+  const route = routeAt(c.r, at);
   if (intent !== null && settled.intent?.id === intent.id) {
-    const running = settled.pending.filter((op) => op.intentId !== intent.id);
+    const running = settled.pending.filter((op) => op.intentId !== intent.id && op.route === route);
     if (running.length > 0) return stillRunning(c, intent, running);
-    return onRouteObserved(c, { intent, written: false, route: settled.route, pending: settled.pending });
+    const observed = { intent, written: false, route: settled.route, pending: settled.pending };
+    return onRouteObserved(c, { ...observed, target: at });
   }
   for (const { operation, state } of settled.outcomes) {
-    if (state !== 'done') continue;
-    const put = lateWrite(c, { id: operation.intentId, weights: operation.weights }, settled.route);
+    if (state !== 'done' || operation.route !== route) continue;
+    const landed = { id: operation.intentId, weights: operation.weights };
+    const put = lateWrite(c, landed, settled.route, null, at);
     if (put !== null) return put;
   }
   const what = settled.outcomes.map((o) => `${o.operation.name}: ${o.state}`).join(', ');
@@ -49,19 +56,21 @@ function stillRunning(c: Context, intent: RouteIntent, running: readonly RouteOp
   });
 }
 
-/** Operations that never reported back (the tick finds them): settle those of earlier changes. */
+/**
+ * Operations that never reported back (the tick finds them): settle those of earlier changes, one
+ * route at a time — the first target's route with any (the tick comes back for the others).
+ */
 export function onOperationsPending(c: Context, operations: readonly RouteOperation[]): Decision {
   const current = c.r.intent?.id;
   const orphans = operations.filter((op) => op.intentId !== current);
-  if (orphans.length === 0) return unchanged('the pending route operations belong to the change in flight');
+  const first = orphans[0];
+  if (first === undefined) return unchanged('the pending route operations belong to the change in flight');
+  const routes = targetsOf(c.r.spec).map((t) => t.route);
+  const route = routes.find((name) => orphans.some((op) => op.route === name)) ?? first.route;
+  const target = targetOfRoute(c.r, route) ?? 0;
+  const these = orphans.filter((op) => op.route === route);
   return unchanged(
-    `${describeOperations(orphans)} never reported back; settling ${orphans.length > 1 ? 'them' : 'it'}`,
-    {
-      kind: 'settleOperations',
-      route: primaryRoute(c.r.spec),
-      target: 0,
-      intent: null,
-      operations: orphans,
-    },
+    `${describeOperations(these)} never reported back; settling ${these.length > 1 ? 'them' : 'it'}`,
+    { kind: 'settleOperations', route, target, intent: null, operations: these },
   );
 }

@@ -7,7 +7,6 @@
 import type { Decision, FollowUp } from '../decision.ts';
 import type { RouteErrorKind } from '../inputs.ts';
 import { isTerminal, type RollbackCause, type Rollout, type RouteIntent } from '../state.ts';
-import { primaryRoute } from '../targets.ts';
 import { ALL_STABLE, describeWeights } from '../weights.ts';
 import { block } from './action-required.ts';
 import {
@@ -19,17 +18,21 @@ import {
   readFollowUp,
   unchanged,
 } from './context.ts';
+import { currentTarget, named, routeAt } from './release.ts';
 
 /** Rollbacks and restores are retried until the route is safe; forward changes give up after a limit. */
 export function mustFinish(intent: RouteIntent): boolean {
   return intent.purpose === 'rollback' || intent.purpose === 'restore';
 }
 
-/** The write an intent asks for: over what it replaces, unless it overwrites whatever is there. */
+/**
+ * The write an intent asks for: over what it replaces, unless it overwrites whatever is there —
+ * on the first target the intent has not confirmed yet (targets are written in order).
+ */
 export function writeFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
-  const route = primaryRoute(r.spec);
-  const target = 0;
-  const rule = managedRuleOf(r);
+  const target = currentTarget(r, intent);
+  const route = routeAt(r, target);
+  const rule = managedRuleOf(r, target);
   switch (intent.purpose) {
     case 'restore':
       return {
@@ -95,7 +98,7 @@ export function intentDue(c: Context, intent: RouteIntent): Decision {
     event: 'rollout.weights_retrying',
     reason: `taking over route change #${intent.id} (${describeWeights(intent.weights)}) after its lease ran out${
       intent.lastError ? ` (last error: ${intent.lastError})` : ''
-    }; reading the route`,
+    }; reading the route${named(c.r, currentTarget(c.r, intent))}`,
     intent: renewed,
     followUp: readFollowUp(c.r, renewed),
   });
@@ -131,17 +134,24 @@ export function onRouteFailed(
   c: Context,
   intentId: number,
   error: { readonly kind: RouteErrorKind; readonly message: string },
+  target = 0,
 ): Decision {
   const stale = staleReason(c.r, intentId, 'route error');
   const intent = c.r.intent;
   if (stale !== null || intent === null) return unchanged(stale ?? 'no change');
-  const failure = `${error.kind}: ${error.message}`;
+  const at = currentTarget(c.r, intent);
+  if (target !== at) {
+    return unchanged(
+      `route error on${named(c.r, target)} is stale: change #${intent.id} is at${named(c.r, at)} now`,
+    );
+  }
+  const failure = `${error.kind}: ${error.message}${named(c.r, at) === '' ? '' : ` (route${named(c.r, at)})`}`;
   if (c.r.status.phase === 'ActionRequired') return unchanged(`still waiting for a person; ${failure}`);
-  if (error.kind === 'notFound') return routeGone(c, intent, error.message);
+  if (error.kind === 'notFound') return routeGone(c, intent, error.message, at);
   const retryable = error.kind === 'transient' || error.kind === 'conflict';
   if (!retryable && mustFinish(intent) && !isTerminal(c.r.status.phase)) {
     // Retrying a refusal cannot help: say once that a person must act, instead of retrying forever.
-    return block(c, { kind: 'refused', message: failure }, null);
+    return block(c, { kind: 'refused', message: failure }, null, at);
   }
   if (!mustFinish(intent)) {
     if (!retryable) {
@@ -163,18 +173,19 @@ export function onRouteFailed(
   });
 }
 
-function routeGone(c: Context, intent: RouteIntent, message: string): Decision {
+function routeGone(c: Context, intent: RouteIntent, message: string, at: number): Decision {
+  const route = named(c.r, at);
   if (isTerminal(c.r.status.phase)) {
     return commit(c, {
       event: 'rollout.route_edited',
-      reason: `route not found (${message}) while restoring ${describeWeights(intent.weights)}; nothing left to restore`,
+      reason: `route${route} not found (${message}) while restoring ${describeWeights(intent.weights)}; nothing left to restore`,
       intent: null,
     });
   }
   return commit(c, {
     event: 'rollout.failed',
-    reason: `route not found (${message}); nothing left to shift or restore`,
-    status: { phase: 'Failed', error: `route not found: ${message}` },
+    reason: `route${route} not found (${message}); nothing left to shift or restore`,
+    status: { phase: 'Failed', error: `route${route} not found: ${message}` },
     intent: null,
   });
 }

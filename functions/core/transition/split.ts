@@ -7,13 +7,13 @@
 import { describeSplit, type SplitCheck } from '../analysis/split.ts';
 import type { AnalysisWindow } from '../analysis/verdict.ts';
 import type { Decision } from '../decision.ts';
-import { read } from '../routing/managed-rule.ts';
+import { type Reading, read } from '../routing/managed-rule.ts';
 import type { RouteSnapshot } from '../routing/snapshot.ts';
 import type { Rollout } from '../state.ts';
-import { primaryRoute } from '../targets.ts';
-import { describeWeights, sameWeights } from '../weights.ts';
+import { describeWeights, sameWeights, type Weights } from '../weights.ts';
 import { block } from './action-required.ts';
 import { type Context, commit, managedRuleOf, pause, unchanged } from './context.ts';
+import { named, routeAt, severalTargets, targetCount } from './release.ts';
 import { staleReason } from './verdict.ts';
 
 /**
@@ -48,16 +48,17 @@ export function onWindowSettling(
     event: 'rollout.analysis',
     reason: `window ${window.index} not judged: ${detail}; the new weights have not reached every client yet, or the route was changed: reading it`,
     analysis,
-    followUp: { kind: 'inspectRoute', route: primaryRoute(r.spec), target: 0 },
+    followUp: { kind: 'inspectRoute', route: routeAt(r, 0), target: 0 },
   });
 }
 
 /**
  * The route read because the metrics showed another split: a person's change to the managed rule
  * explains it — pause without overwriting it, as for any edit found on a read; the rule gone or
- * ambiguous needs a person; the rollout's own split means the clients have not caught up.
+ * ambiguous needs a person; the rollout's own split means the clients have not caught up. In a
+ * release of several routes every target is read in turn (`target`: the one read).
  */
-export function onRouteInspected(c: Context, route: RouteSnapshot): Decision {
+export function onRouteInspected(c: Context, route: RouteSnapshot, target = 0): Decision {
   const r = c.r;
   const s = r.status;
   if (r.intent !== null || (s.phase !== 'Progressing' && s.phase !== 'Paused')) {
@@ -65,30 +66,47 @@ export function onRouteInspected(c: Context, route: RouteSnapshot): Decision {
       `route inspection ignored: ${r.intent !== null ? 'a route change is in flight' : s.phase}`,
     );
   }
-  const reading = read(route, managedRuleOf(r));
-  if (reading.kind === 'gone') return block(c, { kind: 'ruleGone' }, route);
+  const reading = read(route, managedRuleOf(r, target));
+  if (reading.kind === 'gone') return block(c, { kind: 'ruleGone' }, route, target);
   if (reading.kind === 'ambiguous')
-    return block(c, { kind: 'ruleAmbiguous', rules: reading.candidates }, route);
-  const shown = reading.weights;
-  const edited =
-    reading.others.length > 0
-      ? `rule ${reading.index} also sends traffic to ${reading.others.join(', ')}`
-      : shown === null
-        ? `rule ${reading.index} sends no traffic to stable or canary`
-        : sameWeights(shown, r.weights)
-          ? null
-          : `route shows ${describeWeights(shown)}; the rollout set ${describeWeights(r.weights)}`;
-  if (edited === null) {
-    return unchanged(`route still shows ${describeWeights(r.weights)}: its clients have not all caught up`);
-  }
+    return block(c, { kind: 'ruleAmbiguous', rules: reading.candidates }, route, target);
+  const edited = editOf(reading, r.weights);
+  if (edited === null) return caughtUp(c, target);
   if (s.phase === 'Paused' && s.reason.kind === 'drift')
     return unchanged(`already paused: ${s.reason.detail}`);
+  const detail = severalTargets(r) ? `route ${routeAt(r, target)}: ${edited}` : edited;
   return pause(
     c,
     s.step,
-    { kind: 'drift', detail: edited },
+    { kind: 'drift', detail },
     'applyStep',
-    `route was edited outside the controller (${edited}), as the metrics showed; paused without overwriting it`,
-    { rule: { index: reading.index, shape: reading.shape } },
+    `route${named(r, target)} was edited outside the controller (${edited}), as the metrics showed; paused without overwriting it`,
+    { rule: { index: reading.index, shape: reading.shape, target } },
   );
+}
+
+/** What a person changed on the managed rule, against the split the rollout set; null: nothing. */
+function editOf(reading: Extract<Reading, { kind: 'found' }>, weights: Weights): string | null {
+  const shown = reading.weights;
+  if (reading.others.length > 0) {
+    return `rule ${reading.index} also sends traffic to ${reading.others.join(', ')}`;
+  }
+  if (shown === null) return `rule ${reading.index} sends no traffic to stable or canary`;
+  return sameWeights(shown, weights)
+    ? null
+    : `route shows ${describeWeights(shown)}; the rollout set ${describeWeights(weights)}`;
+}
+
+/** This target shows the rollout's split: read the next one, or say the clients have not caught up. */
+function caughtUp(c: Context, target: number): Decision {
+  const r = c.r;
+  const next = target + 1;
+  if (next < targetCount(r)) {
+    return unchanged(
+      `route${named(r, target)} still shows ${describeWeights(r.weights)}; reading ${routeAt(r, next)}`,
+      { kind: 'inspectRoute', route: routeAt(r, next), target: next },
+    );
+  }
+  const shows = severalTargets(r) ? `every route still shows` : 'route still shows';
+  return unchanged(`${shows} ${describeWeights(r.weights)}: its clients have not all caught up`);
 }

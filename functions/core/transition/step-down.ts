@@ -16,6 +16,7 @@ import { freshStepAnalysis } from '../schedule.ts';
 import type { Rollout, RouteIntent, Status } from '../state.ts';
 import { describeWeights } from '../weights.ts';
 import { type Change, type Context, commit, newIntent, unchanged } from './context.ts';
+import { confirmedRoutes } from './release.ts';
 import { changeRoute, rollBack } from './route.ts';
 
 type Aborting = Extract<Status, { phase: 'Aborting' }>;
@@ -145,7 +146,7 @@ export function confirmStepDown(c: Context, intent: RouteIntent, confirmed: Chan
   const hold = s.phase === 'Aborting' ? ` for ${seconds(s.holdMs)}` : '';
   return commit(c, {
     ...confirmed,
-    reason: `route confirmed at ${describeWeights(intent.weights)} on the way down; holding it${hold}${note}`,
+    reason: `${confirmedRoutes(c.r)} confirmed at ${describeWeights(intent.weights)} on the way down; holding it${hold}${note}`,
     stepStartedAt: c.now,
     analysis: freshStepAnalysis(c.r.analysis),
   });

@@ -6,12 +6,21 @@
  */
 import { credentials, Metadata, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudMonitoringMetrics } from '../../functions/adapters/cloud-monitoring-metrics.ts';
 import { type GrpcDemoBackend, checkoutService, startGrpcDemoBackend } from '../../local/mesh/demo-grpc-backend.ts';
 import { type GrpcMesh, startGrpcMesh } from '../../local/mesh/grpc-proxy.ts';
 import { CountingRecorder, MemoryRouteFeed } from '../../local/mesh/in-memory.ts';
 import { runGrpcLoad } from '../../local/mesh/stream-load.ts';
 import { seededRandom } from '../../local/mesh/weights.ts';
-import type { GrpcCallRecorder, GrpcCallSample } from '../../local/monitoring/log-based-metrics.ts';
+import { CloudRunRecorder } from '../../local/monitoring/cloud-run-recorder.ts';
+import {
+  GRPC_SERVER_HANDLED,
+  GRPC_SERVER_LATENCIES,
+  type GrpcCallRecorder,
+  type GrpcCallSample,
+  GrpcServerMetrics,
+} from '../../local/monitoring/log-based-metrics.ts';
+import { type MonitoringServer, startMonitoringServer } from '../../local/monitoring/server.ts';
 import type { GrpcRoute } from '../../local/network-services/route-feed.ts';
 
 const P = 'projects/demo/locations/global';
@@ -176,5 +185,67 @@ describe('gRPC through the local mesh', () => {
     expect(recorder.counts()['checkout-v2']?.['5xx'] ?? 0).toBe(0);
     expect(serverMetrics.calls.slice(callsBefore).map((c) => c.code)).toEqual([status.RESOURCE_EXHAUSTED, status.OK]);
     expect(mesh.stats().backends['checkout-v2']).toMatchObject({ RESOURCE_EXHAUSTED: 1 });
+  });
+});
+
+describe('what a rollout reads of a gRPC canary that fails', () => {
+  let monitoring: MonitoringServer;
+  let recorder: CloudRunRecorder;
+  let serverMetrics: GrpcServerMetrics;
+  let reader: CloudMonitoringMetrics;
+  let stable: GrpcDemoBackend;
+  let canary: GrpcDemoBackend;
+  let mesh: GrpcMesh;
+  const PROJECT = 'grpc-metrics';
+
+  beforeAll(async () => {
+    monitoring = await startMonitoringServer();
+    const write = { endpoint: monitoring.endpoint, project: PROJECT, flushMs: 3_600_000 };
+    recorder = new CloudRunRecorder(write);
+    serverMetrics = new GrpcServerMetrics(write);
+    reader = new CloudMonitoringMetrics({ projectId: PROJECT, localEndpoint: monitoring.address });
+    stable = await startGrpcDemoBackend({ name: 'checkout-v1', metrics: serverMetrics });
+    canary = await startGrpcDemoBackend({ name: 'checkout-v2', metrics: serverMetrics, errorRatio: 0.5, random: seededRandom(3) });
+    mesh = await startGrpcMesh({
+      feed: new MemoryRouteFeed([route(split(50))]),
+      backends: {
+        [STABLE]: { service: 'checkout-v1', grpc: stable.address },
+        [CANARY]: { service: 'checkout-v2', grpc: canary.address },
+      },
+      recorder,
+      random: seededRandom(11),
+    });
+  });
+  afterAll(async () => {
+    await mesh.close();
+    await stable.close();
+    await canary.close();
+    await recorder.close();
+    await serverMetrics.close();
+    await reader.close();
+    await monitoring.close();
+  });
+
+  it('the cloudRun preset sees no error; a filter source on grpc_server_handled sees the canary errors', async () => {
+    const start = Date.now() - 60_000;
+    const load = await runGrpcLoad({ address: mesh.address, authority: HOST, attempts: 200, concurrency: 8 });
+    const canaryErrors = load.byBackend['checkout-v2']?.['UNAVAILABLE'] ?? 0;
+    const canaryCalls = Object.values(load.byBackend['checkout-v2'] ?? {}).reduce((a, b) => a + b, 0);
+    expect(canaryErrors).toBeGreaterThan(10);
+    await recorder.flush();
+    await serverMetrics.flush();
+    const window = { start, end: Date.now() + 1000 };
+    const cloudRun = await reader.read({ preset: 'cloudRun', service: 'checkout-v2' }, window, { latency: false });
+    expect(cloudRun).toMatchObject({ kind: 'data', requests: canaryCalls, errors: 0 });
+    const base = `metric.type = "${GRPC_SERVER_HANDLED}" AND resource.type = "cloud_run_revision" AND resource.labels.service_name = "checkout-v2"`;
+    const source = {
+      preset: 'filter' as const,
+      requests: base,
+      errors: `${base} AND metric.labels.grpc_code != "OK"`,
+      latency: `metric.type = "${GRPC_SERVER_LATENCIES}" AND resource.labels.service_name = "checkout-v2"`,
+    };
+    const grpc = await reader.read(source, window);
+    expect(grpc).toMatchObject({ kind: 'data', requests: canaryCalls, errors: canaryErrors });
+    expect(grpc.kind === 'data' ? grpc.latency?.counts.reduce((a, b) => a + b, 0) : null).toBe(canaryCalls);
   });
 });

@@ -26,7 +26,8 @@ export function parseAddress(text: string, what: string): { host: string; port: 
     throw new Error(`${what}: "${text}" is not host:port`);
   }
   const port = Number(url.port);
-  if (url.port === '' || !Number.isInteger(port) || port <= 0) throw new Error(`${what}: "${text}" has no port`);
+  if (url.port === '' || !Number.isInteger(port) || port <= 0)
+    throw new Error(`${what}: "${text}" has no port`);
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
 }
 

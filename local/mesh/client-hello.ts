@@ -69,7 +69,8 @@ function extensionsOf(hello: Buffer): Buffer | null {
 }
 
 export function parseClientHello(data: Buffer): HelloParse {
-  if (data.length > 0 && data[0] !== HANDSHAKE) return { kind: 'notTls', reason: 'not a TLS handshake record' };
+  if (data.length > 0 && data[0] !== HANDSHAKE)
+    return { kind: 'notTls', reason: 'not a TLS handshake record' };
   const handshake = handshakeBytes(data);
   if (handshake === null) return { kind: 'notTls', reason: 'a record of the ClientHello is not a handshake' };
   if (!handshake.complete) {
@@ -78,7 +79,8 @@ export function parseClientHello(data: Buffer): HelloParse {
       : { kind: 'incomplete' };
   }
   const hello = handshake.bytes;
-  if (hello[0] !== CLIENT_HELLO) return { kind: 'notTls', reason: 'the first handshake message is not a ClientHello' };
+  if (hello[0] !== CLIENT_HELLO)
+    return { kind: 'notTls', reason: 'the first handshake message is not a ClientHello' };
   const extensions = extensionsOf(hello);
   if (extensions === null) return { kind: 'notTls', reason: 'truncated ClientHello' };
   let sni = '';

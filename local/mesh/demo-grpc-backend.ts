@@ -42,7 +42,8 @@ export interface QuoteReply {
 
 const json = {
   serialize: (value: unknown): Buffer => Buffer.from(JSON.stringify(value ?? {})),
-  deserialize: (bytes: Buffer): unknown => (bytes.length === 0 ? {} : (JSON.parse(bytes.toString('utf8')) as unknown)),
+  deserialize: (bytes: Buffer): unknown =>
+    bytes.length === 0 ? {} : (JSON.parse(bytes.toString('utf8')) as unknown),
 };
 
 function unary(method: string) {
@@ -95,7 +96,10 @@ export interface GrpcDemoBackend {
 }
 
 /** `current` with `change` applied; throws an Error naming the first bad field. */
-export function mergeGrpcBehaviour(current: GrpcDemoBehaviour, change: Partial<GrpcDemoBehaviour>): GrpcDemoBehaviour {
+export function mergeGrpcBehaviour(
+  current: GrpcDemoBehaviour,
+  change: Partial<GrpcDemoBehaviour>,
+): GrpcDemoBehaviour {
   const { errorCode, ...http } = change;
   if (errorCode !== undefined && (!Number.isInteger(errorCode) || errorCode < 1 || errorCode > 16)) {
     throw new Error('errorCode must be a gRPC status code from 1 to 16');
@@ -126,39 +130,41 @@ export async function startGrpcDemoBackend(options: GrpcDemoBackendOptions = {})
   let total = 0;
   const timers = new Set<NodeJS.Timeout>();
 
-  const handler = (method: string): handleUnaryCall<QuoteRequest, QuoteReply> => (call, callback) => {
-    const started = performance.now();
-    const b = behaviour;
-    const code = b.errorRatio > 0 && random() < b.errorRatio ? b.errorCode : status.OK;
-    const answer = (): void => {
-      const codeName = grpcCodeName(code);
-      total += 1;
-      codes[codeName] = (codes[codeName] ?? 0) + 1;
-      options.metrics?.recordCall({
-        service: name,
-        grpcService: CHECKOUT_SERVICE,
-        grpcMethod: method,
-        code,
-        latencyMs: performance.now() - started,
-      });
-      const trailer = new Metadata();
-      trailer.set('x-demo-service', name);
-      if (code !== status.OK) {
-        callback({ code, details: `${name}: injected error`, metadata: trailer });
-        return;
-      }
-      const items = typeof call.request.items === 'number' ? call.request.items : 1;
-      const reply = { backend: name, method, total: items * 10, metadata: metadataOf(call.metadata) };
-      callback(null, reply, trailer);
+  const handler =
+    (method: string): handleUnaryCall<QuoteRequest, QuoteReply> =>
+    (call, callback) => {
+      const started = performance.now();
+      const b = behaviour;
+      const code = b.errorRatio > 0 && random() < b.errorRatio ? b.errorCode : status.OK;
+      const answer = (): void => {
+        const codeName = grpcCodeName(code);
+        total += 1;
+        codes[codeName] = (codes[codeName] ?? 0) + 1;
+        options.metrics?.recordCall({
+          service: name,
+          grpcService: CHECKOUT_SERVICE,
+          grpcMethod: method,
+          code,
+          latencyMs: performance.now() - started,
+        });
+        const trailer = new Metadata();
+        trailer.set('x-demo-service', name);
+        if (code !== status.OK) {
+          callback({ code, details: `${name}: injected error`, metadata: trailer });
+          return;
+        }
+        const items = typeof call.request.items === 'number' ? call.request.items : 1;
+        const reply = { backend: name, method, total: items * 10, metadata: metadataOf(call.metadata) };
+        callback(null, reply, trailer);
+      };
+      const delay = delayOf(b, random);
+      if (delay <= 0) return answer();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer();
+      }, delay);
+      timers.add(timer);
     };
-    const delay = delayOf(b, random);
-    if (delay <= 0) return answer();
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      answer();
-    }, delay);
-    timers.add(timer);
-  };
 
   const server = new Server();
   const implementation: UntypedServiceImplementation = { Quote: handler('Quote'), Ping: handler('Ping') };
@@ -166,7 +172,9 @@ export async function startGrpcDemoBackend(options: GrpcDemoBackendOptions = {})
   const host = options.host ?? '127.0.0.1';
   const target = `${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
   });
   return {
     address: `${host.includes(':') ? `[${host}]` : host}:${port}`,

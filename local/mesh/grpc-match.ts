@@ -48,7 +48,12 @@ export function grpcMethodOf(path: string): GrpcMethodName | null {
   return { service: m[1] ?? '', method: m[2] ?? '' };
 }
 
-function nameMatches(expected: string | null | undefined, actual: string, regex: boolean, caseSensitive: boolean): boolean {
+function nameMatches(
+  expected: string | null | undefined,
+  actual: string,
+  regex: boolean,
+  caseSensitive: boolean,
+): boolean {
   if (typeof expected !== 'string' || expected === '') return true;
   if (regex) {
     const re = fullMatchRegex(caseSensitive ? expected : `(?i)${expected}`);

@@ -32,8 +32,8 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { RequestRecorder } from '../monitoring/request-recorder.ts';
 import { grpcCodeName } from '../monitoring/log-based-metrics.ts';
+import type { RequestRecorder } from '../monitoring/request-recorder.ts';
 import { listen } from '../net.ts';
 import type { GrpcRoute, RouteFeed } from '../network-services/route-feed.ts';
 import type { DelaySpec } from '../timing.ts';
@@ -80,7 +80,13 @@ export interface GrpcMesh {
 
 const UNIMPLEMENTED = 12;
 const UNAVAILABLE = 14;
-const IGNORED = ['timeout', 'retryPolicy', 'faultInjectionPolicy', 'statefulSessionAffinity', 'idleTimeout'] as const;
+const IGNORED = [
+  'timeout',
+  'retryPolicy',
+  'faultInjectionPolicy',
+  'statefulSessionAffinity',
+  'idleTimeout',
+] as const;
 
 function count(counts: GrpcCodeCounts, code: number): void {
   const name = grpcCodeName(code);
@@ -95,7 +101,9 @@ function ignoredNotes(routes: readonly GrpcRoute[]): string[] {
       const ignored = action ? IGNORED.filter((f) => action[f] != null) : [];
       return ignored.length === 0
         ? []
-        : [`${route.name ?? '(unnamed route)'} rule ${index}: ignored by the local gRPC mesh: ${ignored.join(', ')}`];
+        : [
+            `${route.name ?? '(unnamed route)'} rule ${index}: ignored by the local gRPC mesh: ${ignored.join(', ')}`,
+          ];
     }),
   );
 }
@@ -104,7 +112,11 @@ function ignoredNotes(routes: readonly GrpcRoute[]): string[] {
 function forwardedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || (name.startsWith(':') && name !== ':path' && name !== ':method' && name !== ':authority')) continue;
+    if (
+      value === undefined ||
+      (name.startsWith(':') && name !== ':path' && name !== ':method' && name !== ':authority')
+    )
+      continue;
     out[name] = value;
   }
   return out;
@@ -132,7 +144,12 @@ function grpcStatusOf(headers: IncomingHttpHeaders | undefined): number | null {
 function localReply(stream: ServerHttp2Stream, code: number, message: string): void {
   if (stream.destroyed || stream.headersSent) return;
   stream.respond(
-    { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) },
+    {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(code),
+      'grpc-message': encodeURIComponent(message),
+    },
     { endStream: true },
   );
   stream.resume();
@@ -211,7 +228,9 @@ function forward(call: Call, sessions: Sessions, done: (end: CallEnd) => void): 
   });
   stream.on('wantTrailers', () => {
     const send = (): void => {
-      const out = trailers ? responseHeaders(trailers) : { 'grpc-status': String(UNAVAILABLE), 'grpc-message': 'upstream reset' };
+      const out = trailers
+        ? responseHeaders(trailers)
+        : { 'grpc-status': String(UNAVAILABLE), 'grpc-message': 'upstream reset' };
       if (!stream.destroyed) stream.sendTrailers(out);
       finish({ httpStatus: httpStatus ?? 502, grpcStatus: grpcStatusOf(trailers) ?? UNAVAILABLE });
     };
@@ -220,7 +239,11 @@ function forward(call: Call, sessions: Sessions, done: (end: CallEnd) => void): 
   });
   upstream.on('error', (error: NodeJS.ErrnoException) => {
     if (httpStatus === null) {
-      localReply(stream, UNAVAILABLE, `upstream connect error or disconnect/reset before headers: ${error.code ?? error.message}`);
+      localReply(
+        stream,
+        UNAVAILABLE,
+        `upstream connect error or disconnect/reset before headers: ${error.code ?? error.message}`,
+      );
       finish({ httpStatus: 503, grpcStatus: UNAVAILABLE });
     } else if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
@@ -266,7 +289,11 @@ export async function startGrpcMesh(options: GrpcMeshOptions): Promise<GrpcMesh>
     }
     count(counts, end.grpcStatus);
     try {
-      options.recorder.record({ service: backend.service, responseCode: end.httpStatus, latencyMs: performance.now() - started });
+      options.recorder.record({
+        service: backend.service,
+        responseCode: end.httpStatus,
+        latencyMs: performance.now() - started,
+      });
     } catch (error) {
       log(`recorder failed: ${(error as Error).message}`);
     }
@@ -276,15 +303,31 @@ export async function startGrpcMesh(options: GrpcMeshOptions): Promise<GrpcMesh>
     const authority = String(headers[':authority'] ?? headers.host ?? '');
     const path = String(headers[':path'] ?? '');
     const selection = selectGrpc(routes.pick(), { authority, path, headers });
-    if (selection.kind === 'noRoute') return answerLocally(stream, UNIMPLEMENTED, `mesh: no GRPCRoute for "${selection.host}"`);
+    if (selection.kind === 'noRoute') {
+      answerLocally(stream, UNIMPLEMENTED, `mesh: no GRPCRoute for "${selection.host}"`);
+      return;
+    }
     if (selection.kind === 'noRule') {
-      return answerLocally(stream, UNIMPLEMENTED, `mesh: no rule of ${selection.route.name ?? '(unnamed)'} matches ${path}`);
+      answerLocally(
+        stream,
+        UNIMPLEMENTED,
+        `mesh: no rule of ${selection.route.name ?? '(unnamed)'} matches ${path}`,
+      );
+      return;
     }
     const destination = chooseDestination(selection.rule.action?.destinations ?? [], random);
-    if (destination === null) return answerLocally(stream, UNAVAILABLE, `mesh: rule ${selection.ruleIndex} has no destinations`);
+    if (destination === null) {
+      answerLocally(stream, UNAVAILABLE, `mesh: rule ${selection.ruleIndex} has no destinations`);
+      return;
+    }
     const backend = backends.find(destination.serviceName ?? '');
     if (backend === undefined) {
-      return answerLocally(stream, UNAVAILABLE, `mesh: no local gRPC backend for ${destination.serviceName ?? ''} (configured: ${backends.names()})`);
+      answerLocally(
+        stream,
+        UNAVAILABLE,
+        `mesh: no local gRPC backend for ${destination.serviceName ?? ''} (configured: ${backends.names()})`,
+      );
+      return;
     }
     forward({ stream, headers, backend, started }, sessions, (end) => record(backend, started, end));
   };

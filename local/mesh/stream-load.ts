@@ -43,7 +43,12 @@ function bump(into: Record<string, number>, key: string): void {
   into[key] = (into[key] ?? 0) + 1;
 }
 
-function tally(byBackend: ByBackend, unrouted: Record<string, number>, backend: string | undefined, outcome: string): void {
+function tally(
+  byBackend: ByBackend,
+  unrouted: Record<string, number>,
+  backend: string | undefined,
+  outcome: string,
+): void {
   if (backend === undefined || backend === '') {
     bump(unrouted, outcome);
     return;
@@ -90,7 +95,13 @@ export async function runGrpcLoad(options: GrpcLoadOptions): Promise<StreamLoadS
     });
   try {
     const result = await paced(options, call);
-    return { attempted: result.started, skipped: result.skipped, byBackend, unrouted, elapsedMs: result.elapsedMs };
+    return {
+      attempted: result.started,
+      skipped: result.skipped,
+      byBackend,
+      unrouted,
+      elapsedMs: result.elapsedMs,
+    };
   } finally {
     client.close();
   }
@@ -110,7 +121,13 @@ function oneConnection(options: ConnectionLoadOptions): Promise<{ backend?: stri
   const { host, port } = parseAddress(options.address, 'connection load');
   return new Promise((resolve) => {
     const socket = options.tls
-      ? tlsConnect({ host, port, servername: options.tls.servername, ALPNProtocols: [...(options.tls.alpn ?? [])], rejectUnauthorized: false })
+      ? tlsConnect({
+          host,
+          port,
+          servername: options.tls.servername,
+          ALPNProtocols: [...(options.tls.alpn ?? [])],
+          rejectUnauthorized: false,
+        })
       : netConnect({ host, port });
     let text = '';
     const done = (result: { backend?: string; outcome: string }): void => {
@@ -135,5 +152,11 @@ export async function runConnectionLoad(options: ConnectionLoadOptions): Promise
     const { backend, outcome } = await oneConnection(options);
     tally(byBackend, unrouted, backend, outcome);
   });
-  return { attempted: result.started, skipped: result.skipped, byBackend, unrouted, elapsedMs: result.elapsedMs };
+  return {
+    attempted: result.started,
+    skipped: result.skipped,
+    byBackend,
+    unrouted,
+    elapsedMs: result.elapsedMs,
+  };
 }

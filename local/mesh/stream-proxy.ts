@@ -29,10 +29,10 @@ import type { RouteFeed, TcpRoute, TlsRoute } from '../network-services/route-fe
 import type { DelaySpec } from '../timing.ts';
 import { type StreamBackend, StreamBackends } from './backend-addresses.ts';
 import { parseClientHello } from './client-hello.ts';
+import type { MeshBackend } from './proxy.ts';
 import { followRoutes, type RouteFollower } from './route-follower.ts';
 import { selectTcp, selectTls } from './stream-match.ts';
 import { chooseDestination, type RandomSource, type Weighted } from './weights.ts';
-import type { MeshBackend } from './proxy.ts';
 
 export interface StreamMeshOptions {
   readonly port?: number;
@@ -102,7 +102,12 @@ function refuse(p: Plumbing, socket: Socket, note: string): void {
   socket.resetAndDestroy();
 }
 
-function recordOutcome(p: Plumbing, backend: StreamBackend, outcome: ConnectionOutcome, started: number): void {
+function recordOutcome(
+  p: Plumbing,
+  backend: StreamBackend,
+  outcome: ConnectionOutcome,
+  started: number,
+): void {
   let counts = p.counts.get(backend.key);
   if (counts === undefined) {
     counts = { total: 0, ok: 0, reset: 0, failed: 0 };
@@ -111,7 +116,12 @@ function recordOutcome(p: Plumbing, backend: StreamBackend, outcome: ConnectionO
   counts.total += 1;
   counts[outcome] += 1;
   try {
-    p.recorder?.recordConnection({ kind: p.kind, backend: backend.key, outcome, durationMs: performance.now() - started });
+    p.recorder?.recordConnection({
+      kind: p.kind,
+      backend: backend.key,
+      outcome,
+      durationMs: performance.now() - started,
+    });
   } catch (error) {
     p.log(`connection recorder failed: ${(error as Error).message}`);
   }
@@ -149,12 +159,26 @@ function pipeTo(p: Plumbing, client: Socket, backend: StreamBackend, first: Buff
 }
 
 /** Picks the destination of a rule's action and forwards; resets when there is none. */
-function route(p: Plumbing, client: Socket, destinations: readonly (Weighted & { serviceName?: string | null })[], what: string, first: Buffer | null): void {
+function route(
+  p: Plumbing,
+  client: Socket,
+  destinations: readonly (Weighted & { serviceName?: string | null })[],
+  what: string,
+  first: Buffer | null,
+): void {
   const destination = chooseDestination(destinations, p.random);
-  if (destination === null) return refuse(p, client, `mesh: ${what} has no destinations`);
+  if (destination === null) {
+    refuse(p, client, `mesh: ${what} has no destinations`);
+    return;
+  }
   const backend = p.backends.find(destination.serviceName ?? '');
   if (backend === undefined) {
-    return refuse(p, client, `mesh: no local ${p.kind} backend for ${destination.serviceName ?? ''} (configured: ${p.backends.names()})`);
+    refuse(
+      p,
+      client,
+      `mesh: no local ${p.kind} backend for ${destination.serviceName ?? ''} (configured: ${p.backends.names()})`,
+    );
+    return;
   }
   pipeTo(p, client, backend, first);
 }
@@ -229,11 +253,19 @@ export async function startTcpMesh(options: TcpMeshOptions): Promise<StreamMesh>
     client.on('error', () => {});
     const target = { address: virtualAddress, port: virtualPort };
     const selection = selectTcp(routes.pick(), target);
-    if (selection === null) return refuse(p, client, `mesh: no TCPRoute rule matches ${virtualAddress}:${virtualPort}`);
+    if (selection === null) {
+      refuse(p, client, `mesh: no TCPRoute rule matches ${virtualAddress}:${virtualPort}`);
+      return;
+    }
     const what = `${selection.route.name ?? '(unnamed route)'} rule ${selection.ruleIndex}`;
     const action = selection.rule.action ?? {};
     if (action.originalDestination === true) {
-      return refuse(p, client, `mesh: ${what}: originalDestination is not supported by the local mesh; connection refused`);
+      refuse(
+        p,
+        client,
+        `mesh: ${what}: originalDestination is not supported by the local mesh; connection refused`,
+      );
+      return;
     }
     route(p, client, action.destinations ?? [], what, null);
   });
@@ -243,10 +275,18 @@ export async function startTcpMesh(options: TcpMeshOptions): Promise<StreamMesh>
 }
 
 /** Reads the ClientHello, then routes by its SNI and ALPN. */
-function onTlsConnection(p: Plumbing, routes: RouteFollower<TlsRoute>, client: Socket, helloTimeoutMs: number): void {
+function onTlsConnection(
+  p: Plumbing,
+  routes: RouteFollower<TlsRoute>,
+  client: Socket,
+  helloTimeoutMs: number,
+): void {
   client.on('error', () => {});
   const chunks: Buffer[] = [];
-  const timer = setTimeout(() => refuse(p, client, 'mesh: no complete TLS ClientHello in time'), helloTimeoutMs);
+  const timer = setTimeout(
+    () => refuse(p, client, 'mesh: no complete TLS ClientHello in time'),
+    helloTimeoutMs,
+  );
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
     const first = Buffer.concat(chunks);
@@ -255,10 +295,14 @@ function onTlsConnection(p: Plumbing, routes: RouteFollower<TlsRoute>, client: S
     clearTimeout(timer);
     client.off('data', onData);
     client.pause();
-    if (hello.kind === 'notTls') return refuse(p, client, `mesh: TLS listener: ${hello.reason}`);
+    if (hello.kind === 'notTls') {
+      refuse(p, client, `mesh: TLS listener: ${hello.reason}`);
+      return;
+    }
     const selection = selectTls(routes.pick(), hello);
     if (selection === null) {
-      return refuse(p, client, `mesh: no TLSRoute rule matches sni "${hello.sni}" alpn [${hello.alpn.join(', ')}]`);
+      refuse(p, client, `mesh: no TLSRoute rule matches sni "${hello.sni}" alpn [${hello.alpn.join(', ')}]`);
+      return;
     }
     const what = `${selection.route.name ?? '(unnamed route)'} rule ${selection.ruleIndex}`;
     route(p, client, selection.rule.action?.destinations ?? [], what, first);
@@ -271,6 +315,8 @@ function onTlsConnection(p: Plumbing, routes: RouteFollower<TlsRoute>, client: S
 export async function startTlsMesh(options: TlsMeshOptions): Promise<StreamMesh> {
   const listener = setUp<TlsRoute>(options, 'tls', (feed) => feed.tlsRoutes());
   const timeout = options.helloTimeoutMs ?? 5000;
-  listener.server.on('connection', (client: Socket) => onTlsConnection(listener.plumbing, listener.routes, client, timeout));
+  listener.server.on('connection', (client: Socket) =>
+    onTlsConnection(listener.plumbing, listener.routes, client, timeout),
+  );
   return start(listener, options);
 }

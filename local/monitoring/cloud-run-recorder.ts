@@ -69,7 +69,10 @@ export class CloudRunRecorder implements RequestRecorder {
             location: options.location ?? 'europe-west1',
           }),
         };
-        const labels = { response_code: String(sample.code), response_code_class: responseCodeClass(sample.code) };
+        const labels = {
+          response_code: String(sample.code),
+          response_code_class: responseCodeClass(sample.code),
+        };
         return [
           {
             metric: { type: REQUEST_COUNT, labels },

@@ -166,7 +166,10 @@ export class DeltaWriter<S> {
     while (this.#queue.length > 0) {
       const request = this.#queue[0] ?? [];
       try {
-        await this.#client.createTimeSeries({ name: `projects/${this.#options.project}`, timeSeries: request });
+        await this.#client.createTimeSeries({
+          name: `projects/${this.#options.project}`,
+          timeSeries: request,
+        });
       } catch (error) {
         if ((error as { code?: unknown }).code !== INVALID_ARGUMENT) {
           throw new Error(

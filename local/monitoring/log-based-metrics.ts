@@ -141,7 +141,11 @@ export class GrpcServerMetrics implements GrpcCallRecorder {
             location,
           }),
         };
-        const labels = { grpc_service: s.grpcService, grpc_method: s.grpcMethod, grpc_code: grpcCodeName(s.code) };
+        const labels = {
+          grpc_service: s.grpcService,
+          grpc_method: s.grpcMethod,
+          grpc_code: grpcCodeName(s.code),
+        };
         return pair(entry, [GRPC_SERVER_HANDLED, GRPC_SERVER_LATENCIES], labels, resource);
       },
     });
@@ -174,7 +178,13 @@ export class MeshConnectionMetrics implements ConnectionRecorder {
         const s = entry.sample;
         const resource = {
           type: 'generic_task',
-          labels: { project_id: options.project, location, namespace: 'mesh', job: s.backend, task_id: 'local' },
+          labels: {
+            project_id: options.project,
+            location,
+            namespace: 'mesh',
+            job: s.backend,
+            task_id: 'local',
+          },
         };
         const labels = { route_kind: s.kind, outcome: s.outcome };
         return pair(entry, [MESH_CONNECTIONS, MESH_CONNECTION_DURATIONS], labels, resource);

@@ -4,10 +4,20 @@
  * grpc-status and trailers forwarded, and what gets recorded: the HTTP status for Cloud Run
  * (200 for a gRPC error), the grpc-status for the backend's gRPC server metric.
  */
-import { credentials, Metadata, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  makeGenericClientConstructor,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMonitoringMetrics } from '../../functions/adapters/cloud-monitoring-metrics.ts';
-import { type GrpcDemoBackend, checkoutService, startGrpcDemoBackend } from '../../local/mesh/demo-grpc-backend.ts';
+import {
+  checkoutService,
+  type GrpcDemoBackend,
+  startGrpcDemoBackend,
+} from '../../local/mesh/demo-grpc-backend.ts';
 import { type GrpcMesh, startGrpcMesh } from '../../local/mesh/grpc-proxy.ts';
 import { CountingRecorder, MemoryRouteFeed } from '../../local/mesh/in-memory.ts';
 import { runGrpcLoad } from '../../local/mesh/stream-load.ts';
@@ -67,7 +77,12 @@ interface CallResult {
   readonly trailers: Metadata;
 }
 
-function callOnce(address: string, method: string, metadata: Record<string, string> = {}, authority = HOST): Promise<CallResult> {
+function callOnce(
+  address: string,
+  method: string,
+  metadata: Record<string, string> = {},
+  authority = HOST,
+): Promise<CallResult> {
   const client = new Client(address, credentials.createInsecure(), { 'grpc.default_authority': authority });
   const md = new Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
@@ -126,7 +141,12 @@ describe('gRPC through the local mesh', () => {
 
   it('splits calls by weight within binomial bounds', async () => {
     feed.set([route(split(20))]);
-    const stats = await runGrpcLoad({ address: mesh.address, authority: HOST, attempts: 600, concurrency: 16 });
+    const stats = await runGrpcLoad({
+      address: mesh.address,
+      authority: HOST,
+      attempts: 600,
+      concurrency: 16,
+    });
     const v1 = stats.byBackend['checkout-v1']?.['OK'] ?? 0;
     const v2 = stats.byBackend['checkout-v2']?.['OK'] ?? 0;
     expect(v1 + v2).toBe(600);
@@ -136,7 +156,10 @@ describe('gRPC through the local mesh', () => {
   it('selects the rule by method (EXACT, REGULAR_EXPRESSION, caseSensitive) and by header', async () => {
     feed.set([
       route(
-        { matches: [{ headers: [{ key: 'x-canary', value: 'yes' }] }], action: { destinations: [{ serviceName: CANARY }] } },
+        {
+          matches: [{ headers: [{ key: 'x-canary', value: 'yes' }] }],
+          action: { destinations: [{ serviceName: CANARY }] },
+        },
         {
           matches: [{ method: { grpcService: 'DEMO.checkout', grpcMethod: 'ping', caseSensitive: false } }],
           action: { destinations: [{ serviceName: CANARY }] },
@@ -157,9 +180,14 @@ describe('gRPC through the local mesh', () => {
 
   it('answers UNIMPLEMENTED without a route or a matching rule, UNAVAILABLE without a backend', async () => {
     feed.set([
-      route({ matches: [{ method: { grpcService: 'demo.Checkout', grpcMethod: 'Quote' } }], action: { destinations: [{ serviceName: `${P}/backendServices/nowhere` }] } }),
+      route({
+        matches: [{ method: { grpcService: 'demo.Checkout', grpcMethod: 'Quote' } }],
+        action: { destinations: [{ serviceName: `${P}/backendServices/nowhere` }] },
+      }),
     ]);
-    expect((await callOnce(mesh.address, 'Quote', {}, 'other.internal')).error?.code).toBe(status.UNIMPLEMENTED);
+    expect((await callOnce(mesh.address, 'Quote', {}, 'other.internal')).error?.code).toBe(
+      status.UNIMPLEMENTED,
+    );
     expect((await callOnce(mesh.address, 'Ping')).error?.code).toBe(status.UNIMPLEMENTED);
     expect((await callOnce(mesh.address, 'Quote')).error?.code).toBe(status.UNAVAILABLE);
     expect(mesh.stats().local).toMatchObject({ UNIMPLEMENTED: 2, UNAVAILABLE: 1 });
@@ -183,7 +211,10 @@ describe('gRPC through the local mesh', () => {
     expect(ok.trailers?.get('x-demo-service')).toEqual(['checkout-v2']);
     expect(recorder.counts()['checkout-v2']?.['2xx']).toBe(before + 2);
     expect(recorder.counts()['checkout-v2']?.['5xx'] ?? 0).toBe(0);
-    expect(serverMetrics.calls.slice(callsBefore).map((c) => c.code)).toEqual([status.RESOURCE_EXHAUSTED, status.OK]);
+    expect(serverMetrics.calls.slice(callsBefore).map((c) => c.code)).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      status.OK,
+    ]);
     expect(mesh.stats().backends['checkout-v2']).toMatchObject({ RESOURCE_EXHAUSTED: 1 });
   });
 });
@@ -205,7 +236,12 @@ describe('what a rollout reads of a gRPC canary that fails', () => {
     serverMetrics = new GrpcServerMetrics(write);
     reader = new CloudMonitoringMetrics({ projectId: PROJECT, localEndpoint: monitoring.address });
     stable = await startGrpcDemoBackend({ name: 'checkout-v1', metrics: serverMetrics });
-    canary = await startGrpcDemoBackend({ name: 'checkout-v2', metrics: serverMetrics, errorRatio: 0.5, random: seededRandom(3) });
+    canary = await startGrpcDemoBackend({
+      name: 'checkout-v2',
+      metrics: serverMetrics,
+      errorRatio: 0.5,
+      random: seededRandom(3),
+    });
     mesh = await startGrpcMesh({
       feed: new MemoryRouteFeed([route(split(50))]),
       backends: {
@@ -235,7 +271,9 @@ describe('what a rollout reads of a gRPC canary that fails', () => {
     await recorder.flush();
     await serverMetrics.flush();
     const window = { start, end: Date.now() + 1000 };
-    const cloudRun = await reader.read({ preset: 'cloudRun', service: 'checkout-v2' }, window, { latency: false });
+    const cloudRun = await reader.read({ preset: 'cloudRun', service: 'checkout-v2' }, window, {
+      latency: false,
+    });
     expect(cloudRun).toMatchObject({ kind: 'data', requests: canaryCalls, errors: 0 });
     const base = `metric.type = "${GRPC_SERVER_HANDLED}" AND resource.type = "cloud_run_revision" AND resource.labels.service_name = "checkout-v2"`;
     const source = {

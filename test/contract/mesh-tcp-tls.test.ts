@@ -7,10 +7,14 @@
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StreamDemoBackend, startTcpDemoBackend, startTlsDemoBackend } from '../../local/mesh/demo-stream-backend.ts';
+import {
+  type StreamDemoBackend,
+  startTcpDemoBackend,
+  startTlsDemoBackend,
+} from '../../local/mesh/demo-stream-backend.ts';
 import { MemoryRouteFeed } from '../../local/mesh/in-memory.ts';
-import { type StreamMesh, startTcpMesh, startTlsMesh } from '../../local/mesh/stream-proxy.ts';
 import { runConnectionLoad } from '../../local/mesh/stream-load.ts';
+import { type StreamMesh, startTcpMesh, startTlsMesh } from '../../local/mesh/stream-proxy.ts';
 import { seededRandom } from '../../local/mesh/weights.ts';
 import type { ConnectionRecorder, ConnectionSample } from '../../local/monitoring/log-based-metrics.ts';
 import type { TcpRoute, TlsRoute } from '../../local/network-services/route-feed.ts';
@@ -44,7 +48,9 @@ class ConnectionLog implements ConnectionRecorder {
 }
 
 /** Opens a connection, reads the greeting, keeps it open. */
-function openConnection(address: string): Promise<{ greeting: string; echo: (text: string) => Promise<string>; close: () => void }> {
+function openConnection(
+  address: string,
+): Promise<{ greeting: string; echo: (text: string) => Promise<string>; close: () => void }> {
   const [host = '', port = ''] = address.split(':');
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port: Number(port) });
@@ -113,13 +119,26 @@ describe('TCP through the local mesh', () => {
   it('matches the virtual address by CIDR and the port; refuses originalDestination', async () => {
     feed.set([
       tcpRoute([
-        { matches: [{ address: '10.0.1.0/24', port: '5432' }], action: { destinations: [{ serviceName: V1 }] } },
-        { matches: [{ address: '10.0.0.0/24', port: '5433' }], action: { destinations: [{ serviceName: V1 }] } },
-        { matches: [{ address: '10.0.0.0/24', port: '5432' }], action: { destinations: [{ serviceName: V2 }] } },
+        {
+          matches: [{ address: '10.0.1.0/24', port: '5432' }],
+          action: { destinations: [{ serviceName: V1 }] },
+        },
+        {
+          matches: [{ address: '10.0.0.0/24', port: '5433' }],
+          action: { destinations: [{ serviceName: V1 }] },
+        },
+        {
+          matches: [{ address: '10.0.0.0/24', port: '5432' }],
+          action: { destinations: [{ serviceName: V2 }] },
+        },
       ]),
     ]);
     expect((await openConnection(mesh.address)).greeting).toBe('hello from db-v2');
-    feed.set([tcpRoute([{ matches: [{ address: '10.0.0.10', port: '5432' }], action: { originalDestination: true } }])]);
+    feed.set([
+      tcpRoute([
+        { matches: [{ address: '10.0.0.10', port: '5432' }], action: { originalDestination: true } },
+      ]),
+    ]);
     const refusedBefore = mesh.stats().refused;
     const stats = await runConnectionLoad({ address: mesh.address, attempts: 3 });
     expect(stats.byBackend).toEqual({});
@@ -205,17 +224,35 @@ describe('TLS passthrough through the local mesh', () => {
 
   it('routes by SNI (exact before wildcard) and ALPN, and splits by weight within binomial bounds', async () => {
     feed.set([
-      tlsRoute('wild', [{ matches: [{ sniHost: ['*.internal'] }], action: { destinations: [{ serviceName: OTHER }] } }]),
+      tlsRoute('wild', [
+        { matches: [{ sniHost: ['*.internal'] }], action: { destinations: [{ serviceName: OTHER }] } },
+      ]),
       tlsRoute('db', [
-        { matches: [{ sniHost: ['db.internal'], alpn: ['postgresql'] }], action: { destinations: [{ serviceName: V1 }] } },
+        {
+          matches: [{ sniHost: ['db.internal'], alpn: ['postgresql'] }],
+          action: { destinations: [{ serviceName: V1 }] },
+        },
         { matches: [{ sniHost: ['db.internal'] }], action: { destinations: weighted(40) } },
       ]),
     ]);
-    const pg = await runConnectionLoad({ address: mesh.address, attempts: 5, tls: { servername: 'db.internal', alpn: ['postgresql'] } });
+    const pg = await runConnectionLoad({
+      address: mesh.address,
+      attempts: 5,
+      tls: { servername: 'db.internal', alpn: ['postgresql'] },
+    });
     expect(pg.byBackend).toEqual({ 'db-v1': { ok: 5 } });
-    const wild = await runConnectionLoad({ address: mesh.address, attempts: 5, tls: { servername: 'cache.internal' } });
+    const wild = await runConnectionLoad({
+      address: mesh.address,
+      attempts: 5,
+      tls: { servername: 'cache.internal' },
+    });
     expect(wild.byBackend).toEqual({ other: { ok: 5 } });
-    const split = await runConnectionLoad({ address: mesh.address, attempts: 300, concurrency: 16, tls: { servername: 'db.internal' } });
+    const split = await runConnectionLoad({
+      address: mesh.address,
+      attempts: 300,
+      concurrency: 16,
+      tls: { servername: 'db.internal' },
+    });
     const b = split.byBackend['db-v2']?.['ok'] ?? 0;
     expect((split.byBackend['db-v1']?.['ok'] ?? 0) + b).toBe(300);
     expectBinomial(b, 300, 0.4);
@@ -225,7 +262,13 @@ describe('TLS passthrough through the local mesh', () => {
     const { connect: tlsConnect } = await import('node:tls');
     const [host = '', port = ''] = mesh.address.split(':');
     const greeting = await new Promise<string>((resolve, reject) => {
-      const s = tlsConnect({ host, port: Number(port), servername: 'db.internal', ALPNProtocols: ['h2'], rejectUnauthorized: false });
+      const s = tlsConnect({
+        host,
+        port: Number(port),
+        servername: 'db.internal',
+        ALPNProtocols: ['h2'],
+        rejectUnauthorized: false,
+      });
       s.on('error', reject);
       s.once('data', (chunk: Buffer) => {
         s.destroy();
@@ -237,7 +280,11 @@ describe('TLS passthrough through the local mesh', () => {
 
   it('resets a connection no rule matches or that does not start with a ClientHello', async () => {
     const before = mesh.stats().refused;
-    const none = await runConnectionLoad({ address: mesh.address, attempts: 2, tls: { servername: 'example.com' } });
+    const none = await runConnectionLoad({
+      address: mesh.address,
+      attempts: 2,
+      tls: { servername: 'example.com' },
+    });
     expect(none.byBackend).toEqual({});
     const plain = await runConnectionLoad({ address: mesh.address, attempts: 1, timeoutMs: 2000 });
     expect(plain.byBackend).toEqual({});

@@ -193,11 +193,54 @@ interface CallEnd {
   readonly grpcStatus: number;
 }
 
+/** What forward() learns of the backend's answer. */
+interface Answer {
+  httpStatus: number | null;
+  trailers: IncomingHttpHeaders | undefined;
+}
+
+/** Relays the backend's response headers, messages and trailers to the caller. */
+function relayResponse(
+  upstream: ClientHttp2Stream,
+  stream: ServerHttp2Stream,
+  backend: StreamBackend,
+  state: Answer,
+  finish: (end: CallEnd) => void,
+): void {
+  upstream.on('response', (headers, flags) => {
+    state.httpStatus = Number(headers[':status'] ?? 502);
+    const out = { ...responseHeaders(headers), [BACKEND_HEADER]: backend.key };
+    if ((flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
+      stream.respond(out, { endStream: true });
+      finish({ httpStatus: state.httpStatus, grpcStatus: grpcStatusOf(headers) ?? UNAVAILABLE });
+      return;
+    }
+    stream.respond(out, { waitForTrailers: true });
+    upstream.pipe(stream);
+  });
+  upstream.on('trailers', (headers) => {
+    state.trailers = headers;
+  });
+  stream.on('wantTrailers', () => {
+    const send = (): void => {
+      const out = state.trailers
+        ? responseHeaders(state.trailers)
+        : { 'grpc-status': String(UNAVAILABLE), 'grpc-message': 'upstream reset' };
+      if (!stream.destroyed) stream.sendTrailers(out);
+      finish({
+        httpStatus: state.httpStatus ?? 502,
+        grpcStatus: grpcStatusOf(state.trailers) ?? UNAVAILABLE,
+      });
+    };
+    if (state.trailers !== undefined || upstream.closed) send();
+    else upstream.once('close', send);
+  });
+}
+
 /** Forwards one call to its backend; `done` runs once with what the call ended with. */
 function forward(call: Call, sessions: Sessions, done: (end: CallEnd) => void): void {
   const { stream, backend } = call;
-  let httpStatus: number | null = null;
-  let trailers: IncomingHttpHeaders | undefined;
+  const state: Answer = { httpStatus: null, trailers: undefined };
   let finished = false;
   const finish = (end: CallEnd): void => {
     if (finished) return;
@@ -212,33 +255,9 @@ function forward(call: Call, sessions: Sessions, done: (end: CallEnd) => void): 
     finish({ httpStatus: 503, grpcStatus: UNAVAILABLE });
     return;
   }
-  upstream.on('response', (headers, flags) => {
-    httpStatus = Number(headers[':status'] ?? 502);
-    const out = { ...responseHeaders(headers), [BACKEND_HEADER]: backend.key };
-    if ((flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
-      stream.respond(out, { endStream: true });
-      finish({ httpStatus, grpcStatus: grpcStatusOf(headers) ?? UNAVAILABLE });
-      return;
-    }
-    stream.respond(out, { waitForTrailers: true });
-    upstream.pipe(stream);
-  });
-  upstream.on('trailers', (headers) => {
-    trailers = headers;
-  });
-  stream.on('wantTrailers', () => {
-    const send = (): void => {
-      const out = trailers
-        ? responseHeaders(trailers)
-        : { 'grpc-status': String(UNAVAILABLE), 'grpc-message': 'upstream reset' };
-      if (!stream.destroyed) stream.sendTrailers(out);
-      finish({ httpStatus: httpStatus ?? 502, grpcStatus: grpcStatusOf(trailers) ?? UNAVAILABLE });
-    };
-    if (trailers !== undefined || upstream.closed) send();
-    else upstream.once('close', send);
-  });
+  relayResponse(upstream, stream, backend, state, finish);
   upstream.on('error', (error: NodeJS.ErrnoException) => {
-    if (httpStatus === null) {
+    if (state.httpStatus === null) {
       localReply(
         stream,
         UNAVAILABLE,
@@ -248,7 +267,7 @@ function forward(call: Call, sessions: Sessions, done: (end: CallEnd) => void): 
     } else if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
   upstream.on('close', () => {
-    if (httpStatus === null && !finished) {
+    if (state.httpStatus === null && !finished) {
       localReply(stream, UNAVAILABLE, 'upstream closed the stream before headers');
       finish({ httpStatus: 503, grpcStatus: UNAVAILABLE });
     }
@@ -257,6 +276,43 @@ function forward(call: Call, sessions: Sessions, done: (end: CallEnd) => void): 
     if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
   });
   stream.pipe(upstream);
+}
+
+type Decision =
+  | { readonly kind: 'forward'; readonly backend: StreamBackend }
+  | { readonly kind: 'local'; readonly code: number; readonly message: string };
+
+/** Where one call goes: a backend, or the mesh's own answer. */
+function decide(
+  routes: readonly GrpcRoute[],
+  headers: IncomingHttpHeaders,
+  random: RandomSource,
+  backends: StreamBackends,
+): Decision {
+  const authority = String(headers[':authority'] ?? headers.host ?? '');
+  const path = String(headers[':path'] ?? '');
+  const selection = selectGrpc(routes, { authority, path, headers });
+  if (selection.kind === 'noRoute') {
+    return { kind: 'local', code: UNIMPLEMENTED, message: `mesh: no GRPCRoute for "${selection.host}"` };
+  }
+  if (selection.kind === 'noRule') {
+    const route = selection.route.name ?? '(unnamed)';
+    return { kind: 'local', code: UNIMPLEMENTED, message: `mesh: no rule of ${route} matches ${path}` };
+  }
+  const destination = chooseDestination(selection.rule.action?.destinations ?? [], random);
+  if (destination === null) {
+    return {
+      kind: 'local',
+      code: UNAVAILABLE,
+      message: `mesh: rule ${selection.ruleIndex} has no destinations`,
+    };
+  }
+  const backend = backends.find(destination.serviceName ?? '');
+  if (backend === undefined) {
+    const message = `mesh: no local gRPC backend for ${destination.serviceName ?? ''} (configured: ${backends.names()})`;
+    return { kind: 'local', code: UNAVAILABLE, message };
+  }
+  return { kind: 'forward', backend };
 }
 
 export async function startGrpcMesh(options: GrpcMeshOptions): Promise<GrpcMesh> {
@@ -300,35 +356,12 @@ export async function startGrpcMesh(options: GrpcMeshOptions): Promise<GrpcMesh>
   };
   const handle = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     const started = performance.now();
-    const authority = String(headers[':authority'] ?? headers.host ?? '');
-    const path = String(headers[':path'] ?? '');
-    const selection = selectGrpc(routes.pick(), { authority, path, headers });
-    if (selection.kind === 'noRoute') {
-      answerLocally(stream, UNIMPLEMENTED, `mesh: no GRPCRoute for "${selection.host}"`);
+    const decision = decide(routes.pick(), headers, random, backends);
+    if (decision.kind === 'local') {
+      answerLocally(stream, decision.code, decision.message);
       return;
     }
-    if (selection.kind === 'noRule') {
-      answerLocally(
-        stream,
-        UNIMPLEMENTED,
-        `mesh: no rule of ${selection.route.name ?? '(unnamed)'} matches ${path}`,
-      );
-      return;
-    }
-    const destination = chooseDestination(selection.rule.action?.destinations ?? [], random);
-    if (destination === null) {
-      answerLocally(stream, UNAVAILABLE, `mesh: rule ${selection.ruleIndex} has no destinations`);
-      return;
-    }
-    const backend = backends.find(destination.serviceName ?? '');
-    if (backend === undefined) {
-      answerLocally(
-        stream,
-        UNAVAILABLE,
-        `mesh: no local gRPC backend for ${destination.serviceName ?? ''} (configured: ${backends.names()})`,
-      );
-      return;
-    }
+    const { backend } = decision;
     forward({ stream, headers, backend, started }, sessions, (end) => record(backend, started, end));
   };
   const server = createServer();

@@ -6,7 +6,7 @@
  *   rolloutctl pause|resume|promote|abort|retry ID --reason "…" [--actor you@example.com]
  *   rolloutctl abort ID --gradual [--hold 1m]            step the canary down through the plan's lower weights
  *   rolloutctl status ID                                 phase, weights and history (reads Firestore)
- *   rolloutctl list                                      active rollouts, one per route
+ *   rolloutctl list                                      active rollouts with every route of each
  *
  * Talks to Google Cloud with Application Default Credentials, or to the local cloud when
  * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST are set (`source .local/env.sh`, written by
@@ -22,12 +22,15 @@ import { parseControl } from '../functions/app/control.ts';
 import {
   activeRollouts,
   describeStanding,
+  describeTarget,
   type QueueStanding,
   rolloutStatus,
+  type TargetStatus,
 } from '../functions/app/status.ts';
 import { describeProgress } from '../functions/core/describe.ts';
 import { parseRolloutRequest } from '../functions/core/request.ts';
 import type { HistoryEntry, Rollout } from '../functions/core/state.ts';
+import { routesOf, targetsOf } from '../functions/core/targets.ts';
 import { describeIssues } from '../functions/core/validation.ts';
 import { describeWeights } from '../functions/core/weights.ts';
 import { RefusedError } from '../functions/errors.ts';
@@ -72,7 +75,12 @@ function store(projectId: string): { store: FirestoreRolloutStore; close: () => 
   return { store: new FirestoreRolloutStore(db), close: () => db.terminate() };
 }
 
-function printRollout(r: Rollout, history: readonly HistoryEntry[], queue?: QueueStanding): void {
+function printRollout(
+  r: Rollout,
+  history: readonly HistoryEntry[],
+  targets: readonly TargetStatus[],
+  queue?: QueueStanding,
+): void {
   const s = r.status;
   const step =
     s.phase === 'Progressing' || s.phase === 'Paused'
@@ -81,7 +89,11 @@ function printRollout(r: Rollout, history: readonly HistoryEntry[], queue?: Queu
         ? ` stepping down (${s.held === null ? `gradual abort by ${s.actor}` : `held by ${s.held.actor}`})`
         : '';
   console.log(`${r.id}  ${s.phase}${step}  ${describeWeights(r.weights)}  version ${r.version}`);
-  console.log(`  route  ${r.spec.route}\n  stable ${r.spec.stable}\n  canary ${r.spec.canary}`);
+  for (const t of targets) console.log(`  route  ${describeTarget(t)}`);
+  console.log(`  stable ${r.spec.stable}\n  canary ${r.spec.canary}`);
+  for (const t of targetsOf(r.spec).filter((x) => x.stable !== r.spec.stable || x.canary !== r.spec.canary)) {
+    console.log(`  ${t.route}: stable ${t.stable}, canary ${t.canary}`);
+  }
   if (queue) console.log(`  queued: ${describeStanding(queue)}`);
   if (r.supersedes) console.log(`  supersedes ${r.supersedes}`);
   if (r.supersededBy) console.log(`  superseded by ${r.supersededBy}`);
@@ -123,7 +135,7 @@ async function main(argv: readonly string[]): Promise<number> {
         return 1;
       }
       if (command === 'validate') {
-        console.log(`valid: ${parsed.value.steps.length} steps on ${parsed.value.route}`);
+        console.log(`valid: ${parsed.value.steps.length} steps on ${routesOf(parsed.value).join(', ')}`);
         return 0;
       }
       const messageId = await publish(project(values.project), TOPICS.requests, parsed.value);
@@ -156,8 +168,8 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!id) throw new UsageError('status needs a rollout id');
       const s = store(project(values.project));
       try {
-        const { rollout, history, queue } = await rolloutStatus(s, { rolloutId: id });
-        printRollout(rollout, history, queue);
+        const { rollout, history, targets, queue } = await rolloutStatus(s, { rolloutId: id });
+        printRollout(rollout, history, targets, queue);
         return 0;
       } catch (error) {
         if (!(error instanceof RefusedError)) throw error;
@@ -172,7 +184,9 @@ async function main(argv: readonly string[]): Promise<number> {
       try {
         const { active } = await activeRollouts(s);
         if (active.length === 0) console.log('no active rollouts');
-        for (const a of active) console.log(`${a.rolloutId}  ${a.route}  canary ${a.canaryName}`);
+        for (const a of active) {
+          console.log(`${a.rolloutId}  ${(a.routes ?? [a.route]).join(', ')}  canary ${a.canaryName}`);
+        }
         return 0;
       } finally {
         await s.close();

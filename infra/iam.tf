@@ -6,8 +6,8 @@
 
 resource "google_project_iam_custom_role" "route_editor" {
   role_id     = "${var.name_prefix}RouteEditor"
-  title       = "Canary controller: HTTPRoute editor"
-  description = "Read, list and patch Network Services HTTPRoutes and poll their operations."
+  title       = "Canary controller: route editor"
+  description = "Read, list and patch Network Services HTTPRoutes, GRPCRoutes, TCPRoutes and TLSRoutes and poll their operations."
   permissions = local.route_editor_permissions
 
   depends_on = [google_project_service.api]

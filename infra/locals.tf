@@ -99,12 +99,21 @@ locals {
   # its wait (before a later change is confirmed over it), and list operations to find others'
   # writes that ended while its own was in flight (HTTPRoute has no etag).
   route_editor_permissions = [
+    "networkservices.grpcRoutes.get",
+    "networkservices.grpcRoutes.list",
+    "networkservices.grpcRoutes.update",
     "networkservices.httpRoutes.get",
     "networkservices.httpRoutes.list",
     "networkservices.httpRoutes.update",
     "networkservices.operations.cancel",
     "networkservices.operations.get",
     "networkservices.operations.list",
+    "networkservices.tcpRoutes.get",
+    "networkservices.tcpRoutes.list",
+    "networkservices.tcpRoutes.update",
+    "networkservices.tlsRoutes.get",
+    "networkservices.tlsRoutes.list",
+    "networkservices.tlsRoutes.update",
   ]
 
   # Read-only Monitoring: the analysis reads time series and nothing else.

@@ -50,13 +50,13 @@ variable "firestore_location" {
 # --- Functions ---------------------------------------------------------------------------------
 
 variable "allowed_routes" {
-  description = "HTTPRoute full names (or prefixes ending in *) the controller may manage (ALLOWED_ROUTES). The example mesh's route is added when it is enabled."
+  description = "Full route names (or prefixes ending in *) the controller may manage (ALLOWED_ROUTES); each route kind is allowed on its own (…/httpRoutes/…, …/grpcRoutes/…, …/tcpRoutes/…, …/tlsRoutes/…). The example mesh's route is added when it is enabled."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for r in var.allowed_routes : can(regex("^projects/[^/\\s]+/locations/[^/\\s]+/httpRoutes/[-a-z0-9]*\\*?$", r))])
-    error_message = "Each entry must be projects/P/locations/L/httpRoutes/NAME, optionally ending in *."
+    condition     = alltrue([for r in var.allowed_routes : can(regex("^projects/[^/\\s]+/locations/[^/\\s]+/(httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes)/[-a-z0-9]*\\*?$", r))])
+    error_message = "Each entry must be projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME, optionally ending in *."
   }
 }
 

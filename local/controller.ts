@@ -151,7 +151,17 @@ export async function startController(options: ControllerOptions): Promise<Local
   }
 }
 
-/** The controller on a running local cloud, allowed to manage every demo route. */
+/**
+ * The other route kinds of the local cloud's project: any GRPCRoute, TCPRoute or TLSRoute there
+ * may be managed (each kind allowed on its own, as ALLOWED_ROUTES says in production).
+ */
+export function otherKindsOf(project: string): string[] {
+  return ['grpcRoutes', 'tcpRoutes', 'tlsRoutes'].map(
+    (kind) => `projects/${project}/locations/global/${kind}/*`,
+  );
+}
+
+/** The controller on a running local cloud, allowed to manage every demo route and every route of the other kinds. */
 export function startControllerOn(
   cloud: LocalCloud,
   extra: Partial<ControllerOptions> = {},
@@ -163,7 +173,7 @@ export function startControllerOn(
     networkServicesUrl: cloud.networkServices.url,
     monitoringEndpoint: cloud.monitoring.address,
     iam: { url: cloud.iam.url, hooksServiceAccount: cloud.hooksServiceAccount },
-    allowedRoutes: cloud.apps.map((a) => a.route),
+    allowedRoutes: [...cloud.apps.map((a) => a.route), ...otherKindsOf(cloud.project)],
     timeScale: cloud.timeScale,
     ...extra,
   });

@@ -1,6 +1,6 @@
 /** Small network helpers for the local cloud and its tests. */
-import type { Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { createServer, type Server as NetServer } from 'node:net';
 
 /** Ports handed out by this process: a port just released can come back from the OS at once. */
 const handedOut = new Set<number>();
@@ -54,7 +54,7 @@ export async function waitForHttp(
 
 /** Starts `server` listening (default: a port the system picks on 127.0.0.1); resolves with its port and base URL. */
 export async function listen(
-  server: Server,
+  server: NetServer,
   port = 0,
   host = '127.0.0.1',
 ): Promise<{ port: number; url: string }> {

@@ -11,13 +11,15 @@
  * order is commit order and two requests never share a number. The commit that makes the holder
  * terminal is a transaction too: it reads the lock and hands it to the successor, else to the
  * first queue entry, making that rollout Pending (due now) in the same commit; with nobody
- * waiting the lock is deleted. Transactions are used only for these (rare) commits; every other
+ * waiting the lock is deleted. A release of several routes holds one lock per route (claimed
+ * together at create, firestore-store.ts) and gives each up this way in its one terminal commit;
+ * queue and supersede requests name one route. Transactions are used only for these (rare) commits; every other
  * commit stays a lock-free batch fenced on the history document (firestore-store.ts).
  */
 import type { DocumentReference, DocumentSnapshot, Firestore, Transaction } from '@google-cloud/firestore';
 import { type Created, dequeueRollout, displaceSuperseder, queueRollout } from '../core/queue.ts';
 import type { HistoryEntry, Rollout } from '../core/state.ts';
-import { primaryRoute } from '../core/targets.ts';
+import { primaryRoute, routesOf } from '../core/targets.ts';
 import {
   type CommitOutcome,
   type CreateOutcome,
@@ -137,8 +139,9 @@ async function refuseDuplicate(refs: QueueRefs, tx: Transaction, options: WriteO
 
 /**
  * Stores the first terminal version of a rollout (or a queued rollout's end) and, in the same
- * transaction, releases what it held: the route lock passes to the next rollout waiting (made
- * Pending, due now) or is deleted; a queued rollout leaves the queue.
+ * transaction, releases what it held: the lock of every route of the release passes to the next
+ * rollout waiting for that route (made Pending, due now) or is deleted; a queued rollout leaves
+ * the queue. Every lock and queue is read before anything is written (Firestore transactions).
  */
 export function commitTerminal(
   refs: QueueRefs,
@@ -146,61 +149,79 @@ export function commitTerminal(
   entry: HistoryEntry,
   options: WriteOptions,
 ): Promise<CommitOutcome> {
-  const route = primaryRoute(next.spec);
+  const routes = routesOf(next.spec);
   return refs.db.runTransaction(
     async (tx): Promise<CommitOutcome> => {
-      const [current, lock] = await tx.getAll(refs.rollout(next.id), refs.lock(route));
+      const [current, ...locks] = await tx.getAll(refs.rollout(next.id), ...routes.map((r) => refs.lock(r)));
       await refuseDuplicate(refs, tx, options);
       if (current === undefined || current.get('version') !== next.version - 1)
         throw new VersionConflictError(next.id, next.version);
-      const release =
-        lock?.exists === true
-          ? await releaseLock(refs, tx, { next, entry, current }, lock)
-          : { handedOff: null };
+      const ending = { next, entry, current };
+      const releases: Release[] = [];
+      for (const [i, route] of routes.entries()) {
+        const lock = locks[i];
+        if (lock?.exists === true) releases.push(await releaseLock(refs, tx, ending, { route, lock }));
+      }
+      for (const release of releases) release.write(tx);
       tx.set(refs.rollout(next.id), next);
       tx.create(refs.history(next.id, next.version), entry);
       if (options.dedupeKey !== undefined) {
         tx.create(refs.processed(options.dedupeKey), refs.processedRecord(options.dedupeKey, entry.at));
       }
-      return release;
+      const [first, ...more] = releases.flatMap((r) => (r.handedOff === null ? [] : [r.handedOff]));
+      return { handedOff: first ?? null, ...(more.length > 0 ? { alsoHandedOff: more } : {}) };
     },
     { maxAttempts: MAX_ATTEMPTS },
   );
 }
 
-/** What the ending rollout gives up: the lock (handed on) or its place in the queue. */
+/** What releasing one route's lock hands off, and its writes (made once every read is done). */
+interface Release {
+  readonly handedOff: Created | null;
+  write(tx: Transaction): void;
+}
+
+/** What the ending rollout gives up on one route: the lock (handed on) or its place in the queue. */
 async function releaseLock(
   refs: QueueRefs,
   tx: Transaction,
   ending: { readonly next: Rollout; readonly entry: HistoryEntry; readonly current: DocumentSnapshot },
-  lock: DocumentSnapshot,
-): Promise<CommitOutcome> {
+  held: { readonly route: string; readonly lock: DocumentSnapshot },
+): Promise<Release> {
   const { next, entry, current } = ending;
-  const route = primaryRoute(next.spec);
+  const { route, lock } = held;
   const successor = lock.get('successor');
   if (lock.get('rolloutId') !== next.id) {
     // A queued rollout ends (aborted, or displaced by a newer superseder): it leaves the queue.
     const seq = entry.from.phase === 'Queued' ? current.get('status.seq') : null;
-    if (typeof seq === 'number') tx.delete(queueEntry(refs, route, seq));
-    if (successor === next.id) tx.update(refs.lock(route), { successor: null });
-    return { handedOff: null };
+    return {
+      handedOff: null,
+      write: (w) => {
+        if (typeof seq === 'number') w.delete(queueEntry(refs, route, seq));
+        if (successor === next.id) w.update(refs.lock(route), { successor: null });
+      },
+    };
   }
   const head = await queueHead(refs, tx, route, typeof successor === 'string' ? successor : null);
-  for (const stale of head.stale) tx.delete(stale);
-  if (head.rollout === null) {
-    tx.delete(refs.lock(route));
-    return { handedOff: null };
-  }
-  const handedOff = dequeueRollout(head.rollout, next, entry.at);
-  tx.set(refs.rollout(handedOff.rollout.id), handedOff.rollout);
-  tx.create(refs.history(handedOff.rollout.id, handedOff.rollout.version), handedOff.entry);
-  if (head.entry !== null) tx.delete(head.entry);
-  tx.set(refs.lock(route), {
-    ...refs.lockRecord(handedOff.rollout, entry.at),
-    nextSeq: Number(lock.get('nextSeq') ?? 1),
-    successor: null,
-  });
-  return { handedOff };
+  const handedOff = head.rollout === null ? null : dequeueRollout(head.rollout, next, entry.at);
+  return {
+    handedOff,
+    write: (w) => {
+      for (const stale of head.stale) w.delete(stale);
+      if (handedOff === null) {
+        w.delete(refs.lock(route));
+        return;
+      }
+      w.set(refs.rollout(handedOff.rollout.id), handedOff.rollout);
+      w.create(refs.history(handedOff.rollout.id, handedOff.rollout.version), handedOff.entry);
+      if (head.entry !== null) w.delete(head.entry);
+      w.set(refs.lock(route), {
+        ...refs.lockRecord(handedOff.rollout, entry.at),
+        nextSeq: Number(lock.get('nextSeq') ?? 1),
+        successor: null,
+      });
+    },
+  };
 }
 
 interface Head {

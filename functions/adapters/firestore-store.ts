@@ -14,8 +14,9 @@
  * of several writers that computed version v+1 from version v, exactly one commit succeeds and
  * the others fail with ALREADY_EXISTS, without holding locks (Firestore's server SDK
  * transactions are pessimistic and make concurrent drivers wait on each other). The route
- * lock is claimed in the commit that creates the rollout and deleted in the commit that makes
- * it terminal.
+ * locks — one per route of the release, each naming that route, its stable and canary, and
+ * every route of the release (`routes`) — are all claimed in the commit that creates the
+ * rollout and all deleted in the commit that makes it terminal.
  *
  * Due-rollouts query: nextActionAt <= now ORDER BY nextActionAt, __name__ — one range on the
  * automatic single-field index, paged by cursors on (nextActionAt, document id). Only active
@@ -39,7 +40,7 @@ import {
   type Rollout,
   type RouteOperation,
 } from '../core/state.ts';
-import { primaryRoute } from '../core/targets.ts';
+import { primaryRoute, routesOf, type Target, targetsOf } from '../core/targets.ts';
 import { RefusedError, TransientError } from '../errors.ts';
 import {
   type ActiveRollout,
@@ -135,15 +136,35 @@ function asRollout(id: string, data: unknown): Rollout {
   return data as Rollout;
 }
 
-function activeRecord(r: Rollout): ActiveRollout {
+/**
+ * The lock record of one route of a release (default: its first): that route, its own stable and
+ * canary (what alert labels name), and every route of the release.
+ */
+function activeRecord(r: Rollout, route = primaryRoute(r.spec)): ActiveRollout {
   const canarySource = r.plan.analysis.metrics.canary;
+  const targets = targetsOf(r.spec);
+  const target = targets.find((t) => t.route === route) ?? (targets[0] as Target);
   return {
     rolloutId: r.id,
-    route: primaryRoute(r.spec),
-    routeName: lastSegment(primaryRoute(r.spec)),
-    stableName: lastSegment(r.spec.stable),
-    canaryName: lastSegment(r.spec.canary),
+    route,
+    routes: targets.map((t) => t.route),
+    routeName: lastSegment(route),
+    stableName: lastSegment(target.stable),
+    canaryName: lastSegment(target.canary),
     canaryService: canarySource.preset === 'cloudRun' ? canarySource.service : null,
+  };
+}
+
+function activeFromLock(d: Record<string, unknown>): ActiveRollout {
+  const routes = d['routes'];
+  return {
+    rolloutId: String(d['rolloutId']),
+    route: String(d['route']),
+    ...(Array.isArray(routes) ? { routes: routes.map(String) } : {}),
+    routeName: String(d['routeName']),
+    stableName: String(d['stableName']),
+    canaryName: String(d['canaryName']),
+    canaryService: typeof d['canaryService'] === 'string' ? d['canaryService'] : null,
   };
 }
 
@@ -203,10 +224,13 @@ export class FirestoreRolloutStore implements RolloutStore {
     const batch = this.#db.batch();
     batch.create(this.#rollout(rollout.id), rollout);
     batch.create(this.#history(rollout.id, rollout.version), entry);
-    batch.create(this.#lock(primaryRoute(rollout.spec)), {
-      ...activeRecord(rollout),
-      claimedAt: Timestamp.fromMillis(entry.at),
-    });
+    // Every route of the release in this one atomic commit: one lock taken fails them all.
+    for (const route of routesOf(rollout.spec)) {
+      batch.create(this.#lock(route), {
+        ...activeRecord(rollout, route),
+        claimedAt: Timestamp.fromMillis(entry.at),
+      });
+    }
     if (options.dedupeKey !== undefined) {
       batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));
     }
@@ -221,8 +245,7 @@ export class FirestoreRolloutStore implements RolloutStore {
       if (canonical(stored.spec) === canonical(rollout.spec)) return { kind: 'exists', rollout: stored };
       throw new SpecConflictError(rollout.id, stored);
     }
-    const lock = await this.#lock(primaryRoute(rollout.spec)).get();
-    if (lock.exists) throw new RouteLockedError(primaryRoute(rollout.spec), String(lock.get('rolloutId')));
+    await this.#refuseBusy(rollout);
     if (options.dedupeKey !== undefined && (await this.hasProcessed(options.dedupeKey))) {
       throw new DuplicateMessageError(options.dedupeKey);
     }
@@ -230,6 +253,19 @@ export class FirestoreRolloutStore implements RolloutStore {
       code: 'STORE_RACE',
       hint: 'retried automatically',
     });
+  }
+
+  /** RouteLockedError naming the first route of the release that another rollout holds. */
+  async #refuseBusy(rollout: Rollout): Promise<void> {
+    const routes = routesOf(rollout.spec);
+    const locks = await this.#db
+      .getAll(...routes.map((route) => this.#lock(route)))
+      .catch((error: unknown) => {
+        throw translate(error, `reading the route locks of ${rollout.id}`);
+      });
+    for (const [i, lock] of locks.entries()) {
+      if (lock.exists) throw new RouteLockedError(routes[i] as string, String(lock.get('rolloutId')));
+    }
   }
 
   /** `queue` and `supersede`: a transaction on the route lock (arrival order = commit order). */
@@ -366,17 +402,9 @@ export class FirestoreRolloutStore implements RolloutStore {
     }
     try {
       const snapshot = await query.get();
-      return snapshot.docs.map((doc) => {
-        const d = doc.data();
-        return {
-          rolloutId: String(d['rolloutId']),
-          route: String(d['route']),
-          routeName: String(d['routeName']),
-          stableName: String(d['stableName']),
-          canaryName: String(d['canaryName']),
-          canaryService: typeof d['canaryService'] === 'string' ? d['canaryService'] : null,
-        };
-      });
+      // A release of several routes holds one lock per route: one record per rollout.
+      const records = snapshot.docs.map((doc) => activeFromLock(doc.data()));
+      return records.filter((a, i) => records.findIndex((b) => b.rolloutId === a.rolloutId) === i);
     } catch (error) {
       throw translate(error, 'finding active rollouts');
     }

@@ -156,7 +156,10 @@ export class RolloutExecutor {
         decision.entry,
         dedupeKey === undefined ? {} : { dedupeKey },
       );
-      if (outcome.handedOff !== null) await this.#handedOff(outcome.handedOff, input.actor);
+      // A release frees every route it held: each may hand over to a different waiting rollout.
+      for (const next of [outcome.handedOff, ...(outcome.alsoHandedOff ?? [])]) {
+        if (next !== null) await this.#handedOff(next, input.actor);
+      }
     } catch (error) {
       if (error instanceof DuplicateMessageError) {
         log.info('message already processed; nothing to do', { dedupeKey });

@@ -7,24 +7,31 @@
 import { randomUUID } from 'node:crypto';
 import { createRollout } from '../core/create.ts';
 import { type HookUrlPolicy, hookUrlIssues } from '../core/hooks.ts';
+import { routeKindIssues } from '../core/kind-fit.ts';
 import { type ChosenSource, type ChosenSources, metricSourceIssues } from '../core/metric-fit.ts';
 import type { PlanContext } from '../core/plan.ts';
 import { type MetricSource, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
 import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
-import { type Reading, read } from '../core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
-import { primaryRoute } from '../core/targets.ts';
+import { targetsOf } from '../core/targets.ts';
 import type { FieldIssue } from '../core/validation.ts';
-import { ALL_STABLE, describeWeights, type Weights } from '../core/weights.ts';
 import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
-import { RouteError, type TrafficRouter } from '../ports/traffic-router.ts';
+import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
-import { type Config, defaultMetricSource, projectNames, routeAllowed } from './config.ts';
+import { type Config, defaultMetricSource, projectNames } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
+import {
+  allowedTargets,
+  type FoundRule,
+  listsTargets,
+  readTargets,
+  ruleHintsOf,
+  startableTargets,
+} from './start-targets.ts';
 import { endSuperseded, publishDisplaced, routeBusy } from './supersede.ts';
 
 export interface StartDeps {
@@ -86,14 +93,11 @@ export function acceptedRequest(config: Config, body: unknown): RolloutRequest {
       hint: 'fix the named fields (schema: schema/rollout-request.schema.json) and publish again',
     });
   }
-  if (!routeAllowed(config, primaryRoute(parsed.value))) {
-    throw new RefusedError(`route ${primaryRoute(parsed.value)} is not managed by this controller`, {
-      code: 'ROUTE_NOT_ALLOWED',
-      hint: 'add it to ALLOWED_ROUTES of the controller, or publish to the controller that manages it',
-    });
-  }
+  allowedTargets(config, parsed.value);
   allowedHooks(parsed.value, config.hooks.urlPolicy);
-  return distinctBackends(withBackendsById(parsed.value, projectNames(config)));
+  const request = distinctBackends(withBackendsById(parsed.value, projectNames(config)));
+  judgeable(request, metricSources(config, request));
+  return request;
 }
 
 /** Every hook URL must meet the controller's policy (production: HTTPS to public hosts only). */
@@ -112,12 +116,22 @@ function allowedHooks(request: RolloutRequest, policy: HookUrlPolicy): void {
 
 /** Stable and canary spelled differently (project number and id, URL and name) may still be one backend. */
 function distinctBackends(request: RolloutRequest): RolloutRequest {
-  if (!sameBackend(request.stable, request.canary)) return request;
-  throw InvalidInputError.fromIssues(
-    'rollout request rejected',
-    [{ field: 'canary', rule: `must differ from stable (both name ${backendKey(request.stable)})` }],
-    { code: 'INVALID_REQUEST', hint: 'name two different backend services and publish again' },
+  const listed = listsTargets(request);
+  const issues: FieldIssue[] = targetsOf(request).flatMap((t, i) =>
+    sameBackend(t.stable, t.canary)
+      ? [
+          {
+            field: listed ? `targets[${i}].canary` : 'canary',
+            rule: `must differ from stable (both name ${backendKey(t.stable)})`,
+          },
+        ]
+      : [],
   );
+  if (issues.length === 0) return request;
+  throw InvalidInputError.fromIssues('rollout request rejected', issues, {
+    code: 'INVALID_REQUEST',
+    hint: 'name two different backend services and publish again',
+  });
 }
 
 /**
@@ -129,6 +143,15 @@ export function withBackendsById(request: RolloutRequest, project: ProjectNames 
     ...request,
     stable: withProjectId(request.stable, project),
     canary: withProjectId(request.canary, project),
+    ...(request.targets === undefined
+      ? {}
+      : {
+          targets: request.targets.map((t) => ({
+            ...t,
+            ...(t.stable === undefined ? {} : { stable: withProjectId(t.stable, project) }),
+            ...(t.canary === undefined ? {} : { canary: withProjectId(t.canary, project) }),
+          })),
+        }),
   };
 }
 
@@ -141,21 +164,19 @@ async function create(
   log: Logger,
 ): Promise<StartOutcome> {
   const now = deps.clock();
-  const route = await readRoute(deps, primaryRoute(request));
+  const routes = await readTargets(await deps.router(), request);
   const sources = metricSources(deps.config, request);
-  measurable(sources, route);
-  const found = startable(
-    request,
-    read(route, { stable: request.stable, canary: request.canary, hint: request.rule ?? null, shape: null }),
-    await routeBusy(deps.store, request),
-  );
+  measurable(sources, routes);
+  const found = startableTargets(request, routes, await routeBusy(deps.store, request));
+  const first = found[0] as FoundRule;
   const created = createRollout({
     id,
     request,
     context: planContext(deps.config, sources),
-    ruleIndex: found.index,
-    ruleShape: found.shape,
-    weights: found.weights,
+    ruleIndex: first.index,
+    ruleShape: first.shape,
+    ...(listsTargets(request) ? { ruleHints: ruleHintsOf(found) } : {}),
+    weights: first.weights,
     now,
     actor: command.actor,
     ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
@@ -175,49 +196,6 @@ async function create(
   return outcome;
 }
 
-function notReady(message: string, hint: string): RefusedError {
-  return new RefusedError(message, { code: 'ROUTE_NOT_READY', hint });
-}
-
-/**
- * A rollout shifts one rule between exactly two backends and starts from all traffic on stable.
- * While another rollout holds the route (`busy`, a request that may wait for it) the split is that
- * rollout's: the waiting one records all traffic on stable, the split it must start from — its
- * first step is written only while the route shows it (else it pauses with drift and says so).
- */
-function startable(
-  request: RolloutRequest,
-  reading: Reading,
-  busy = false,
-): { index: number; shape: string; weights: Weights } {
-  if (reading.kind === 'gone') {
-    throw notReady(
-      `no rule of route ${request.route} routes to the stable backend ${request.stable}`,
-      'add the stable backend as a destination of the rule to shift, or name the rule with "rule"',
-    );
-  }
-  if (reading.kind === 'ambiguous') {
-    throw notReady(
-      `rules [${reading.candidates.join(', ')}] of route ${request.route} all route to ${request.stable} or ${request.canary}`,
-      'say which rule the rollout shifts with "rule" in the rollout request',
-    );
-  }
-  if (reading.others.length > 0) {
-    throw notReady(
-      `rule ${reading.index} of ${request.route} also sends traffic to ${reading.others.join(', ')}`,
-      'a rollout shifts between exactly two backends; remove the other destinations or choose another rule',
-    );
-  }
-  const weights = busy ? ALL_STABLE : reading.weights;
-  if (weights === null || weights.canary !== 0) {
-    throw notReady(
-      `route ${request.route} already sends ${weights?.canary ?? '?'}% to the canary (${weights ? describeWeights(weights) : 'rule sends no traffic'})`,
-      'start from all traffic on stable: finish or abort the earlier rollout, or set the route back by hand',
-    );
-  }
-  return { index: reading.index, shape: reading.shape, weights };
-}
-
 /** Each backend's metric source: the request's, else the controller's default for that backend. */
 function metricSources(config: Config, request: RolloutRequest): ChosenSources {
   const chosen = (given: MetricSource | undefined, backend: string): ChosenSource =>
@@ -232,12 +210,27 @@ function metricSources(config: Config, request: RolloutRequest): ChosenSources {
  * Rejects, like any invalid request and before anything is stored or written, metric sources that
  * can never see the route's traffic (core `metricSourceIssues`: internalLb on a mesh route).
  */
-function measurable(sources: ChosenSources, route: RouteSnapshot): void {
-  const issues = metricSourceIssues(sources, route.attachments);
+function measurable(sources: ChosenSources, routes: readonly RouteSnapshot[]): void {
+  const all = routes.flatMap((route) => metricSourceIssues(sources, route.attachments));
+  const issues = all.filter((issue, i) => all.findIndex((other) => other.field === issue.field) === i);
   if (issues.length === 0) return;
   throw InvalidInputError.fromIssues('rollout request rejected', issues, {
     code: 'INVALID_REQUEST',
     hint: 'set analysis.metrics.stable and .canary to sources that see mesh traffic (docs/rollout-request.md#metric-sources) and publish again',
+  });
+}
+
+/**
+ * Rejects, before anything is read, stored or written, metric sources that cannot judge a route
+ * kind of the release (core `routeKindIssues`: gRPC errors unseen, raw TCP never on Cloud Run).
+ */
+function judgeable(request: RolloutRequest, sources: ChosenSources): void {
+  const blind = request.analysis.blindToGrpcErrors;
+  const issues = routeKindIssues(targetsOf(request), listsTargets(request), sources, blind);
+  if (issues.length === 0) return;
+  throw InvalidInputError.fromIssues('rollout request rejected', issues, {
+    code: 'INVALID_REQUEST',
+    hint: 'set analysis.metrics.stable and .canary to sources that see this kind of traffic (docs/route-kinds.md) and publish again',
   });
 }
 
@@ -253,21 +246,6 @@ function planContext(config: Config, sources: ChosenSources): PlanContext {
     timeScale: config.timeScale,
     stalledAfterMs: config.stalledAfterMs,
   };
-}
-
-async function readRoute(deps: StartDeps, route: string): Promise<RouteSnapshot> {
-  try {
-    return await (await deps.router()).read(route);
-  } catch (error) {
-    if (error instanceof RouteError && !error.retryable) {
-      throw new RefusedError(`cannot start on ${route}: ${error.message}`, {
-        code: error.code,
-        hint: error.hint,
-        cause: error,
-      });
-    }
-    throw error;
-  }
 }
 
 /** How long a start may take before its claim is taken over: the grace period and a slow API call. */

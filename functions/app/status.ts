@@ -3,7 +3,8 @@
  * route); a Queued rollout with its place in its route's queue. Used by controlHttp and rolloutctl alike.
  */
 import type { HistoryEntry, Rollout } from '../core/state.ts';
-import { primaryRoute } from '../core/targets.ts';
+import { kindName, primaryRoute, targetsOf } from '../core/targets.ts';
+import { describeWeights, type Weights } from '../core/weights.ts';
 import { RefusedError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
 
@@ -21,9 +22,22 @@ export interface QueueStanding {
   readonly ahead: readonly string[];
 }
 
+/** One route of a release as the controller last confirmed it. */
+export interface TargetStatus {
+  readonly route: string;
+  /** HTTPRoute, GRPCRoute, TCPRoute or TLSRoute. */
+  readonly kind: string;
+  /** The split last confirmed on this route (read back after a write, or read). */
+  readonly weights: Weights;
+  /** The split a change in flight is writing to this route; null when the route already shows it. */
+  readonly writing: Weights | null;
+}
+
 export interface RolloutStatus {
   readonly rollout: Rollout;
   readonly history: HistoryEntry[];
+  /** Every route of the release, in the request's order. */
+  readonly targets: readonly TargetStatus[];
   /** Only for a Queued rollout. */
   readonly queue?: QueueStanding;
 }
@@ -36,8 +50,33 @@ export async function rolloutStatus(
   const rollout = await deps.store.get(command.rolloutId);
   if (rollout === null) throw rolloutNotFound(command.rolloutId);
   const history = await deps.store.history(command.rolloutId);
-  if (rollout.status.phase !== 'Queued') return { rollout, history };
-  return { rollout, history, queue: await queueStanding(deps.store, rollout) };
+  const targets = targetStatuses(rollout);
+  if (rollout.status.phase !== 'Queued') return { rollout, history, targets };
+  return { rollout, history, targets, queue: await queueStanding(deps.store, rollout) };
+}
+
+/**
+ * Each route of the release with its split as confirmed: a change in flight is confirmed on the
+ * targets it lists as done (they show its weights) and still being written to the others (they
+ * show the rollout's confirmed weights).
+ */
+export function targetStatuses(r: Rollout): TargetStatus[] {
+  const intent = r.intent;
+  return targetsOf(r.spec).map((t, i) => {
+    const done = intent !== null && (intent.done ?? []).includes(i);
+    return {
+      route: t.route,
+      kind: kindName(t.kind),
+      weights: done && intent !== null ? intent.weights : r.weights,
+      writing: intent === null || done ? null : intent.weights,
+    };
+  });
+}
+
+/** "GRPCRoute projects/…/grpcRoutes/shop  stable 90% / canary 10% (writing stable 70% / canary 30%)". */
+export function describeTarget(t: TargetStatus): string {
+  const writing = t.writing === null ? '' : ` (writing ${describeWeights(t.writing)})`;
+  return `${t.kind} ${t.route}  ${describeWeights(t.weights)}${writing}`;
 }
 
 async function queueStanding(store: RolloutStore, r: Rollout): Promise<QueueStanding> {

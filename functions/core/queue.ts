@@ -5,6 +5,7 @@
  * These builders are pure; the store calls them inside that commit.
  */
 import { type HistoryEntry, type Rollout, snapshot } from './state.ts';
+import { primaryRoute } from './targets.ts';
 import { transition } from './transition.ts';
 
 export interface Created {
@@ -36,10 +37,10 @@ export function queueRollout(created: Created, place: QueuePlace): Created {
   };
   const spec = rollout.spec;
   const reason = place.supersede
-    ? `rollout of ${spec.canary} on ${spec.route} accepted to supersede ${place.holder} (${spec.supersedeWith}); first in the route's queue, it starts when ${place.holder} has ended${
+    ? `rollout of ${spec.canary} on ${primaryRoute(spec)} accepted to supersede ${place.holder} (${spec.supersedeWith}); first in the route's queue, it starts when ${place.holder} has ended${
         place.displaced === null ? '' : `; it replaces ${place.displaced}, which was waiting to supersede it`
       }`
-    : `rollout of ${spec.canary} on ${spec.route} accepted while ${place.holder} is active; queued (arrival ${place.seq} in the route's queue), it starts when the rollouts before it have ended`;
+    : `rollout of ${spec.canary} on ${primaryRoute(spec)} accepted while ${place.holder} is active; queued (arrival ${place.seq} in the route's queue), it starts when the rollouts before it have ended`;
   return {
     rollout,
     entry: {

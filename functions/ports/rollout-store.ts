@@ -21,8 +21,11 @@ export type CreateOutcome =
 
 export interface ActiveRollout {
   readonly rolloutId: string;
+  /** The locked route this record was found by (a release of several routes holds one lock each). */
   readonly route: string;
-  /** Last segments of the route, stable and canary backend names, for mapping alert labels. */
+  /** Every route of the release, in the request's order (absent on locks stored before releases had several). */
+  readonly routes?: readonly string[];
+  /** Last segments of the route, its stable and canary backend names, for mapping alert labels. */
   readonly routeName: string;
   readonly stableName: string;
   readonly canaryName: string;
@@ -46,6 +49,11 @@ export interface Page<T> {
 export interface CommitOutcome {
   /** The rollout the route lock was handed to (made Pending, due now) in the same commit, if any. */
   readonly handedOff: Created | null;
+  /**
+   * A release of several routes: the rollouts other routes' locks were handed to in the same
+   * commit (made Pending, due now: the tick drives them if nobody else does).
+   */
+  readonly alsoHandedOff?: readonly Created[];
 }
 
 /** A route's active rollout and the rollouts waiting for it, first in line first. */
@@ -69,8 +77,9 @@ export interface WriteOptions {
 
 export interface RolloutStore {
   /**
-   * Creates the rollout (version 1) and claims its route in one commit. A route that already has
-   * an active rollout: RouteLockedError when the request says `whenRouteBusy: "reject"`; else the
+   * Creates the rollout (version 1) and claims every route of the release in one commit. A route
+   * that already has an active rollout: RouteLockedError naming it, nothing written, when the
+   * request says `whenRouteBusy: "reject"` (always, for several routes); else the
    * rollout is created Queued in the route's queue in the same commit (docs/state.md#busy-routes).
    * Throws SpecConflictError (same id, different request).
    */
@@ -78,8 +87,9 @@ export interface RolloutStore {
   get(id: string): Promise<Rollout | null>;
   /**
    * Stores `next` and appends `entry` only if the stored version is still `next.version - 1`;
-   * releases the route lock in the same commit when `next` is the first terminal version —
-   * handing it to the first rollout waiting for the route, made Pending in that commit — and a
+   * releases the lock of every route of the release in the same commit when `next` is the first
+   * terminal version — handing each to the first rollout waiting for that route, made Pending in
+   * that commit — and a
    * queued rollout's place in the queue when it ends before its turn.
    * Throws VersionConflictError or DuplicateMessageError.
    */
@@ -95,7 +105,10 @@ export interface RolloutStore {
   due(now: number, limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
   /** Rollouts waiting for a person (ActionRequired), as stored, a page at a time (in id order). */
   waiting(limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
-  /** Active rollouts (one per locked route) matching every given field. */
+  /**
+   * Active rollouts matching every given field on one of their locked routes (the route, and that
+   * route's stable and canary), one record per rollout.
+   */
   findActive(
     match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>>,
   ): Promise<ActiveRollout[]>;

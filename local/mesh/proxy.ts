@@ -52,10 +52,16 @@ import type { RouteAction, RouteDestination } from './route-types.ts';
 import { chooseDestination, destinationShares, type RandomSource } from './weights.ts';
 
 export interface MeshBackend {
-  /** Base URL of the local service, e.g. `http://127.0.0.1:8081`. */
-  readonly url: string;
+  /** Base URL of the local HTTP service, e.g. `http://127.0.0.1:8081`; unset: it serves no HTTPRoute. */
+  readonly url?: string;
   /** Cloud Run service name for the recorder; default: the backend service's last path segment. */
   readonly service?: string;
+  /** `host:port` of its gRPC (HTTP/2 cleartext) server, for GRPCRoutes (grpc-proxy.ts). */
+  readonly grpc?: string;
+  /** `host:port` of its TCP server, for TCPRoutes (stream-proxy.ts). */
+  readonly tcp?: string;
+  /** `host:port` of its TLS server, for TLSRoutes (passthrough: the mesh never terminates TLS). */
+  readonly tls?: string;
 }
 
 export interface MeshProxyOptions {
@@ -160,6 +166,7 @@ function resolveBackends(backends: MeshProxyOptions['backends']): Map<string, Re
   const resolved = new Map<string, ResolvedBackend>();
   for (const [name, target] of Object.entries(backends)) {
     const spec: MeshBackend = typeof target === 'string' ? { url: target } : target;
+    if (spec.url === undefined) continue;
     const url = new URL(spec.url);
     if (url.protocol !== 'http:') throw new Error(`backend "${name}": only http:// URLs are supported`);
     const key = lastSegment(name);

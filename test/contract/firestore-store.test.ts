@@ -330,6 +330,7 @@ describe('FirestoreRolloutStore against the Firestore emulator', () => {
     expect(found).toEqual({
       rolloutId: 'r-find',
       route: routeName('cart'),
+      routes: [routeName('cart')],
       routeName: 'cart',
       stableName: 'checkout-stable',
       canaryName: 'checkout-canary',

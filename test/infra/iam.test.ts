@@ -361,17 +361,26 @@ describe('hooks identity', () => {
 });
 
 describe('custom roles', () => {
-  it('the route editor role has exactly the Network Services permissions the adapter uses', async () => {
+  it('the route editor role has exactly the Network Services permissions the adapters use, for the four route kinds', async () => {
     const role = resource(root, 'google_project_iam_custom_role.route_editor');
     expect(role['permissions']).toBe(hcl('local.route_editor_permissions'));
     const permissions = await evaluateLocals<string[]>('local.route_editor_permissions');
     expect([...permissions].sort()).toEqual([
+      'networkservices.grpcRoutes.get',
+      'networkservices.grpcRoutes.list',
+      'networkservices.grpcRoutes.update',
       'networkservices.httpRoutes.get',
       'networkservices.httpRoutes.list',
       'networkservices.httpRoutes.update',
       'networkservices.operations.cancel',
       'networkservices.operations.get',
       'networkservices.operations.list',
+      'networkservices.tcpRoutes.get',
+      'networkservices.tcpRoutes.list',
+      'networkservices.tcpRoutes.update',
+      'networkservices.tlsRoutes.get',
+      'networkservices.tlsRoutes.list',
+      'networkservices.tlsRoutes.update',
     ]);
   });
 

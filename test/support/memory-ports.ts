@@ -16,6 +16,7 @@ import {
   displaceSuperseder,
   queueRollout,
 } from '../../functions/core/queue.ts';
+import { lastSegment } from '../../functions/core/resource-name.ts';
 import { splitOf } from '../../functions/core/routing/managed-rule.ts';
 import { backendKey, type RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import { planEviction, planWrite, type WriteRequest } from '../../functions/core/routing/write-plan.ts';
@@ -26,7 +27,7 @@ import {
   type Rollout,
   type RouteOperation,
 } from '../../functions/core/state.ts';
-import { primaryRoute } from '../../functions/core/targets.ts';
+import { primaryRoute, routesOf, targetsOf } from '../../functions/core/targets.ts';
 import type { Weights } from '../../functions/core/weights.ts';
 import type { EventPublisher } from '../../functions/ports/event-publisher.ts';
 import type { HookCaller } from '../../functions/ports/hook-caller.ts';
@@ -76,6 +77,22 @@ function pageOf<T>(
   return { items, next: items.length < limit || last === undefined ? null : key(last) };
 }
 
+/** What the Firestore store's route lock of `route` says about its release. */
+function activeRecordOf(r: Rollout, route: string): ActiveRollout {
+  const targets = targetsOf(r.spec);
+  const target = targets.find((t) => t.route === route);
+  const source = r.plan.analysis.metrics.canary;
+  return {
+    rolloutId: r.id,
+    route,
+    routes: targets.map((t) => t.route),
+    routeName: lastSegment(route),
+    stableName: lastSegment(target?.stable ?? r.spec.stable),
+    canaryName: lastSegment(target?.canary ?? r.spec.canary),
+    canaryService: source.preset === 'cloudRun' ? source.service : null,
+  };
+}
+
 const STABLE = backendName('checkout-stable');
 const CANARY = backendName('checkout-canary');
 
@@ -96,8 +113,16 @@ export class MemoryStore implements RolloutStore {
     if (stored !== undefined) return { kind: 'exists', rollout: stored };
     const route = primaryRoute(rollout.spec);
     const holder = this.locks.get(route);
-    if (holder !== undefined && rollout.spec.whenRouteBusy === 'reject')
-      throw new RouteLockedError(route, holder);
+    if (rollout.spec.whenRouteBusy === 'reject') {
+      // Every route of the release at once: one busy route refuses them all, nothing written.
+      const routes = routesOf(rollout.spec);
+      const busy = routes.find((r) => this.locks.has(r));
+      if (busy !== undefined) throw new RouteLockedError(busy, this.locks.get(busy) ?? '');
+      if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
+      this.#put({ rollout, entry });
+      for (const r of routes) this.locks.set(r, rollout.id);
+      return { kind: 'created', rollout, entry };
+    }
     if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
     if (holder === undefined) {
       this.#put({ rollout, entry });
@@ -154,12 +179,16 @@ export class MemoryStore implements RolloutStore {
     this.entries.get(next.id)?.push(entry);
     if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
     if (!isTerminal(next.status.phase) || isTerminal(entry.from.phase)) return { handedOff: null };
-    return this.#release(next, entry.at);
+    const handed = routesOf(next.spec).flatMap((route) => {
+      const { handedOff } = this.#release(next, entry.at, route);
+      return handedOff === null ? [] : [handedOff];
+    });
+    const [first, ...more] = handed;
+    return { handedOff: first ?? null, ...(more.length > 0 ? { alsoHandedOff: more } : {}) };
   }
 
-  /** The route lock passes to the first rollout waiting (made Pending), or is released. */
-  #release(ended: Rollout, at: number): CommitOutcome {
-    const route = primaryRoute(ended.spec);
+  /** The route's lock passes to the first rollout waiting (made Pending), or is released. */
+  #release(ended: Rollout, at: number, route: string): CommitOutcome {
     const queue = (this.queues.get(route) ?? []).filter((id) => id !== ended.id);
     this.queues.set(route, queue);
     if (this.locks.get(route) !== ended.id) return { handedOff: null };
@@ -193,8 +222,20 @@ export class MemoryStore implements RolloutStore {
     return pageOf(waiting, limit, after, (r) => [r.id]);
   }
 
-  async findActive(): Promise<ActiveRollout[]> {
-    return [];
+  async findActive(
+    match: Partial<Pick<ActiveRollout, 'rolloutId' | 'routeName' | 'canaryName' | 'canaryService'>> = {},
+  ): Promise<ActiveRollout[]> {
+    const found = new Map<string, ActiveRollout>();
+    for (const [route, id] of this.locks) {
+      const r = this.rollouts.get(id);
+      if (r === undefined || found.has(id)) continue;
+      const record = activeRecordOf(r, route);
+      const fits = Object.entries(match).every(
+        ([field, value]) => value === undefined || record[field as keyof ActiveRollout] === value,
+      );
+      if (fits) found.set(id, record);
+    }
+    return [...found.values()];
   }
 
   async hasProcessed(key: string): Promise<boolean> {

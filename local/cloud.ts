@@ -24,6 +24,7 @@ import { type MeshProxy, startMeshProxy } from './mesh/proxy.ts';
 import { CloudRunRecorder } from './monitoring/cloud-run-recorder.ts';
 import { type MonitoringServer, startMonitoringServer } from './monitoring/server.ts';
 import { type NetworkServicesServer, startNetworkServicesServer } from './network-services/server.ts';
+import { type ProtocolPlanes, startProtocolPlanes } from './protocols.ts';
 import { createTopology } from './pubsub-topology.ts';
 import { type CloudTiming, cloudTiming, type DelaySpec, type TimingProfile } from './timing.ts';
 
@@ -53,6 +54,11 @@ export interface LocalCloudOptions {
   readonly alerts?: false | Readonly<Record<string, number | null>>;
   /** Behaviour every backend starts with. */
   readonly baseline?: Partial<DemoBehaviour>;
+  /**
+   * Also serve each app over gRPC, TCP and TLS (protocols.ts): demo backends, mesh listeners and
+   * a GRPCRoute, TCPRoute and TLSRoute per app; default false.
+   */
+  readonly protocols?: boolean;
 }
 
 export interface LocalCloud {
@@ -69,6 +75,8 @@ export interface LocalCloud {
   readonly backends: ReadonlyMap<string, DemoBackend>;
   readonly apps: readonly DemoApp[];
   readonly alerting: AlertEvaluator | null;
+  /** The gRPC, TCP and TLS data plane, when asked for (options.protocols). */
+  readonly protocols: ProtocolPlanes | null;
   /** IAM Credentials stand-in: mints the ID tokens hooks receive, serves their JWKS. */
   readonly iam: IamServer;
   /** The account hooks are called as (the only one the IAM stand-in knows). */
@@ -155,6 +163,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       keepServed: options.keepServed ?? 0,
     });
     cleanup.push(() => mesh.close());
+    const protocols = options.protocols
+      ? await startProtocolPlanes({
+          project,
+          apps,
+          networkServices: networkServices.store,
+          recorder,
+          monitoringEndpoint: monitoring.endpoint,
+          timing,
+          baseline,
+        })
+      : null;
+    if (protocols) cleanup.push(() => protocols.close());
 
     // Topics exist from the start so alerts and CLI publishes have somewhere to go.
     await createTopology({ pubsubHost, project, pushTargets: {} });
@@ -217,6 +237,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       backends,
       apps,
       alerting,
+      protocols,
       iam,
       hooksServiceAccount: hooksAccount,
       env,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import type { HistoryEntry } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
-import { type GrpcSide, grpcSide, seedGrpcRoute } from '../support/grpc-side.ts';
+import { allRoutes, grpcSide, type ProtocolSide } from '../support/protocol-sides.ts';
 import {
   binomialCheck,
   followWrites,
@@ -28,21 +28,32 @@ const APPS = ['rel-promote', 'rel-bad', 'rel-crash', 'rel-edit', 'rel-reject'];
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ project: PROJECT, apps: APPS });
-  for (const name of APPS) seedGrpcRoute(stack, stack.app(name));
+  stack = await startStack({
+    project: PROJECT,
+    apps: APPS,
+    cloud: { protocols: true },
+    controller: { env: { ALLOWED_ROUTES: allRoutes(PROJECT, APPS) } },
+  });
 });
-afterAll(() => stack.stop());
+afterAll(async () => {
+  await Promise.all(stops.map((stop) => stop()));
+  await stack.stop();
+});
+
+const stops: (() => Promise<void>)[] = [];
 
 interface ReleaseSides {
   readonly http: HttpSide;
-  readonly grpc: GrpcSide;
+  readonly grpc: ProtocolSide;
   readonly analysis: RolloutRequestInput['analysis'];
 }
 
 function sides(name: string): ReleaseSides {
   const app = stack.app(name);
-  const grpc = grpcSide(stack, app);
-  return { http: httpSide(stack, app), grpc, analysis: grpc.analysis };
+  const grpc = grpcSide(stack, app, stops);
+  // The canary is judged on its gRPC calls' grpc-status (Cloud Run's request metrics would count
+  // a failed call as an HTTP 200); its HTTP 5xx are watched by the app's Monitoring alert.
+  return { http: httpSide(stack, app), grpc, analysis: { minRequests: 10, metrics: grpc.metrics } };
 }
 
 /** The release request: the HTTPRoute first, then the GRPCRoute, each with its own backends. */

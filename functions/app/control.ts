@@ -36,7 +36,10 @@ const commandSchema = z.strictObject(
       .default(''),
     route: z
       .string({ error: 'must be a string' })
-      .regex(ROUTE_NAME, { error: 'must be a full HTTPRoute name: projects/P/locations/L/httpRoutes/NAME' })
+      .regex(ROUTE_NAME, {
+        error:
+          'must be a full route name (HTTPRoute, GRPCRoute, TCPRoute or TLSRoute): projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME',
+      })
       .optional(),
     canary: z
       .string({ error: 'must be a string' })

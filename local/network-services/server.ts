@@ -73,7 +73,7 @@ function operationCall(
     const run = () => api.listOperations(parent, q.get('pageSize'), q.get('pageToken'));
     return { ...base, kind: 'listOperations', resource: parentName(parent), hasBody: false, run };
   }
-  if (id !== null && id.endsWith(':cancel') && method === 'POST') {
+  if (id?.endsWith(':cancel') && method === 'POST') {
     const name = operationName(parent, id.slice(0, -':cancel'.length));
     return {
       ...base,

@@ -366,12 +366,21 @@ describe('custom roles', () => {
     expect(role['permissions']).toBe(hcl('local.route_editor_permissions'));
     const permissions = await evaluateLocals<string[]>('local.route_editor_permissions');
     expect([...permissions].sort()).toEqual([
+      'networkservices.grpcRoutes.get',
+      'networkservices.grpcRoutes.list',
+      'networkservices.grpcRoutes.update',
       'networkservices.httpRoutes.get',
       'networkservices.httpRoutes.list',
       'networkservices.httpRoutes.update',
       'networkservices.operations.cancel',
       'networkservices.operations.get',
       'networkservices.operations.list',
+      'networkservices.tcpRoutes.get',
+      'networkservices.tcpRoutes.list',
+      'networkservices.tcpRoutes.update',
+      'networkservices.tlsRoutes.get',
+      'networkservices.tlsRoutes.list',
+      'networkservices.tlsRoutes.update',
     ]);
   });
 

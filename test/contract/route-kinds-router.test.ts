@@ -7,6 +7,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RouteRouter } from '../../functions/adapters/route-router.ts';
 import type { Route } from '../../functions/adapters/route-rules.ts';
+import { loadConfig } from '../../functions/app/config.ts';
+import { routeNamed, withStoreDeadline } from '../../functions/app/emergency.ts';
+import { createLogger } from '../../functions/app/log.ts';
 import { type ManagedRule, read } from '../../functions/core/routing/managed-rule.ts';
 import type { RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import type { WriteRequest } from '../../functions/core/routing/write-plan.ts';
@@ -337,4 +340,37 @@ describe('RouteRouter on names of no route kind', () => {
     expect(error.message).toContain('udpRoutes/x');
     expect(api.store.requestCount('get')).toBe(gets);
   });
+});
+
+describe('the emergency path without Firestore, on every kind', () => {
+  const config = loadConfig({
+    GOOGLE_CLOUD_PROJECT: 'demo',
+    ALLOWED_ROUTES: `${P}/grpcRoutes/pay-*,${P}/tcpRoutes/ledger,${P}/tlsRoutes/edge`,
+    STORE_DEADLINE_SECONDS: '0.05',
+  });
+  const log = createLogger({}, () => {});
+
+  it.each([
+    ['grpcRoutes', 'pay-emergency', grpcRoute, 1],
+    ['tcpRoutes', 'ledger', tcpRoute, 0],
+    ['tlsRoutes', 'edge', tlsRoute, 0],
+  ] as const)(
+    'takes the canary out of a %s an alert names by its short name',
+    async (kind, short, make, managed) => {
+      const name = `${P}/${kind}/${short}`;
+      api.store.setOperationDelay(0);
+      api.store.seed(make(name, 'gateway'));
+      await router.apply(name, shift({ stable: 80, canary: 20 }));
+      expect(routeNamed(config, short)).toBe(name);
+      // Firestore never answers: past the store deadline the canary is taken out directly.
+      void withStoreDeadline(
+        { router: async () => router, config, log },
+        { route: name, canary: CANARY, why: 'alert payments-errors' },
+        new Promise<never>(() => {}),
+      );
+      await expect
+        .poll(() => destinations(api.store.route<Route>(name), managed), { timeout: 5_000 })
+        .toEqual([{ serviceName: STABLE }]);
+    },
+  );
 });

@@ -67,8 +67,8 @@ export function createRuntime(
 /** The Google API clients, each imported and created on first use. */
 function googleClients(config: Config) {
   const router: Lazy<TrafficRouter> = lazy(async () => {
-    const { HttpRouteRouter } = await import('./adapters/httproute-router.ts');
-    return new HttpRouteRouter({
+    const { RouteRouter } = await import('./adapters/route-router.ts');
+    return new RouteRouter({
       ...(config.endpoints.networkServices ? { rootUrl: config.endpoints.networkServices } : {}),
       project: projectNames(config),
       poll: {

@@ -94,10 +94,11 @@ locals {
   # The function the rollout workflow calls (the only one its service account may invoke).
   advance_function = "advanceRollout"
 
-  # Exactly the Network Services permissions the HttpRoute adapter needs: read, list and patch
-  # routes, poll the long-running operation a patch returns, cancel one of its own that outlived
-  # its wait (before a later change is confirmed over it), and list operations to find others'
-  # writes that ended while its own was in flight (HTTPRoute has no etag).
+  # Exactly the Network Services permissions the route adapter needs: read, list and patch routes
+  # of each Service Routing kind (HTTPRoute, GRPCRoute, TCPRoute, TLSRoute), poll the long-running
+  # operation a patch returns, cancel one of its own that outlived its wait (before a later change
+  # is confirmed over it), and list operations to find others' writes that ended while its own was
+  # in flight (no route kind has an etag). ALLOWED_ROUTES still decides which routes it may touch.
   route_editor_permissions = [
     "networkservices.grpcRoutes.get",
     "networkservices.grpcRoutes.list",
@@ -105,6 +106,12 @@ locals {
     "networkservices.httpRoutes.get",
     "networkservices.httpRoutes.list",
     "networkservices.httpRoutes.update",
+    "networkservices.tcpRoutes.get",
+    "networkservices.tcpRoutes.list",
+    "networkservices.tcpRoutes.update",
+    "networkservices.tlsRoutes.get",
+    "networkservices.tlsRoutes.list",
+    "networkservices.tlsRoutes.update",
     "networkservices.operations.cancel",
     "networkservices.operations.get",
     "networkservices.operations.list",

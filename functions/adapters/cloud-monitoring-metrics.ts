@@ -107,7 +107,7 @@ function numberOf(series: SeriesRead): number {
     else
       throw new InvalidInputError(`expected a count, got a ${which}`, [], {
         code: 'METRICS_NOT_A_COUNT',
-        hint: 'the requests and errors filters must select a DELTA or CUMULATIVE count metric',
+        hint: 'the requests and errors filters must select a DELTA count metric (e.g. a log-based metric; CUMULATIVE metrics cannot be summed per window)',
       });
   }
   return total;

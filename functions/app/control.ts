@@ -38,7 +38,7 @@ const commandSchema = z.strictObject(
       .string({ error: 'must be a string' })
       .regex(ROUTE_NAME, {
         error:
-          'must be a full route name: projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME',
+          'must be a full route name (HTTPRoute, GRPCRoute, TCPRoute or TLSRoute): projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/NAME',
       })
       .optional(),
     canary: z

@@ -103,7 +103,7 @@ const filterSource = z
   .strictObject({
     preset: z.literal('filter'),
     requests: filterText.describe(
-      'Filter selecting every request of the backend (a DELTA or CUMULATIVE count).',
+      'Filter selecting every request of the backend: a DELTA count (e.g. a log-based metric; windows are summed with ALIGN_SUM, which Monitoring refuses on CUMULATIVE metrics).',
     ),
     errors: filterText.describe('Filter selecting the failed (5xx) requests of the backend.'),
     latency: filterText

@@ -1,6 +1,7 @@
 /**
- * Port: the route that carries the rollout's traffic (production adapter: Network Services v1
- * HTTPRoute). The adapter reads and writes; what a route means for a rollout is the core's.
+ * Port: a route that carries the rollout's traffic (production adapter: Network Services v1
+ * HTTPRoute, GRPCRoute, TCPRoute or TLSRoute, by the route name's collection). The adapter reads
+ * and writes; what a route means for a rollout is the core's.
  */
 import type { RouteErrorKind } from '../core/inputs.ts';
 import type { ConcurrentWrite, RouteSnapshot } from '../core/routing/snapshot.ts';
@@ -31,7 +32,7 @@ export interface OperationObserver {
 }
 
 export interface TrafficRouter {
-  /** Reads the route (full name, e.g. projects/P/locations/L/httpRoutes/R). */
+  /** Reads the route (full name, e.g. projects/P/locations/L/httpRoutes/R or …/grpcRoutes/R). */
   read(route: string): Promise<RouteSnapshot>;
   /**
    * Reads the route, plans the write on that very read (core `planWrite`: the precondition is

@@ -3,6 +3,7 @@
  * fail with an HTTP error, or run code just before a request of a kind is served.
  */
 import { ApiError, statusForHttp } from './api-error.ts';
+import type { RouteKind } from './route-kinds.ts';
 
 export type RequestKind =
   | 'get'
@@ -16,11 +17,11 @@ export type RequestKind =
 
 /** The IAM permission each request needs (named in 403 messages as the real API does). */
 const PERMISSIONS: Record<RequestKind, string> = {
-  get: 'networkservices.httpRoutes.get',
-  list: 'networkservices.httpRoutes.list',
-  create: 'networkservices.httpRoutes.create',
-  patch: 'networkservices.httpRoutes.update',
-  delete: 'networkservices.httpRoutes.delete',
+  get: 'networkservices.<collection>.get',
+  list: 'networkservices.<collection>.list',
+  create: 'networkservices.<collection>.create',
+  patch: 'networkservices.<collection>.update',
+  delete: 'networkservices.<collection>.delete',
   getOperation: 'networkservices.operations.get',
   cancelOperation: 'networkservices.operations.cancel',
   listOperations: 'networkservices.operations.list',
@@ -28,10 +29,17 @@ const PERMISSIONS: Record<RequestKind, string> = {
 
 export type RequestHook = (resource: string, count: number) => void | Promise<void>;
 
-function defaultMessage(httpStatus: number, kind: RequestKind, resource: string): string {
+function defaultMessage(
+  httpStatus: number,
+  kind: RequestKind,
+  resource: string,
+  collection: RouteKind | null,
+): string {
   switch (httpStatus) {
-    case 403:
-      return `Permission '${PERMISSIONS[kind]}' denied on resource '${resource}' (or it may not exist).`;
+    case 403: {
+      const permission = PERMISSIONS[kind].replace('<collection>', collection ?? 'httpRoutes');
+      return `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`;
+    }
     case 429:
       return `Quota exceeded for quota metric 'Read requests' of service 'networkservices.googleapis.com'.`;
     case 503:
@@ -69,8 +77,11 @@ export class FaultPlan {
     return this.#counts.get(kind) ?? 0;
   }
 
-  /** Counts the request, runs the hooks, then throws the injected failure if one is due. */
-  async admit(kind: RequestKind, resource: string): Promise<void> {
+  /**
+   * Counts the request, runs the hooks, then throws the injected failure if one is due.
+   * `collection`: the route kind the request is about (null for operations).
+   */
+  async admit(kind: RequestKind, resource: string, collection: RouteKind | null = null): Promise<void> {
     const count = this.count(kind) + 1;
     this.#counts.set(kind, count);
     for (const hook of [...(this.#hooks.get(kind) ?? [])]) await hook(resource, count);
@@ -78,7 +89,7 @@ export class FaultPlan {
     if (failure !== undefined) {
       throw new ApiError(
         statusForHttp(failure.status),
-        failure.message ?? defaultMessage(failure.status, kind, resource),
+        failure.message ?? defaultMessage(failure.status, kind, resource, collection),
       );
     }
   }

@@ -6,25 +6,44 @@
  */
 import type { ApiError } from './api-error.ts';
 import { FaultPlan, type RequestHook, type RequestKind } from './faults.ts';
-import { HttpRouteService } from './http-route-service.ts';
 import { OperationBook } from './operations.ts';
-import { parseRouteName } from './resource-names.ts';
-import type { GrpcRoute, HttpRoute, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
+import { parseRouteName, type RouteName } from './resource-names.ts';
+import type { GrpcRoute, HttpRoute, Route, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
+import { KINDS, ROUTE_KINDS, type RouteKind, typeUrl } from './route-kinds.ts';
+import { RouteService } from './route-service.ts';
 import { RouteStore } from './route-store.ts';
 import { type JsonObject, validateRoute } from './route-validation.ts';
 import { applyMask } from './update-mask.ts';
 
-const ROUTE_TYPE = 'type.googleapis.com/google.cloud.networkservices.v1.HttpRoute';
+function routeNameOf(name: string, what: string): RouteName {
+  const parsed = parseRouteName(name);
+  if (parsed === null) {
+    throw new Error(
+      `${what} needs a full route name projects/P/locations/L/{httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes}/R, got '${name}'`,
+    );
+  }
+  return parsed;
+}
 
 export class LocalNetworkServices implements RouteFeed {
   readonly #store = new RouteStore();
   readonly #operations: OperationBook;
   readonly faults = new FaultPlan();
-  readonly service: HttpRouteService;
+  /** The API methods of each route collection (operations are the location's, shared by all). */
+  readonly services: Readonly<Record<RouteKind, RouteService>>;
 
   constructor(operationDelay: () => number = () => 0) {
     this.#operations = new OperationBook(operationDelay, () => this.#store.notify());
-    this.service = new HttpRouteService(this.#store, this.#operations);
+    const serviceOf = (kind: RouteKind) => new RouteService(this.#store, this.#operations, KINDS[kind]);
+    this.services = Object.fromEntries(ROUTE_KINDS.map((kind) => [kind, serviceOf(kind)])) as Record<
+      RouteKind,
+      RouteService
+    >;
+  }
+
+  /** The HttpRoute methods and the location's operations. */
+  get service(): RouteService {
+    return this.services.httpRoutes;
   }
 
   routes(): readonly HttpRoute[] {
@@ -47,18 +66,16 @@ export class LocalNetworkServices implements RouteFeed {
     return this.#store.subscribe(listener);
   }
 
-  /** The route as a GET returns it now, or null. */
-  route(name: string): HttpRoute | null {
-    return this.#store.has(name) ? this.#store.read(name) : null;
+  /** The route as a GET returns it now, or null; `R` is the kind the name says (default HttpRoute). */
+  route<R extends Route = HttpRoute>(name: string): R | null {
+    return this.#store.has(name) ? (this.#store.read(name) as R) : null;
   }
 
-  /** Creates or replaces a route at once (no operation); `name` must be a full route name. */
-  seed(route: HttpRoute): HttpRoute {
+  /** Creates or replaces a route of any kind at once (no operation); `name` must be a full route name. */
+  seed<R extends Route>(route: R): R {
     const name = route.name ?? '';
-    if (parseRouteName(name) === null) {
-      throw new Error(`seed needs a full route name projects/P/locations/L/httpRoutes/R, got '${name}'`);
-    }
-    return this.#writeNow(name, route);
+    // Validated as the kind its name says; read back as written, so still an R.
+    return this.#writeNow(routeNameOf(name, 'seed'), route) as R;
   }
 
   /**
@@ -66,20 +83,21 @@ export class LocalNetworkServices implements RouteFeed {
    * updateTime and a completed operation. `edit` gets the route as read and may change it in
    * place or return a new one.
    */
-  editByHand(name: string, edit: (route: HttpRoute) => HttpRoute | undefined): HttpRoute {
-    const current = this.#store.read(name);
-    const fields = applyMask({}, structuredClone(edit(current) ?? current) as JsonObject, null);
-    validateRoute(fields);
-    const parent = parseRouteName(name);
-    if (parent === null) throw new Error(`not a full route name: ${name}`);
+  editByHand<R extends Route = HttpRoute>(name: string, edit: (route: R) => R | undefined): R {
+    const parent = routeNameOf(name, 'editByHand');
+    const kind = KINDS[parent.collection];
+    // The route named …/<kind>/R is of that kind.
+    const current = this.#store.read(name) as R;
+    const fields = applyMask({}, structuredClone(edit(current) ?? current) as unknown as JsonObject, null);
+    validateRoute(fields, kind);
     // A person's edit goes through the API like any write: it leaves a (completed) operation.
     this.#operations.startAndComplete({
       parent,
       target: name,
       verb: 'update',
-      commit: () => ({ '@type': ROUTE_TYPE, ...this.#store.write(name, fields) }),
+      commit: () => ({ '@type': typeUrl(kind), ...this.#store.write(name, fields) }),
     });
-    return this.#store.read(name);
+    return this.#store.read(name) as R;
   }
 
   /** The next `times` requests of this kind answer `httpStatus` (503, 403, 429, …) with the API's error body. */
@@ -122,10 +140,10 @@ export class LocalNetworkServices implements RouteFeed {
     this.#operations.close();
   }
 
-  #writeNow(name: string, route: HttpRoute): HttpRoute {
+  #writeNow(name: RouteName, route: Route): Route {
     const fields = applyMask({}, structuredClone(route) as JsonObject, null);
-    validateRoute(fields);
-    const written = this.#store.write(name, fields);
+    validateRoute(fields, KINDS[name.collection]);
+    const written = this.#store.write(route.name ?? '', fields);
     this.#store.notify();
     return written;
   }

@@ -1,5 +1,6 @@
 /** Resource names of the local Network Services API and the URL paths that carry them. */
 import { invalidArgument } from './api-error.ts';
+import { isRouteKind, KINDS, type RouteKind } from './route-kinds.ts';
 
 export interface Parent {
   readonly project: string;
@@ -10,31 +11,38 @@ export function parentName(p: Parent): string {
   return `projects/${p.project}/locations/${p.location}`;
 }
 
-export function routeName(p: Parent, id: string): string {
-  return `${parentName(p)}/httpRoutes/${id}`;
+export function routeName(p: Parent, id: string, collection: RouteKind = 'httpRoutes'): string {
+  return `${parentName(p)}/${collection}/${id}`;
 }
 
 export function operationName(p: Parent, id: string): string {
   return `${parentName(p)}/operations/${id}`;
 }
 
-/** The parent of a full route name, or null if the name is not one. */
-export function parseRouteName(name: string): (Parent & { readonly id: string }) | null {
-  const m = /^projects\/([^/]+)\/locations\/([^/]+)\/httpRoutes\/([^/]+)$/.exec(name);
-  if (m === null) return null;
-  return { project: m[1] ?? '', location: m[2] ?? '', id: m[3] ?? '' };
+export interface RouteName extends Parent {
+  readonly collection: RouteKind;
+  readonly id: string;
+}
+
+/** The parts of a full route name of any of the four kinds, or null if the name is not one. */
+export function parseRouteName(name: string): RouteName | null {
+  const m = /^projects\/([^/]+)\/locations\/([^/]+)\/([A-Za-z]+)\/([^/]+)$/.exec(name);
+  const collection = m?.[3] ?? '';
+  if (m === null || !isRouteKind(collection)) return null;
+  return { project: m[1] ?? '', location: m[2] ?? '', collection, id: m[4] ?? '' };
 }
 
 /** Route ids follow RFC 1035 labels: lower case letters, digits and hyphens, starting with a letter. */
 const ROUTE_ID = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export function checkRouteId(id: string | null): string {
+export function checkRouteId(id: string | null, collection: RouteKind = 'httpRoutes'): string {
+  const parameter = KINDS[collection].idParameter;
   if (id === null || id === '') {
-    throw invalidArgument('httpRouteId is required: pass ?httpRouteId=<id> with the create request.');
+    throw invalidArgument(`${parameter} is required: pass ?${parameter}=<id> with the create request.`);
   }
   if (!ROUTE_ID.test(id)) {
     throw invalidArgument(
-      `Invalid httpRouteId '${id}': it must be 1-63 characters, start with a lower case letter, and contain only lower case letters, digits and hyphens (not ending with a hyphen).`,
+      `Invalid ${parameter} '${id}': it must be 1-63 characters, start with a lower case letter, and contain only lower case letters, digits and hyphens (not ending with a hyphen).`,
     );
   }
   return id;

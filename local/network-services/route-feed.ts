@@ -8,6 +8,8 @@ export type HttpRoute = networkservices_v1.Schema$HttpRoute;
 export type GrpcRoute = networkservices_v1.Schema$GrpcRoute;
 export type TcpRoute = networkservices_v1.Schema$TcpRoute;
 export type TlsRoute = networkservices_v1.Schema$TlsRoute;
+/** A route of any of the four kinds. */
+export type Route = HttpRoute | GrpcRoute | TcpRoute | TlsRoute;
 
 export interface RouteFeed {
   /** Every HTTPRoute as the API would return it now. */

@@ -5,7 +5,8 @@
  */
 import { notFound } from './api-error.ts';
 import { selfLink } from './resource-names.ts';
-import type { GrpcRoute, HttpRoute, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
+import type { GrpcRoute, HttpRoute, Route, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
+import type { RouteKind } from './route-kinds.ts';
 import { asRead, type JsonObject } from './route-validation.ts';
 import { MonotonicClock } from './timestamps.ts';
 
@@ -30,7 +31,7 @@ export class RouteStore implements RouteFeed {
     return this.#ofKind('tlsRoutes');
   }
 
-  #ofKind(collection: string): JsonObject[] {
+  #ofKind(collection: RouteKind): JsonObject[] {
     return [...this.#routes.keys()]
       .filter((name) => name.split('/')[4] === collection)
       .sort()
@@ -60,7 +61,7 @@ export class RouteStore implements RouteFeed {
   }
 
   /** The route as a GET returns it; throws NOT_FOUND. */
-  read(name: string): HttpRoute {
+  read(name: string): Route {
     const route = this.#routes.get(name);
     if (route === undefined) throw notFound(`Resource '${name}' was not found`);
     return asRead(route);
@@ -73,14 +74,14 @@ export class RouteStore implements RouteFeed {
     return structuredClone(route);
   }
 
-  /** Names under a parent (`projects/P/locations/L`), sorted. */
-  namesUnder(parent: string): string[] {
-    const prefix = `${parent}/httpRoutes/`;
+  /** Names of one collection under a parent (`projects/P/locations/L`), sorted. */
+  namesUnder(parent: string, collection: RouteKind): string[] {
+    const prefix = `${parent}/${collection}/`;
     return [...this.#routes.keys()].filter((name) => name.startsWith(prefix)).sort();
   }
 
   /** Creates or replaces the route's writable fields; returns it as read. */
-  write(name: string, fields: JsonObject): HttpRoute {
+  write(name: string, fields: JsonObject): Route {
     const previous = this.#routes.get(name);
     const now = this.#clock.next();
     this.#routes.set(name, {

@@ -1,5 +1,6 @@
 /**
- * A local stand-in for the Network Services v1 REST API (HttpRoutes and their operations) on
+ * A local stand-in for the Network Services v1 REST API (HttpRoutes, GrpcRoutes, TcpRoutes,
+ * TlsRoutes and their operations) on
  * 127.0.0.1, serving exactly the paths the `googleapis` client sends. Point the client at it
  * with `networkservices({version: 'v1', rootUrl: url})` and no auth.
  */
@@ -9,8 +10,9 @@ import { DEFAULT_SEED, type DelaySpec, delaySource, streamFor } from '../timing.
 import { ApiError, invalidArgument, notFound } from './api-error.ts';
 import type { RequestKind } from './faults.ts';
 import { LocalNetworkServices } from './local-network-services.ts';
-import { operationName, type Parent, routeName } from './resource-names.ts';
-import type { HttpRoute } from './route-feed.ts';
+import { operationName, type Parent, parentName, routeName } from './resource-names.ts';
+import type { Route } from './route-feed.ts';
+import { isRouteKind, KINDS, type RouteKind } from './route-kinds.ts';
 
 export interface NetworkServicesServerOptions {
   /** Port on 127.0.0.1; default: one the system picks. */
@@ -23,7 +25,7 @@ export interface NetworkServicesServerOptions {
   /** Seed of the operation-time generator; default DEFAULT_SEED. */
   readonly seed?: number;
   /** Routes that exist from the start (full names). */
-  readonly routes?: readonly HttpRoute[];
+  readonly routes?: readonly Route[];
 }
 
 export interface NetworkServicesServer {
@@ -39,11 +41,14 @@ interface Call {
   readonly kind: RequestKind;
   /** Resource named in permission errors. */
   readonly resource: string;
+  /** The route collection the request is about (null: operations), for the permission's name. */
+  readonly collection: RouteKind | null;
   readonly hasBody: boolean;
   readonly run: (body: unknown) => unknown;
 }
 
-const PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(httpRoutes|operations)(?:\/([^/]+))?$/;
+const PATH =
+  /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(httpRoutes|grpcRoutes|tcpRoutes|tlsRoutes|operations)(?:\/([^/]+))?$/;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 function decode(segment: string): string {
@@ -54,66 +59,91 @@ function decode(segment: string): string {
   }
 }
 
+/** operations.list, operations.get and operations.cancel of a location (shared by every route kind). */
+function operationCall(
+  store: LocalNetworkServices,
+  method: string,
+  parent: Parent,
+  id: string | null,
+  q: URLSearchParams,
+): Call | null {
+  const api = store.service;
+  const base = { collection: null, resource: '' } as const;
+  if (id === null && method === 'GET') {
+    const run = () => api.listOperations(parent, q.get('pageSize'), q.get('pageToken'));
+    return { ...base, kind: 'listOperations', resource: parentName(parent), hasBody: false, run };
+  }
+  if (id?.endsWith(':cancel') && method === 'POST') {
+    const name = operationName(parent, id.slice(0, -':cancel'.length));
+    return {
+      ...base,
+      kind: 'cancelOperation',
+      resource: name,
+      hasBody: true,
+      run: () => api.cancelOperation(name),
+    };
+  }
+  if (id !== null && method === 'GET') {
+    const name = operationName(parent, id);
+    return {
+      ...base,
+      kind: 'getOperation',
+      resource: name,
+      hasBody: false,
+      run: () => api.getOperation(name),
+    };
+  }
+  return null;
+}
+
+/** list and create of a collection; get, patch and delete of one route. */
+function routeCall(
+  store: LocalNetworkServices,
+  method: string,
+  parent: Parent,
+  collection: RouteKind,
+  id: string | null,
+  q: URLSearchParams,
+): Call | null {
+  const api = store.services[collection];
+  if (id === null) {
+    const base = { collection, resource: parentName(parent) };
+    if (method === 'GET') {
+      const run = () => api.list(parent, q.get('pageSize'), q.get('pageToken'));
+      return { ...base, kind: 'list', hasBody: false, run };
+    }
+    if (method !== 'POST') return null;
+    const run = (body: unknown) => api.create(parent, q.get(KINDS[collection].idParameter), body);
+    return { ...base, kind: 'create', hasBody: true, run };
+  }
+  const name = routeName(parent, id, collection);
+  const base = { collection, resource: name };
+  if (method === 'GET') return { ...base, kind: 'get', hasBody: false, run: () => api.get(name) };
+  if (method === 'PATCH') {
+    return {
+      ...base,
+      kind: 'patch',
+      hasBody: true,
+      run: (body) => api.patch(parent, name, q.get('updateMask'), body),
+    };
+  }
+  if (method === 'DELETE')
+    return { ...base, kind: 'delete', hasBody: false, run: () => api.delete(parent, name) };
+  return null;
+}
+
 /** The API method a request calls, or NOT_FOUND as Google answers for an unknown path or verb. */
 function callFor(store: LocalNetworkServices, method: string, url: URL): Call {
   const m = PATH.exec(url.pathname);
   if (m === null) throw notFound(`The requested URL ${url.pathname} was not found on this server.`);
   const parent: Parent = { project: decode(m[1] ?? ''), location: decode(m[2] ?? '') };
-  const collection = m[3];
+  const collection = m[3] ?? '';
   const id = m[4] === undefined ? null : decode(m[4]);
-  const q = url.searchParams;
-  const api = store.service;
-  const parentPath = `projects/${parent.project}/locations/${parent.location}`;
-  if (collection === 'operations' && id === null && method === 'GET') {
-    return {
-      kind: 'listOperations',
-      resource: parentPath,
-      hasBody: false,
-      run: () => api.listOperations(parent, q.get('pageSize'), q.get('pageToken')),
-    };
-  }
-  if (collection === 'operations' && id !== null && id.endsWith(':cancel') && method === 'POST') {
-    const name = operationName(parent, id.slice(0, -':cancel'.length));
-    return { kind: 'cancelOperation', resource: name, hasBody: true, run: () => api.cancelOperation(name) };
-  }
-  if (collection === 'operations' && id !== null && method === 'GET') {
-    const name = operationName(parent, id);
-    return { kind: 'getOperation', resource: name, hasBody: false, run: () => api.getOperation(name) };
-  }
-  if (collection === 'httpRoutes' && id === null) {
-    if (method === 'GET') {
-      return {
-        kind: 'list',
-        resource: parentPath,
-        hasBody: false,
-        run: () => api.list(parent, q.get('pageSize'), q.get('pageToken')),
-      };
-    }
-    if (method === 'POST') {
-      return {
-        kind: 'create',
-        resource: parentPath,
-        hasBody: true,
-        run: (body) => api.create(parent, q.get('httpRouteId'), body),
-      };
-    }
-  }
-  if (collection === 'httpRoutes' && id !== null) {
-    const name = routeName(parent, id);
-    if (method === 'GET') return { kind: 'get', resource: name, hasBody: false, run: () => api.get(name) };
-    if (method === 'PATCH') {
-      return {
-        kind: 'patch',
-        resource: name,
-        hasBody: true,
-        run: (body) => api.patch(parent, name, q.get('updateMask'), body),
-      };
-    }
-    if (method === 'DELETE') {
-      return { kind: 'delete', resource: name, hasBody: false, run: () => api.delete(parent, name) };
-    }
-  }
-  throw notFound(`Method ${method} ${url.pathname} is not part of the Network Services v1 HttpRoute API.`);
+  const call = isRouteKind(collection)
+    ? routeCall(store, method, parent, collection, id, url.searchParams)
+    : operationCall(store, method, parent, id, url.searchParams);
+  if (call !== null) return call;
+  throw notFound(`Method ${method} ${url.pathname} is not part of the Network Services v1 API.`);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -138,7 +168,7 @@ async function handle(store: LocalNetworkServices, req: IncomingMessage, res: Se
   try {
     const call = callFor(store, req.method ?? 'GET', new URL(req.url ?? '/', 'http://127.0.0.1'));
     const body = call.hasBody ? await readJson(req) : undefined;
-    await store.faults.admit(call.kind, call.resource);
+    await store.faults.admit(call.kind, call.resource, call.collection);
     sendJson(res, 200, call.run(body));
   } catch (error) {
     const apiError = ApiError.from(error);

@@ -1,29 +1,29 @@
 /**
- * `updateMask` of an HttpRoute patch: top-level paths only (a mask cannot address elements of
+ * `updateMask` of a route patch (any kind; each kind's maskable fields are in route-kinds.ts): top-level paths only (a mask cannot address elements of
  * repeated fields, AIP-161). Listed fields are replaced by the body's (absent there → cleared);
  * without a mask every field is replaced by the body's.
  */
 import { invalidArgument } from './api-error.ts';
-import type { JsonObject } from './route-validation.ts';
+import { KINDS, type KindSpec } from './route-kinds.ts';
+import type { JsonObject } from './validation-basics.ts';
 
-export const MASKABLE_PATHS = ['hostnames', 'rules', 'labels', 'description', 'meshes', 'gateways'] as const;
-export type MaskPath = (typeof MASKABLE_PATHS)[number];
+/** A top-level field of the route a mask names. */
+export type MaskPath = string;
 
 /** Fields the API sets itself; a client's values for them are ignored. */
 export const OUTPUT_ONLY = ['name', 'selfLink', 'createTime', 'updateTime'] as const;
 
-function isMaskPath(path: string): path is MaskPath {
-  return (MASKABLE_PATHS as readonly string[]).includes(path);
-}
-
 /** The paths of a mask; null for "no mask" (missing or empty). Throws INVALID_ARGUMENT naming an unknown path. */
-export function parseUpdateMask(mask: string | null): readonly MaskPath[] | null {
+export function parseUpdateMask(
+  mask: string | null,
+  kind: KindSpec = KINDS.httpRoutes,
+): readonly MaskPath[] | null {
   if (mask === null || mask.trim() === '') return null;
   return mask.split(',').map((raw) => {
     const path = raw.trim();
-    if (!isMaskPath(path)) {
+    if (!kind.maskable.includes(path)) {
       throw invalidArgument(
-        `Invalid update mask path '${path}': an HttpRoute update mask may contain only ${MASKABLE_PATHS.join(', ')}.`,
+        `Invalid update mask path '${path}': a${kind.type.startsWith('Http') ? 'n' : ''} ${kind.type} update mask may contain only ${kind.maskable.join(', ')}.`,
       );
     }
     return path;

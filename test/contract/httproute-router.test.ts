@@ -1,9 +1,9 @@
 /**
- * The production TrafficRouter (HttpRouteRouter) against the local Network Services API:
+ * The production TrafficRouter (RouteRouter) against the local Network Services API:
  * the same googleapis client and requests as in production, only rootUrl differs.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HttpRouteRouter } from '../../functions/adapters/httproute-router.ts';
+import { RouteRouter } from '../../functions/adapters/route-router.ts';
 import { type ManagedRule, read } from '../../functions/core/routing/managed-rule.ts';
 import type { RouteSnapshot } from '../../functions/core/routing/snapshot.ts';
 import type { WriteRequest } from '../../functions/core/routing/write-plan.ts';
@@ -99,7 +99,7 @@ function found(snapshot: RouteSnapshot, managed: ManagedRule = target) {
 const poll = { initialMs: 2, maxMs: 20, timeoutMs: 10_000 };
 
 let api: NetworkServicesServer;
-let router: HttpRouteRouter;
+let router: RouteRouter;
 
 async function rejection(promise: Promise<unknown>): Promise<RouteError> {
   const error = await promise.then(
@@ -133,7 +133,7 @@ function destinationsOf(route: HttpRoute | null, rule: number) {
 
 beforeAll(async () => {
   api = await startNetworkServicesServer();
-  router = new HttpRouteRouter({ rootUrl: api.url, poll, readAttempts: 2 });
+  router = new RouteRouter({ rootUrl: api.url, poll, readAttempts: 2 });
 });
 afterAll(() => api.close());
 
@@ -148,7 +148,7 @@ afterEach(() => {
   unhook = [];
 });
 
-describe('HttpRouteRouter.read', () => {
+describe('RouteRouter.read', () => {
   it('reads every rule with its destinations, and the route as it is', async () => {
     const view = await router.read(ROUTE);
     expect(view.updateTime).toBe(api.store.route(ROUTE)?.updateTime);
@@ -187,7 +187,7 @@ describe('HttpRouteRouter.read', () => {
   });
 });
 
-describe('HttpRouteRouter.apply', () => {
+describe('RouteRouter.apply', () => {
   it('applies the weights through a polled operation and verifies them on the route', async () => {
     api.store.setOperationDelay(60_000);
     const routeDuringPolls: unknown[] = [];
@@ -372,13 +372,13 @@ describe('HttpRouteRouter.apply', () => {
   });
 });
 
-describe('HttpRouteRouter: destinations that name the project by number', () => {
+describe('RouteRouter: destinations that name the project by number', () => {
   const NUMBER = '123456789012';
   const byNumber = (name: string) => `projects/${NUMBER}/locations/global/backendServices/${name}`;
   const computeUrl = (name: string) =>
     `https://www.googleapis.com/compute/v1/projects/${NUMBER}/global/backendServices/${name}`;
   const numbered = () =>
-    new HttpRouteRouter({ rootUrl: api.url, poll, readAttempts: 2, project: { id: 'demo', number: NUMBER } });
+    new RouteRouter({ rootUrl: api.url, poll, readAttempts: 2, project: { id: 'demo', number: NUMBER } });
 
   /** richRoute() with the managed rule's destinations replaced. */
   function routeTo(destinations: { serviceName: string; weight?: number }[]): HttpRoute {
@@ -432,7 +432,7 @@ describe('HttpRouteRouter: destinations that name the project by number', () => 
   });
 });
 
-describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
+describe('RouteRouter operations: recorded, settled, cancelled', () => {
   it('tells the observer the operation started before waiting on it, and that it finished', async () => {
     api.store.setOperationDelay(60_000);
     const events: string[] = [];
@@ -454,7 +454,7 @@ describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
 
   it('says nothing of an operation that outlives the wait, and settles it later by cancelling it', async () => {
     api.store.setOperationDelay(60_000);
-    const impatient = new HttpRouteRouter({
+    const impatient = new RouteRouter({
       rootUrl: api.url,
       poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
     });
@@ -481,7 +481,7 @@ describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
     api.store.setOperationDelay(60_000);
     api.store.setCancellation(false);
     try {
-      const impatient = new HttpRouteRouter({
+      const impatient = new RouteRouter({
         rootUrl: api.url,
         poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
       });
@@ -529,7 +529,7 @@ describe('HttpRouteRouter operations: recorded, settled, cancelled', () => {
   });
 });
 
-describe('HttpRouteRouter: others’ writes while a write is in flight', () => {
+describe('RouteRouter: others’ writes while a write is in flight', () => {
   it('reports a person’s edit that ended while its operation ran (and was overwritten), with the route they left', async () => {
     api.store.editByHand(ROUTE, (r) => {
       r.labels = { ...r.labels, before: 'read' }; // ends before the controller's read: not concurrent
@@ -564,7 +564,7 @@ describe('HttpRouteRouter: others’ writes while a write is in flight', () => {
   });
 });
 
-describe('HttpRouteRouter failures', () => {
+describe('RouteRouter failures', () => {
   it('maps 404 to notFound', async () => {
     const missing = `${P}/httpRoutes/gone`;
     expect((await rejection(router.read(missing))).kind).toBe('notFound');
@@ -636,7 +636,7 @@ describe('HttpRouteRouter failures', () => {
 
   it('gives up on an operation that does not finish in time (transient)', async () => {
     api.store.setOperationDelay(60_000);
-    const impatient = new HttpRouteRouter({
+    const impatient = new RouteRouter({
       rootUrl: api.url,
       poll: { initialMs: 2, maxMs: 5, timeoutMs: 30 },
     });
@@ -648,7 +648,7 @@ describe('HttpRouteRouter failures', () => {
   it('maps a refused connection to transient', async () => {
     const closed = await startNetworkServicesServer();
     await closed.close();
-    const offline = new HttpRouteRouter({ rootUrl: closed.url, poll, readAttempts: 1 });
+    const offline = new RouteRouter({ rootUrl: closed.url, poll, readAttempts: 1 });
     const error = await rejection(offline.read(ROUTE));
     expect(error.kind).toBe('transient');
     expect(error.message).toContain('no answer from the API');

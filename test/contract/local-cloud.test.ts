@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CloudMonitoringMetrics } from '../../functions/adapters/cloud-monitoring-metrics.ts';
-import { HttpRouteRouter } from '../../functions/adapters/httproute-router.ts';
+import { RouteRouter } from '../../functions/adapters/route-router.ts';
 import { read } from '../../functions/core/routing/managed-rule.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { runLoad } from '../../local/mesh/load.ts';
@@ -32,7 +32,7 @@ describe('local cloud', () => {
   it('splits traffic by the route the router set, and Monitoring counts what the backends served', async () => {
     const app = cloud.apps[0];
     if (!app) throw new Error('no app');
-    const router = new HttpRouteRouter({
+    const router = new RouteRouter({
       rootUrl: cloud.networkServices.url,
       poll: { initialMs: 10, maxMs: 50, timeoutMs: 5000 },
     });

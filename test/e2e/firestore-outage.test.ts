@@ -4,7 +4,7 @@
  * route, and an operator's late command is answered, not dropped. Forward steps wait for the store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshotOf } from '../../functions/adapters/httproute-rules.ts';
+import { snapshotOf } from '../../functions/adapters/route-rules.ts';
 import { routesTo } from '../../functions/core/routing/snapshot.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { eventsOf, type Stack, startStack } from '../support/stack.ts';

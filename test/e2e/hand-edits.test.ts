@@ -8,7 +8,7 @@
  * trials again at other moments).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshotOf } from '../../functions/adapters/httproute-rules.ts';
+import { snapshotOf } from '../../functions/adapters/route-rules.ts';
 import { type RouteSnapshot, routesTo, sameBackend } from '../../functions/core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';

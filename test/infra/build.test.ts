@@ -12,7 +12,7 @@ import { type BuiltFunction, buildFunctions, INLINED_PACKAGES } from '../../scri
 import { REPO } from './terraform.ts';
 
 const LAZY_ADAPTERS = [
-  'httproute-router',
+  'route-router',
   'cloud-monitoring-metrics',
   'workflow-executions',
   'pubsub-publisher',

@@ -1,6 +1,6 @@
 /** Taking the canary out without Firestore: which route an alert names, when it acts, what it changes. */
 import { describe, expect, it } from 'vitest';
-import { snapshotOf } from '../../../functions/adapters/httproute-rules.ts';
+import { snapshotOf } from '../../../functions/adapters/route-rules.ts';
 import { loadConfig } from '../../../functions/app/config.ts';
 import { routeNamed, withStoreDeadline } from '../../../functions/app/emergency.ts';
 import { createLogger } from '../../../functions/app/log.ts';

@@ -142,6 +142,18 @@ describe('control commands', () => {
     );
   });
 
+  it('takes an abort that names a route of any of the four kinds, and names all four when the route is bad', () => {
+    const base = { rolloutId: 'r1', command: 'abort', actor: 'ann' } as const;
+    const canary = 'projects/p/locations/global/backendServices/pay-canary';
+    for (const kind of ['httpRoutes', 'grpcRoutes', 'tcpRoutes', 'tlsRoutes']) {
+      const route = `projects/p/locations/global/${kind}/pay`;
+      expect(parseControl({ ...base, route, canary })).toMatchObject({ route, canary });
+    }
+    expect(() =>
+      parseControl({ ...base, route: 'projects/p/locations/global/udpRoutes/pay', canary }),
+    ).toThrow(/route must be a full route name \(HTTPRoute, GRPCRoute, TCPRoute or TLSRoute\)/);
+  });
+
   it('takes a gradual abort with its hold (60 s when not given) and rejects bad ones naming the field', () => {
     const base = { rolloutId: 'r1', command: 'abort', actor: 'ann' } as const;
     const gradual = parseControl({ ...base, gradual: true, hold: '2m' });

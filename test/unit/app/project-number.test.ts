@@ -4,7 +4,7 @@
  * request's stable and canary, and the route snapshot the HTTPRoute adapter builds.
  */
 import { describe, expect, it } from 'vitest';
-import { snapshotOf } from '../../../functions/adapters/httproute-rules.ts';
+import { snapshotOf } from '../../../functions/adapters/route-rules.ts';
 import { loadConfig, projectNames } from '../../../functions/app/config.ts';
 import { acceptedRequest, withBackendsById } from '../../../functions/app/start-rollout.ts';
 import { type ProjectNames, withProjectId } from '../../../functions/core/resource-name.ts';

@@ -6,12 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  type Destination,
+  type HttpDestination as Destination,
   type HttpRoute,
-  type RouteRule,
+  type HttpRouteRule as RouteRule,
   rulesWith,
   snapshotOf,
-} from '../../../functions/adapters/httproute-rules.ts';
+} from '../../../functions/adapters/route-rules.ts';
 import { type ManagedRule, read, splitOf } from '../../../functions/core/routing/managed-rule.ts';
 import { sameBackend } from '../../../functions/core/routing/snapshot.ts';
 import { planWrite, type WriteRequest } from '../../../functions/core/routing/write-plan.ts';

@@ -1,27 +1,27 @@
 /**
- * The HttpRoute methods of the local Network Services v1 API (get, list, create, patch, delete,
- * operations.get): request checks up front, changes through long-running operations.
+ * The methods of one route collection of the local Network Services v1 API (httpRoutes,
+ * grpcRoutes, tcpRoutes or tlsRoutes: get, list, create, patch, delete) and of the location's
+ * operations (get, cancel, list), shared by every kind: request checks up front, changes through
+ * long-running operations.
  */
 import { ApiError, invalidArgument } from './api-error.ts';
 import type { OperationBook, OperationJson } from './operations.ts';
 import { checkRouteId, type Parent, parentName, routeName } from './resource-names.ts';
-import type { HttpRoute } from './route-feed.ts';
+import type { Route } from './route-feed.ts';
+import { type KindSpec, typeUrl } from './route-kinds.ts';
 import type { RouteStore } from './route-store.ts';
 import { type JsonObject, routeBody, validateRoute } from './route-validation.ts';
 import { applyMask, parseUpdateMask } from './update-mask.ts';
 
-const ROUTE_TYPE = 'type.googleapis.com/google.cloud.networkservices.v1.HttpRoute';
 const EMPTY_TYPE = 'type.googleapis.com/google.protobuf.Empty';
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 
-export interface ListHttpRoutesResponse {
-  readonly httpRoutes?: readonly HttpRoute[];
-  readonly nextPageToken?: string;
-}
+/** `{httpRoutes: […], nextPageToken}`, `{grpcRoutes: […], …}`: the list keyed by the collection. */
+export type ListRoutesResponse = { readonly [collection: string]: readonly Route[] | string };
 
-function typed(route: HttpRoute): JsonObject {
-  return { '@type': ROUTE_TYPE, ...route };
+function typed(kind: KindSpec, route: Route): JsonObject {
+  return { '@type': typeUrl(kind), ...route };
 }
 
 function pageSizeOf(raw: string | null): number {
@@ -62,36 +62,41 @@ function decodeToken(parent: string, token: string | null): string | null {
   );
 }
 
-export class HttpRouteService {
+export class RouteService {
   readonly #store: RouteStore;
   readonly #operations: OperationBook;
+  readonly #kind: KindSpec;
 
-  constructor(store: RouteStore, operations: OperationBook) {
+  constructor(store: RouteStore, operations: OperationBook, kind: KindSpec) {
     this.#store = store;
     this.#operations = operations;
+    this.#kind = kind;
   }
 
-  get(name: string): HttpRoute {
+  get(name: string): Route {
     return this.#store.read(name);
   }
 
-  list(parent: Parent, pageSize: string | null, pageToken: string | null): ListHttpRoutesResponse {
+  list(parent: Parent, pageSize: string | null, pageToken: string | null): ListRoutesResponse {
     const under = parentName(parent);
     const size = pageSizeOf(pageSize);
     const after = decodeToken(under, pageToken);
-    const names = this.#store.namesUnder(under).filter((name) => after === null || name > after);
+    const names = this.#store
+      .namesUnder(under, this.#kind.collection)
+      .filter((name) => after === null || name > after);
     const page = names.slice(0, size);
     const last = page.at(-1);
     return {
-      ...(page.length > 0 ? { httpRoutes: page.map((name) => this.#store.read(name)) } : {}),
+      ...(page.length > 0 ? { [this.#kind.collection]: page.map((name) => this.#store.read(name)) } : {}),
       ...(names.length > size && last !== undefined ? { nextPageToken: encodeToken(under, last) } : {}),
     };
   }
 
   create(parent: Parent, id: string | null, body: unknown): OperationJson {
-    const name = routeName(parent, checkRouteId(id));
-    const fields = applyMask({}, routeBody(body), null);
-    validateRoute(fields);
+    const kind = this.#kind;
+    const name = routeName(parent, checkRouteId(id, kind.collection), kind.collection);
+    const fields = applyMask({}, routeBody(body, kind), null);
+    validateRoute(fields, kind);
     if (this.#store.has(name)) throw new ApiError('ALREADY_EXISTS', `Resource '${name}' already exists`);
     return this.#operations.start({
       parent,
@@ -99,15 +104,16 @@ export class HttpRouteService {
       verb: 'create',
       commit: () => {
         if (this.#store.has(name)) throw new ApiError('ALREADY_EXISTS', `Resource '${name}' already exists`);
-        return typed(this.#store.write(name, fields));
+        return typed(kind, this.#store.write(name, fields));
       },
     });
   }
 
   patch(parent: Parent, name: string, updateMask: string | null, body: unknown): OperationJson {
-    const mask = parseUpdateMask(updateMask);
-    const patch = routeBody(body);
-    validateRoute(applyMask(this.#store.raw(name), patch, mask));
+    const kind = this.#kind;
+    const mask = parseUpdateMask(updateMask, kind);
+    const patch = routeBody(body, kind);
+    validateRoute(applyMask(this.#store.raw(name), patch, mask), kind);
     return this.#operations.start({
       parent,
       target: name,
@@ -115,8 +121,8 @@ export class HttpRouteService {
       commit: () => {
         // Applied to the route as it is when the operation completes, like the real control plane.
         const next = applyMask(this.#store.raw(name), patch, mask);
-        validateRoute(next);
-        return typed(this.#store.write(name, next));
+        validateRoute(next, kind);
+        return typed(kind, this.#store.write(name, next));
       },
     });
   }

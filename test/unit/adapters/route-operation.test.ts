@@ -4,7 +4,7 @@ import {
   type Operation,
   type PollClock,
   waitForOperation,
-} from '../../../functions/adapters/httproute-operation.ts';
+} from '../../../functions/adapters/route-operation.ts';
 import { RouteError } from '../../../functions/ports/traffic-router.ts';
 
 function simulatedClock(): PollClock & { readonly sleeps: number[] } {

@@ -1,6 +1,6 @@
 /** How failed Network Services calls and operations become RouteErrors. */
 import { describe, expect, it } from 'vitest';
-import { operationError, routeErrorFrom } from '../../../functions/adapters/httproute-errors.ts';
+import { operationError, routeErrorFrom } from '../../../functions/adapters/route-errors.ts';
 import { RouteError } from '../../../functions/ports/traffic-router.ts';
 
 /** The shape of a GaxiosError for an API error response. */

@@ -5,7 +5,7 @@
  */
 import type { networkservices_v1 } from 'googleapis/build/src/apis/networkservices/v1.js';
 import { RouteError } from '../ports/traffic-router.ts';
-import { operationError, routeErrorFrom } from './httproute-errors.ts';
+import { operationError, routeErrorFrom } from './route-errors.ts';
 
 export type Operation = networkservices_v1.Schema$Operation;
 

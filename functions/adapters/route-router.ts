@@ -1,10 +1,12 @@
 /**
- * TrafficRouter on a Cloud Service Mesh HTTPRoute (Network Services API v1). Reads the route, has
- * the core plan the write on that read, rewrites only the managed rule's destinations, patches
+ * TrafficRouter on the Service Routing routes of Cloud Service Mesh (Network Services API v1):
+ * HTTPRoute, GRPCRoute, TCPRoute and TLSRoute, attached to Meshes or Gateways alike. The
+ * collection is the route name's (…/httpRoutes/R, …/grpcRoutes/R, …). Reads the route, has the
+ * core plan the write on that read, rewrites only the managed rule's destinations, patches
  * `rules` (the whole array, everything else exactly as read), waits for the operation and reads
  * the route back for the core to judge.
  *
- * HTTPRoute has no etag: the write is planned on the same GET it is built from, so the window
+ * No route kind has an etag: the write is planned on the same GET it is built from, so the window
  * left for another writer is one GET-to-PATCH round trip. Production uses Application Default Credentials; with `rootUrl` (the local stand-in) requests
  * go unauthenticated.
  */
@@ -17,6 +19,7 @@ import type { ProjectNames } from '../core/resource-name.ts';
 import type { ConcurrentWrite, RouteSnapshot } from '../core/routing/snapshot.ts';
 import { planEviction, planWrite, type WriteRequest } from '../core/routing/write-plan.ts';
 import type { OperationState } from '../core/state.ts';
+import { type RouteKind, routeKindOf } from '../core/targets.ts';
 import { describeWeights } from '../core/weights.ts';
 import {
   type OperationObserver,
@@ -24,7 +27,8 @@ import {
   type RouteWrite,
   type TrafficRouter,
 } from '../ports/traffic-router.ts';
-import { operationError, routeErrorFrom } from './httproute-errors.ts';
+import { collectionFor } from './route-collections.ts';
+import { operationError, routeErrorFrom, unknownRouteKind } from './route-errors.ts';
 import {
   operationTimeout,
   type PollClock,
@@ -32,10 +36,10 @@ import {
   pollOperation,
   realClock,
   unnamedOperation,
-} from './httproute-operation.ts';
-import { type HttpRoute, type RouteRule, rulesWith, snapshotOf } from './httproute-rules.ts';
+} from './route-operation.ts';
+import { type Route, type RouteRule, snapshotOf, withDestinations } from './route-rules.ts';
 
-export interface HttpRouteRouterOptions {
+export interface RouteRouterOptions {
   /** Root URL of a local Network Services stand-in; unset in production. */
   readonly rootUrl?: string;
   readonly poll?: PollOptions;
@@ -61,7 +65,7 @@ function createClient(rootUrl: string | undefined): networkservices_v1.Networkse
   return networkservices({ version: 'v1', auth: new auth.GoogleAuth({ scopes: SCOPES }) });
 }
 
-export class HttpRouteRouter implements TrafficRouter {
+export class RouteRouter implements TrafficRouter {
   readonly #api: networkservices_v1.Networkservices;
   readonly #poll: PollOptions;
   readonly #readAttempts: number;
@@ -69,7 +73,7 @@ export class HttpRouteRouter implements TrafficRouter {
   readonly #clock: PollClock;
   readonly #project: ProjectNames | null;
 
-  constructor(options: HttpRouteRouterOptions = {}) {
+  constructor(options: RouteRouterOptions = {}) {
     this.#api = createClient(options.rootUrl);
     this.#poll = options.poll ?? DEFAULT_POLL;
     this.#readAttempts = Math.max(1, options.readAttempts ?? 3);
@@ -78,7 +82,7 @@ export class HttpRouteRouter implements TrafficRouter {
     this.#project = options.project ?? null;
   }
 
-  #snapshot(route: HttpRoute): RouteSnapshot {
+  #snapshot(route: Route): RouteSnapshot {
     return snapshotOf(route, this.#project);
   }
 
@@ -90,10 +94,10 @@ export class HttpRouteRouter implements TrafficRouter {
     const before = await this.#get(route);
     const snapshot = this.#snapshot(before);
     // Planned on the very read the rules are built from: the window left for another writer is
-    // this GET-to-PATCH round trip (HTTPRoute has no etag).
+    // this GET-to-PATCH round trip (no route kind has an etag).
     const plan = planWrite(snapshot, request);
     if (plan.kind === 'skip') return { written: false, route: snapshot, before: snapshot, concurrent: [] };
-    const rules = rulesWith(before, plan.ruleIndex, plan.destinations);
+    const rules = withDestinations(before.rules ?? [], plan.ruleIndex, plan.destinations);
     const action = `setting ${describeWeights(request.weights)} (${request.mode}) on rule ${plan.ruleIndex} of route ${route}`;
     const operation = await this.#patch(route, rules, action);
     const name = operation.name ?? '';
@@ -104,7 +108,7 @@ export class HttpRouteRouter implements TrafficRouter {
     if (done === null) throw operationTimeout(action, name, this.#poll.timeoutMs);
     if (done.error) {
       await observer?.finished(name, done.error.code === CANCELLED ? 'cancelled' : 'failed');
-      throw operationError(done.error, name, action);
+      throw operationError(done.error, name, action, kindOf(route));
     }
     await observer?.finished(name, 'done');
     const endedAt = typeof done.metadata?.['endTime'] === 'string' ? done.metadata['endTime'] : null;
@@ -121,7 +125,7 @@ export class HttpRouteRouter implements TrafficRouter {
     const eviction = planEviction(this.#snapshot(before), canary);
     if (eviction.edits.length === 0) return { written: false, left: eviction.left };
     const rules = eviction.edits.reduce<RouteRule[]>(
-      (acc, edit) => rulesWith({ ...before, rules: acc }, edit.ruleIndex, edit.destinations),
+      (acc, edit) => withDestinations(acc, edit.ruleIndex, edit.destinations),
       before.rules ?? [],
     );
     const action = `taking ${canary} out of route ${route}`;
@@ -130,7 +134,7 @@ export class HttpRouteRouter implements TrafficRouter {
     if (operation.done !== true && name === '') throw unnamedOperation(action);
     const done = await pollOperation(operation, (n) => this.#operation(n), this.#poll, this.#clock);
     if (done === null) throw operationTimeout(action, name, this.#poll.timeoutMs);
-    if (done.error) throw operationError(done.error, name, action);
+    if (done.error) throw operationError(done.error, name, action, kindOf(route));
     return { written: true, left: eviction.left };
   }
 
@@ -166,7 +170,7 @@ export class HttpRouteRouter implements TrafficRouter {
   /**
    * Writes of others to the route that ended after `since` (the read the write was built from)
    * and by `until` (when this write took effect): the API's operations are the only record of
-   * them, as HTTPRoute keeps no etag or history. null when they cannot be listed in full.
+   * them, as no route kind keeps an etag or history. null when they cannot be listed in full.
    */
   async #concurrentWrites(
     route: string,
@@ -174,7 +178,7 @@ export class HttpRouteRouter implements TrafficRouter {
     until: string | null,
     ours: string,
   ): Promise<ConcurrentWrite[] | null> {
-    const location = route.replace(/\/httpRoutes\/[^/]+$/, '');
+    const location = route.split('/').slice(0, 4).join('/');
     const found: ConcurrentWrite[] = [];
     let pageToken: string | undefined;
     for (let page = 0; page < MAX_OPERATION_PAGES; page += 1) {
@@ -203,14 +207,11 @@ export class HttpRouteRouter implements TrafficRouter {
     rules: RouteRule[],
     action: string,
   ): Promise<networkservices_v1.Schema$Operation> {
+    const kind = kindOf(route);
     try {
-      const response = await this.#api.projects.locations.httpRoutes.patch(
-        { name: route, updateMask: 'rules', requestBody: { rules } },
-        { retry: false, timeout: this.#requestTimeoutMs },
-      );
-      return response.data;
+      return await collectionFor(this.#api, kind).patchRules(route, rules, this.#requestTimeoutMs);
     } catch (error) {
-      throw routeErrorFrom(error, action);
+      throw routeErrorFrom(error, action, kind);
     }
   }
 
@@ -236,23 +237,28 @@ export class HttpRouteRouter implements TrafficRouter {
   }
 
   /** GET the route; transient failures are tried again a few times with backoff. */
-  async #get(name: string): Promise<HttpRoute> {
+  async #get(name: string): Promise<Route> {
+    const kind = kindOf(name);
+    const collection = collectionFor(this.#api, kind);
     let delay = Math.max(1, this.#poll.initialMs);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const response = await this.#api.projects.locations.httpRoutes.get(
-          { name },
-          { retry: false, timeout: this.#requestTimeoutMs },
-        );
-        return response.data;
+        return await collection.get(name, this.#requestTimeoutMs);
       } catch (error) {
-        const failure = routeErrorFrom(error, `reading route ${name}`);
+        const failure = routeErrorFrom(error, `reading route ${name}`, kind);
         if (failure.kind !== 'transient' || attempt >= this.#readAttempts) throw failure;
         await this.#clock.sleep(delay);
         delay = Math.min(delay * 2, this.#poll.maxMs);
       }
     }
   }
+}
+
+/** The route kind the name names; RouteError invalidArgument for any other name. */
+function kindOf(route: string): RouteKind {
+  const kind = routeKindOf(route);
+  if (kind === null) throw unknownRouteKind(route);
+  return kind;
 }
 
 /** Operations listed beyond this many pages are not looked at (the answer is then "unknown"). */
@@ -282,6 +288,6 @@ function concurrentWrite(
   const after = nanos(since);
   const before = until === null ? null : nanos(until);
   if (ended === null || after === null || ended <= after || (before !== null && ended > before)) return null;
-  const response = op.response as HttpRoute | undefined;
+  const response = op.response as Route | undefined;
   return { operation: op.name ?? '', endedAt, route: response?.rules ? snapshotOf(response, project) : null };
 }

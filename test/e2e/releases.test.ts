@@ -7,9 +7,9 @@
  * route pausing the whole release with the edit kept — and requests naming a route outside the
  * allowlist or of an unknown kind rejected with nothing touched.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
-import type { HistoryEntry } from '../../functions/core/state.ts';
+import { type HistoryEntry, isTerminal } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { allRoutes, grpcSide, type ProtocolSide } from '../support/protocol-sides.ts';
 import {
@@ -41,6 +41,13 @@ afterAll(async () => {
 });
 
 const stops: (() => Promise<void>)[] = [];
+/** Functions a test killed and has not started again (restarted after a failing test too). */
+const killed: string[] = [];
+
+async function restartKilled(): Promise<void> {
+  await Promise.all(killed.splice(0).map((name) => stack.controller.restart(name)));
+}
+afterEach(restartKilled);
 
 interface ReleaseSides {
   readonly http: HttpSide;
@@ -248,7 +255,8 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
       const r = await stack.store.get(id);
       if (r?.intent?.weights.canary !== 40) return;
       crashed = true;
-      for (const name of ['advanceRollout', 'advanceDue']) stack.controller.functions.get(name)?.kill();
+      killed.push('advanceRollout', 'advanceDue');
+      for (const name of killed) stack.controller.functions.get(name)?.kill();
       throw new Error('driver crashed before this PATCH was sent');
     });
     const writes = followWrites(routes, [s.http, s.grpc]);
@@ -262,11 +270,8 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
         ],
       }),
     );
-    await until(
-      () => crashed,
-      () => 'the drivers were never killed',
-    );
-    unhookCrash();
+    await stack.waitFor(id, (r) => crashed || isTerminal(r.status.phase), 90_000).finally(unhookCrash);
+    expect(crashed, 'the drivers were killed between the two writes of the 40% step').toBe(true);
     // Between the two writes: the HTTPRoute at 40%, the GRPCRoute still at 10%, the intent saying so.
     const between = await stack.store.get(id);
     expect(between?.intent).toMatchObject({ weights: { canary: 40 }, done: [0] });
@@ -276,7 +281,7 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
       { stable: 90, canary: 10 },
     ]);
     // Cloud Run starts new instances; the workflow's retry or the tick resumes the step.
-    await Promise.all([stack.controller.restart('advanceRollout'), stack.controller.restart('advanceDue')]);
+    await restartKilled();
     const live = await stack.waitFor(id, (r) => r.weights.canary === 40 && r.intent === null, 60_000);
     expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([
       { stable: 60, canary: 40 },

@@ -1,23 +1,141 @@
 /**
  * Every Service Routing kind the controller moves, end to end through Pub/Sub, the functions, the
- * Network Services stand-in and the local mesh: an HTTPRoute attached to a Gateway rather than a
- * Mesh promotes and rolls back like a mesh route, with only its rules' destinations changed.
+ * Network Services stand-in and the local mesh: a TCPRoute and a TLSRoute rollout each promote
+ * (the split measured per connection through the mesh's TCP and TLS listeners at each step) and
+ * roll back a canary that resets connections (judged on the mesh's connection metric through a
+ * `filter` source); an HTTPRoute attached to a Gateway rather than a Mesh promotes and rolls back
+ * like a mesh route, with only its rules' destinations changed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { type DemoApp, demoRoute, STATIC_SERVICE } from '../../local/demo-apps.ts';
 import { startLoad } from '../../local/mesh/load.ts';
 import type { HttpRoute } from '../../local/network-services/route-feed.ts';
+import { allRoutes, type ProtocolSide, streamSide } from '../support/protocol-sides.ts';
 import { binomialCheck, splitOf, until } from '../support/release.ts';
 import { type Stack, startStack, withoutDestinations } from '../support/stack.ts';
 
 const PROJECT = 'e2e-route-kinds';
+const APPS = ['edge', 'portal', 'ledger', 'vault', 'ledger-b', 'vault-b'];
 let stack: Stack;
+const stops: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ project: PROJECT, apps: ['edge', 'portal'] });
+  stack = await startStack({
+    project: PROJECT,
+    apps: APPS,
+    cloud: { protocols: true },
+    controller: { env: { ALLOWED_ROUTES: allRoutes(PROJECT, APPS) } },
+  });
 });
-afterAll(() => stack.stop());
+afterAll(async () => {
+  await Promise.all(stops.map((stop) => stop()));
+  await stack.stop();
+});
+
+function streamRequest(
+  side: ProtocolSide,
+  rolloutId: string,
+  steps: RolloutRequestInput['steps'],
+): RolloutRequestInput {
+  return {
+    rolloutId,
+    route: side.route,
+    stable: side.stable,
+    canary: side.canary,
+    steps,
+    analysis: { minRequests: 10, metrics: side.metrics },
+  };
+}
+
+async function expectShare(side: ProtocolSide, canaryPercent: number, label: string, n = 300): Promise<void> {
+  const counts = await side.measure(n);
+  expect(counts.other, `${label}: every connection answered by stable or canary`).toBe(0);
+  const check = binomialCheck(counts.canary, counts.stable + counts.canary, canaryPercent / 100);
+  expect(check, `${label}: canary ${counts.canary}/${n} against ${canaryPercent}%`).toMatchObject({
+    ok: true,
+  });
+}
+
+async function propagated(label: string): Promise<void> {
+  await until(
+    () => stack.cloud.mesh.propagated() && (stack.cloud.protocols?.propagated() ?? false),
+    () => `mesh clients never all took ${label}`,
+  );
+}
+
+describe.each([
+  // TCP: the canary resets half its connections. TLS: the canary's server is gone (its demo
+  // backend cannot reset a TLS connection: resetAndDestroy throws ERR_INVALID_HANDLE_TYPE on a
+  // TLSSocket), so every connection the mesh sends it fails.
+  {
+    kind: 'tcp',
+    name: 'TCPRoute',
+    app: 'ledger',
+    other: 'ledger-b',
+    breakCanary: async (side: ProtocolSide) => side.setCanaryErrors(0.5),
+  },
+  {
+    kind: 'tls',
+    name: 'TLSRoute',
+    app: 'vault',
+    other: 'vault-b',
+    breakCanary: (side: ProtocolSide) => side.takeCanaryDown(),
+  },
+] as const)('a $name rollout', ({ kind, name, app: appName, other, breakCanary }) => {
+  it(`promotes step by step, the split per connection following the steps, nothing but the destinations changed`, async () => {
+    const side = streamSide(stack, stack.app(appName), kind, stops);
+    const id = `${kind}-promote`;
+    const routes = stack.cloud.networkServices.store;
+    const before = routes.route(side.route);
+    side.load(40);
+    await propagated(`the seeded ${name}`);
+    await expectShare(side, 0, `${name} before the rollout`);
+    const steps = [30, 70];
+    await stack.controller.publish(
+      TOPICS.requests,
+      streamRequest(
+        side,
+        id,
+        steps.map((weight) => ({ weight, hold: '2m' })),
+      ),
+    );
+    for (const weight of steps) {
+      await stack.waitFor(id, (r) => r.weights.canary === weight && r.intent === null);
+      await propagated(`the ${weight}% step`);
+      await expectShare(side, weight, `${name} at ${weight}%`);
+      expect((await stack.store.get(id))?.weights.canary, `still at ${weight}% after measuring`).toBe(weight);
+    }
+    const done = await stack.waitForTerminal(id);
+    expect(done.status.phase).toBe('Succeeded');
+    await propagated('the promotion');
+    await expectShare(side, 100, `${name} after promotion`);
+    const after = routes.route(side.route);
+    expect(after?.rules?.[0]?.action?.destinations).toEqual([{ serviceName: side.canary }]);
+    expect(withoutDestinations(after ?? {}, 0)).toEqual(withoutDestinations(before ?? {}, 0));
+    const verdicts = (await stack.store.history(id)).filter((h) => h.verdict?.verdict === 'pass');
+    expect(verdicts.length).toBeGreaterThanOrEqual(steps.length);
+  });
+
+  it(`rolls back a canary whose connections fail, judged on the mesh's connection metric`, async () => {
+    const side = streamSide(stack, stack.app(other), kind, stops);
+    const id = `${kind}-rollback`;
+    const routes = stack.cloud.networkServices.store;
+    const before = routes.route(side.route);
+    side.load(40);
+    await stack.controller.publish(TOPICS.requests, streamRequest(side, id, [{ weight: 40, hold: '10m' }]));
+    await stack.waitFor(id, (r) => r.weights.canary === 40 && r.intent === null);
+    await breakCanary(side);
+    const done = await stack.waitForTerminal(id, 90_000);
+    expect(done.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'verdict' } });
+    const after = routes.route(side.route);
+    expect(splitOf(after ?? {}, side.stable, side.canary)).toEqual({ stable: 100, canary: 0 });
+    expect(withoutDestinations(after ?? {}, 0)).toEqual(withoutDestinations(before ?? {}, 0));
+    await propagated('the rollback');
+    await expectShare(side, 0, `${name} after rollback`);
+  });
+});
 
 /** The app's demo route, attached to an ingress Gateway instead of the demo mesh. */
 function gatewayRoute(app: DemoApp): HttpRoute {

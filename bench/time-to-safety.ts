@@ -5,7 +5,12 @@
  * starts a canary at 20%, waits until it is live, then publishes an `open` incident labelled with
  * the route and the canary, as the demo's alert policy labels it.
  *
- *   npm run bench:safety [-- --runs 20] [--operation-seconds 0,5,20] [--time-scale 20] [--warmup 1] [--json]
+ *   npm run bench:safety [-- --runs 20] [--operation-seconds 0,5,20] [--time-scale 20] [--warmup 1] [--routes 1] [--json]
+ *
+ * `--routes 2` runs a release of two routes (the checkout and payments apps' HTTPRoutes as the
+ * targets of one request): the alert names the first route, and the run is safe only once
+ * neither route sends the canary anything. A rollback writes every route of a release at once,
+ * so the operation time counted is the time at least one of the two operations was running.
  *
  * The figures are for route operations that take 0, 5 and 20 s on Google (`--operation-seconds`).
  * The stack runs at `--time-scale` (default 20), so the stand-in is told the scaled duration
@@ -34,12 +39,15 @@ const { values } = parseArgs({
     'operation-seconds': { type: 'string', default: '0,5,20' },
     'time-scale': { type: 'string', default: '20' },
     warmup: { type: 'string', default: '1' },
+    routes: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
 const timeScale = Number(values['time-scale']);
 const warmup = Number(values.warmup);
+const routeCount = Number(values.routes);
+if (routeCount !== 1 && routeCount !== 2) throw new Error(`--routes must be 1 or 2, got ${values.routes}`);
 const operationSeconds = values['operation-seconds'].split(',').map((s) => Number(s.trim()));
 if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs must be a positive integer, got ${values.runs}`);
@@ -54,10 +62,16 @@ const log = (line: string) => {
 /** Real milliseconds as Google seconds (the stack runs time-scale times faster than Google). */
 const googleSeconds = (realMs: number) => (realMs * timeScale) / 1000;
 
-const cloud = await startLocalCloud({ timeScale, apps: ['checkout'], alerts: false, operationDelayMs: 0 });
+const cloud = await startLocalCloud({
+  timeScale,
+  apps: ['checkout', 'payments'].slice(0, routeCount),
+  alerts: false,
+  operationDelayMs: 0,
+});
 const first = cloud.apps[0];
 if (!first) throw new Error('no app');
 const app = first;
+const releaseApps = cloud.apps;
 const controller = await startControllerOn(cloud, {
   tickEveryMs: 0,
 });
@@ -66,8 +80,11 @@ const store = new FirestoreRolloutStore(db);
 const routes = cloud.networkServices.store;
 
 const stableOnly = () =>
-  JSON.stringify(routes.route(app.route)?.rules?.[1]?.action?.destinations) ===
-  JSON.stringify([{ serviceName: app.stable }]);
+  releaseApps.every(
+    (a) =>
+      JSON.stringify(routes.route(a.route)?.rules?.[1]?.action?.destinations) ===
+      JSON.stringify([{ serviceName: a.stable }]),
+  );
 
 async function until(id: string, done: (r: Rollout) => boolean, timeoutMs = 30_000): Promise<Rollout> {
   const deadline = Date.now() + timeoutMs;
@@ -99,12 +116,12 @@ function incident(id: string, state: 'open' | 'closed') {
   };
 }
 
-/** The first route write that completed after `since` (ms): the one that made the route safe. */
-function firstOperationAfter(since: number): { createdAt: number; endedAt: number } | null {
+/** The first write of `route` that completed after `since` (ms): the one that made the route safe. */
+function firstOperationAfter(route: string, since: number): { createdAt: number; endedAt: number } | null {
   const page = routes.service.listOperations({ project: cloud.project, location: 'global' }, '1000', null);
   const operations = (page['operations'] ?? []) as OperationJson[];
   const times = operations
-    .filter((o) => o.done && o.response !== undefined && o.metadata['target'] === app.route)
+    .filter((o) => o.done && o.response !== undefined && o.metadata['target'] === route)
     .map((o) => ({
       createdAt: Date.parse(String(o.metadata['createTime'])),
       endedAt: Date.parse(String(o.metadata['endTime'])),
@@ -112,6 +129,17 @@ function firstOperationAfter(since: number): { createdAt: number; endedAt: numbe
     .filter((t) => t.createdAt >= since)
     .sort((a, b) => a.endedAt - b.endedAt);
   return times[0] ?? null;
+}
+
+/** How long at least one of the operations was running (a rollback writes a release's routes at once). */
+function busyMs(operations: readonly { createdAt: number; endedAt: number }[]): number {
+  let busy = 0;
+  let reached = Number.NEGATIVE_INFINITY;
+  for (const o of [...operations].sort((a, b) => a.createdAt - b.createdAt)) {
+    busy += Math.max(0, o.endedAt - Math.max(o.createdAt, reached));
+    reached = Math.max(reached, o.endedAt);
+  }
+  return busy;
 }
 
 interface Sample {
@@ -127,9 +155,13 @@ let sequence = 0;
 async function once(): Promise<Sample> {
   sequence += 1;
   const id = `safety-${Date.now().toString(36)}-${sequence}`;
+  const where =
+    releaseApps.length === 1
+      ? { route: app.route }
+      : { targets: releaseApps.map((a) => ({ route: a.route, stable: a.stable, canary: a.canary })) };
   await controller.publish(TOPICS.requests, {
     rolloutId: id,
-    route: app.route,
+    ...where,
     stable: app.stable,
     canary: app.canary,
     driver: 'scheduler',
@@ -149,15 +181,18 @@ async function once(): Promise<Sample> {
   const end = await safe;
   const final = await until(id, (r) => isTerminal(r.status.phase));
   if (final.status.phase !== 'RolledBack') throw new Error(`run ${sequence} ended ${final.status.phase}`);
-  const operation = firstOperationAfter(start);
-  if (operation === null) throw new Error(`run ${sequence}: no completed route operation after the alert`);
+  const operations = releaseApps.map((a) => firstOperationAfter(a.route, start));
+  if (operations.some((o) => o === null)) {
+    throw new Error(`run ${sequence}: a route has no completed operation after the alert`);
+  }
+  const done = operations.flatMap((o) => (o === null ? [] : [o]));
   const totalMs = end - start;
-  const operationMs = operation.endedAt - operation.createdAt;
+  const operationMs = busyMs(done);
   return {
     totalMs,
     operationMs,
     controllerMs: totalMs - operationMs,
-    toOperationMs: operation.createdAt - start,
+    toOperationMs: Math.min(...done.map((o) => o.createdAt)) - start,
   };
 }
 
@@ -230,13 +265,21 @@ for (const seconds of operationSeconds) {
 }
 
 const targets = { controllerP50RealMs: 250, controllerP99RealMs: 1000 };
-const result = { timeScale, runs, warmup, unit: 'Google seconds (real elapsed × time scale)', rows, targets };
+const result = {
+  timeScale,
+  runs,
+  warmup,
+  routes: routeCount,
+  unit: 'Google seconds (real elapsed × time scale)',
+  rows,
+  targets,
+};
 if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else {
   const s = (x: number) => `${x.toFixed(2)} s`;
   const ms = (x: number) => `${Math.round(x)} ms`;
   process.stdout.write(
-    `Alert published → route 100 % stable, ${runs} runs per row (+${warmup} warm-up not counted), time scale ${timeScale}.\n` +
+    `Alert published → ${routeCount === 1 ? 'route' : `all ${routeCount} routes of the release`} 100 % stable, ${runs} runs per row (+${warmup} warm-up not counted), time scale ${timeScale}.\n` +
       `Figures in Google seconds = real elapsed × ${timeScale}; controller = total − the stand-in's operation time.\n` +
       `The controller's own work does not scale, so its share is also given in real ms.\n`,
   );

@@ -226,9 +226,7 @@ export class RolloutExecutor {
         }));
       case 'applyRoute':
       case 'restoreRoute':
-        return this.#route(r, followUp, actor, (router) =>
-          router.apply(followUp.route, followUp.request, this.#observer(r, followUp)),
-        );
+        return this.#route(r, followUp, actor, (router) => this.#write(router, r, followUp));
       case 'settleOperations':
         return this.#settle(r, followUp, actor);
       case 'callHooks': {
@@ -287,6 +285,29 @@ export class RolloutExecutor {
       }
     }
     return latest;
+  }
+
+  /**
+   * The follow-up's write and, for a rollback of several routes, the later targets' writes at the
+   * same time (decision.ts `alongside`): their outcomes are not reported, each target's turn reads
+   * it again; a failure among them is only logged (that turn writes again).
+   */
+  async #write(
+    router: TrafficRouter,
+    r: Rollout,
+    f: Extract<FollowUp, { kind: 'applyRoute' | 'restoreRoute' }>,
+  ): Promise<RouteWrite> {
+    const write = router.apply(f.route, f.request, this.#observer(r, f));
+    const others = (f.kind === 'applyRoute' ? (f.alongside ?? []) : []).map((w) =>
+      router.apply(w.route, w.request, this.#observer(r, { ...f, ...w })).catch((error: unknown) => {
+        this.#deps.log.child({ rolloutId: r.id }).warn(`rollback write of ${w.route} alongside failed`, {
+          error,
+          route: w.route,
+        });
+      }),
+    );
+    await Promise.allSettled([write, ...others]);
+    return write;
   }
 
   /** Every operation a write starts is recorded before it is waited on, and settled when it ends. */

@@ -22,6 +22,17 @@ export type FollowUp =
       readonly target: number;
       readonly intent: RouteIntent;
       readonly request: WriteRequest;
+      /**
+       * A rollback of several routes: the writes of the release's later targets, started at the
+       * same time as this one so the canary leaves every route in about one operation's time.
+       * Only this target's outcome is reported; each later target is read (and written again if
+       * need be) in its own turn, so the core still confirms the targets in order.
+       */
+      readonly alongside?: readonly {
+        readonly route: string;
+        readonly target: number;
+        readonly request: WriteRequest;
+      }[];
     }
   /** Put the rollout's confirmed weights back over a late write (`request.precondition`: that write). */
   | {

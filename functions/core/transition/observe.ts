@@ -122,6 +122,8 @@ function onRollbackRead(c: Context, intent: RouteIntent, reading: Found, observe
  * hand. Said when the rollback is recorded, so history tells what happened meanwhile.
  */
 function alreadyOut(intent: RouteIntent, observed: Observed): string | null {
+  // A later target of a release: the rollback's own write started alongside the first one's.
+  if ((intent.done ?? []).length > 0) return null;
   if (observed.written || intent.attempts > 1 || intent.previous.canary === 0) return null;
   return `the route already sent the canary nothing when the rollback began (from ${describeWeights(intent.previous)}): it was taken out while the controller could not reach Firestore, or by hand`;
 }

@@ -6,7 +6,9 @@
  */
 import type { Decision, FollowUp } from '../decision.ts';
 import type { RouteErrorKind } from '../inputs.ts';
+import type { WriteRequest } from '../routing/write-plan.ts';
 import { isTerminal, type RollbackCause, type Rollout, type RouteIntent } from '../state.ts';
+import { targetsOf } from '../targets.ts';
 import { ALL_STABLE, describeWeights } from '../weights.ts';
 import { block } from './action-required.ts';
 import {
@@ -48,7 +50,8 @@ export function writeFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
         route,
         target,
         intent,
-        request: { target: rule, weights: ALL_STABLE, mode: 'rollback', precondition: null },
+        request: rollbackRequest(r, target),
+        ...alongside(r, intent, target),
       };
     default:
       return {
@@ -64,6 +67,23 @@ export function writeFollowUp(r: Rollout, intent: RouteIntent): FollowUp {
         },
       };
   }
+}
+
+function rollbackRequest(r: Rollout, target: number): WriteRequest {
+  return { target: managedRuleOf(r, target), weights: ALL_STABLE, mode: 'rollback', precondition: null };
+}
+
+/** A rollback writes every target still to be confirmed at once (decision.ts `alongside`). */
+function alongside(
+  r: Rollout,
+  intent: RouteIntent,
+  current: number,
+): Pick<FollowUp & { kind: 'applyRoute' }, 'alongside'> {
+  const done = intent.done ?? [];
+  const later = targetsOf(r.spec).flatMap((t, i) =>
+    i > current && !done.includes(i) ? [{ route: t.route, target: i, request: rollbackRequest(r, i) }] : [],
+  );
+  return later.length === 0 ? {} : { alongside: later };
 }
 
 /** Records a route change (the intent) and asks for it to be written. */

@@ -144,11 +144,15 @@ describe('RolloutExecutor: a release of two routes', () => {
     expect([t.router.weightsOf(A), t.router.weightsOf(B)]).toEqual([ALL_STABLE, ALL_STABLE]);
   });
 
-  it('a failed verdict rolls both routes back', async () => {
+  it('a failed verdict rolls both routes back, the second write started alongside the first', async () => {
     const t = await setup();
     await t.executor.run('rel', start);
     t.metrics.readings.canary = { kind: 'data', requests: 1000, errors: 400, latency: null };
+    const sequence: string[] = [];
+    t.router.beforeWrite = (route) => sequence.push(`start ${route}`);
+    t.router.afterWrite = (route) => sequence.push(`end ${route}`);
     const ended = await driveToEnd(t);
+    expect(sequence.slice(0, 2)).toEqual([`start ${A}`, `start ${B}`]);
     expect(ended.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'verdict' } });
     expect(t.router.routeWrites.slice(2)).toEqual([
       { route: A, weights: ALL_STABLE },

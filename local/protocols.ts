@@ -7,6 +7,7 @@
  * the backends to grpc_server_handled; connections to mesh_connections. Each application gets a
  * GRPCRoute, a TCPRoute and a TLSRoute on the demo mesh, all to its stable backend.
  */
+import type { MetricSource } from '../functions/core/request.ts';
 import type { DemoApp } from './demo-apps.ts';
 import type { DemoBehaviour } from './mesh/demo-backend.ts';
 import { type GrpcDemoBackend, startGrpcDemoBackend } from './mesh/demo-grpc-backend.ts';
@@ -17,7 +18,13 @@ import {
 } from './mesh/demo-stream-backend.ts';
 import { type GrpcMesh, startGrpcMesh } from './mesh/grpc-proxy.ts';
 import { type StreamMesh, startTcpMesh, startTlsMesh } from './mesh/stream-proxy.ts';
-import { GrpcServerMetrics, MeshConnectionMetrics } from './monitoring/log-based-metrics.ts';
+import {
+  GRPC_SERVER_HANDLED,
+  GRPC_SERVER_LATENCIES,
+  GrpcServerMetrics,
+  MESH_CONNECTIONS,
+  MeshConnectionMetrics,
+} from './monitoring/log-based-metrics.ts';
 import type { RequestRecorder } from './monitoring/request-recorder.ts';
 import type { LocalNetworkServices } from './network-services/local-network-services.ts';
 import type { GrpcRoute, TcpRoute, TlsRoute } from './network-services/route-feed.ts';
@@ -66,9 +73,32 @@ export interface ProtocolOptions {
 const resourceName = (app: DemoApp, collection: string) =>
   app.route.replace('/httpRoutes/', `/${collection}/`);
 
+/** The app's GRPCRoute (its HTTPRoute's name in the grpcRoutes collection). */
+export function grpcRouteOf(app: DemoApp): string {
+  return resourceName(app, 'grpcRoutes');
+}
+
+const filterOn = (metric: string, resource: string, errors: string, latency?: string): MetricSource => ({
+  preset: 'filter',
+  requests: `metric.type = "${metric}" AND ${resource}`,
+  errors: `metric.type = "${metric}" AND ${resource} AND ${errors}`,
+  ...(latency === undefined ? {} : { latency: `metric.type = "${latency}" AND ${resource}` }),
+});
+
+/** A source that sees a Cloud Run service's gRPC errors: its calls by grpc-status (docs/route-kinds.md). */
+export function grpcMetricSource(service: string): MetricSource {
+  const resource = `resource.type = "cloud_run_revision" AND resource.labels.service_name = "${service}"`;
+  return filterOn(GRPC_SERVER_HANDLED, resource, 'metric.labels.grpc_code != "OK"', GRPC_SERVER_LATENCIES);
+}
+
+/** A source that sees a backend's failed TCP or TLS connections through the mesh (docs/route-kinds.md). */
+export function connectionMetricSource(service: string): MetricSource {
+  return filterOn(MESH_CONNECTIONS, `resource.labels.job = "${service}"`, 'metric.labels.outcome != "ok"');
+}
+
 export function appProtocols(app: DemoApp, tcpAddress: string): AppProtocols {
   return {
-    grpcRoute: resourceName(app, 'grpcRoutes'),
+    grpcRoute: grpcRouteOf(app),
     grpcAuthority: `${app.name}.grpc.internal`,
     tcpRoute: resourceName(app, 'tcpRoutes'),
     tcpAddress,

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: starts the local cloud and the controller, drives traffic through the mesh and
- * runs three rollouts side by side — a healthy canary promoted step by step once a smoke test
+ * runs three rollouts side by side — a healthy release across an HTTPRoute and a GRPCRoute
+ * (HTTP requests and gRPC calls), both routes promoted step by step as one once a smoke test
  * of the canary (a `check` hook) has passed at each step, a faulty canary
  * rolled back by analysis, and a canary that turns bad mid-rollout and is rolled back by its
  * Monitoring alert — showing live progress and a summary. Exit code 0 only if all three ended as
@@ -17,6 +18,7 @@ import { isTerminal, type Rollout } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { startLocalCloud } from '../cloud.ts';
 import { startControllerOn } from '../controller.ts';
+import { type GrpcLoad, startGrpcDemoLoad } from '../demo/grpc-load.ts';
 import { SCENARIOS } from '../demo/scenarios.ts';
 import {
   type BackendTraffic,
@@ -30,6 +32,7 @@ import {
 } from '../demo/view.ts';
 import { type SmokeTestService, startSmokeTest } from '../hooks/smoke-test.ts';
 import type { DemoBackend } from '../mesh/demo-backend.ts';
+import type { GrpcDemoBackend } from '../mesh/demo-grpc-backend.ts';
 import { type LoadRun, startLoad } from '../mesh/load.ts';
 
 process.env['METADATA_SERVER_DETECTION'] ??= 'none';
@@ -63,6 +66,7 @@ const cloud = await startLocalCloud({
   timeScale,
   apps: SCENARIOS.map((s) => s.app),
   alerts: Object.fromEntries(SCENARIOS.map((s) => [s.app, s.alertThreshold])),
+  protocols: SCENARIOS.some((s) => s.grpc),
 });
 const controller = await startControllerOn(cloud, {
   onLog: (name, line) => functionLog.write(`[${name}] ${line}\n`),
@@ -77,6 +81,7 @@ out(
 
 const runId = Date.now().toString(36);
 const loads: LoadRun[] = [];
+const grpcLoads: GrpcLoad[] = [];
 const smokeTests: SmokeTestService[] = [];
 interface LiveRollout {
   readonly scenario: (typeof SCENARIOS)[number];
@@ -85,6 +90,8 @@ interface LiveRollout {
   readonly id: string;
   readonly request: RolloutRequestInput;
   readonly smoke: SmokeTestService | null;
+  /** The gRPC side's backends, when the release also moves the GRPCRoute. */
+  readonly grpc: { readonly stable: GrpcDemoBackend; readonly canary: GrpcDemoBackend } | null;
   rollout: Rollout | null;
   note: string | null;
   startedAt: number;
@@ -102,6 +109,12 @@ for (const scenario of SCENARIOS) {
   if (!stable || !canary) throw new Error(`no backends for ${scenario.app}`);
   canary.setBehaviour({ errorRatio: scenario.canaryErrorRatio });
   loads.push(startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurrency: 16 }));
+  const grpc = scenario.grpc ? cloud.protocols : null;
+  const grpcSide = grpc === null ? null : grpc.apps.get(app.name);
+  if (grpc && grpcSide) grpcLoads.push(startGrpcDemoLoad(grpc, grpcSide.grpcAuthority, rps / 2));
+  const grpcStable = grpc?.grpcBackends.get(app.stableService) ?? null;
+  const grpcCanary = grpc?.grpcBackends.get(app.canaryService) ?? null;
+  grpcCanary?.setBehaviour({ errorRatio: scenario.canaryErrorRatio });
   const request = scenario.request(app, runId, smoke?.url ?? null);
   live.push({
     scenario,
@@ -115,12 +128,17 @@ for (const scenario of SCENARIOS) {
     endedAt: 0,
     turnedBad: false,
     smoke,
+    grpc: grpcStable && grpcCanary ? { stable: grpcStable, canary: grpcCanary } : null,
   });
 }
 
 const traffic = (b: { stats(): { total: number; '5xx': number } }): BackendTraffic => {
   const s = b.stats();
   return { requests: s.total, errors: s['5xx'] };
+};
+const calls = (b: GrpcDemoBackend): BackendTraffic => {
+  const s = b.stats();
+  return { requests: s.total, errors: s.total - (s.codes['OK'] ?? 0) };
 };
 
 for (const r of live) {
@@ -140,6 +158,7 @@ const draw = () => {
       canary: traffic(r.canary),
       note: r.note,
       smokeRuns: r.smoke?.runs.filter((run) => run.rolloutId === r.id) ?? null,
+      grpc: r.grpc === null ? null : { stable: calls(r.grpc.stable), canary: calls(r.grpc.canary) },
     }),
   );
   if (process.stdout.isTTY && drawn > 0) out(`\u001b[${drawn}A\u001b[J`);
@@ -163,6 +182,7 @@ while (Date.now() < deadline) {
       r.rollout?.intent === null
     ) {
       r.canary.setBehaviour({ errorRatio: bad.errorRatio });
+      r.grpc?.canary.setBehaviour({ errorRatio: bad.errorRatio });
       r.turnedBad = true;
       r.note = `canary now fails ${bad.errorRatio * 100}% of requests`;
     }
@@ -203,7 +223,7 @@ out(
     `demo took ${((Date.now() - started) / 1000).toFixed(1)} s; function logs: .local/demo-functions.log\n`,
 );
 
-await Promise.all(loads.map((l) => l.stop()));
+await Promise.all([...loads.map((l) => l.stop()), ...grpcLoads.map((l) => l.stop())]);
 await Promise.all(smokeTests.map((s) => s.close()));
 await db.terminate();
 await controller.stop();

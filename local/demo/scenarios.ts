@@ -1,6 +1,9 @@
 /**
  * The three rollouts of `npm run demo`, each on its own demo application:
- *   checkout — a healthy canary, promoted through every step; each step also waits for a smoke
+ *   checkout — a release of a healthy canary across the app's HTTPRoute and its GRPCRoute (the
+ *              same services also serve gRPC), both moved step by step as one and promoted; the
+ *              analysis judges the canary's gRPC calls by grpc-status (grpc_server_handled), its
+ *              HTTP 5xx are watched by its Monitoring alert; each step also waits for a smoke
  *              test of the canary (a `check` hook served by local/hooks/smoke-test.ts);
  *   cart     — a canary that fails 8% of requests, rolled back by analysis (no alert policy);
  *   search   — a canary that turns bad once it serves 30%, rolled back by its Monitoring alert
@@ -9,6 +12,7 @@
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import type { Phase } from '../../functions/core/state.ts';
 import type { DemoApp } from '../demo-apps.ts';
+import { grpcMetricSource, grpcRouteOf } from '../protocols.ts';
 
 export interface Scenario {
   readonly app: string;
@@ -24,6 +28,8 @@ export interface Scenario {
   readonly alertThreshold: number | null;
   /** Whether each step waits for a smoke test of the canary (a `check` hook). */
   readonly smokeTest: boolean;
+  /** Whether the release also moves the app's GRPCRoute (and gRPC traffic is sent). */
+  readonly grpc: boolean;
   /** `smokeTestUrl`: the local smoke-test service, when the scenario has one. */
   request(app: DemoApp, runId: string, smokeTestUrl: string | null): RolloutRequestInput;
 }
@@ -36,6 +42,37 @@ function demoRequest(
   return (app, runId, smokeTestUrl) => ({
     rolloutId: `${app.name}-${runId}`,
     route: app.route,
+    ...sharedFields(app, smokeTestUrl, steps, analysis),
+  });
+}
+
+/**
+ * A release across the app's HTTPRoute and GRPCRoute: written in that order at every step, live
+ * once both are; judged on the canary's gRPC calls by grpc-status (Cloud Run's request metrics
+ * would count a failed call as HTTP 200); the app's alert policy watches its HTTP 5xx.
+ */
+function releaseRequest(
+  steps: RolloutRequestInput['steps'],
+  analysis: NonNullable<RolloutRequestInput['analysis']>,
+): Scenario['request'] {
+  return (app, runId, smokeTestUrl) => ({
+    rolloutId: `${app.name}-${runId}`,
+    targets: [{ route: app.route }, { route: grpcRouteOf(app) }],
+    ...sharedFields(app, smokeTestUrl, steps, {
+      ...analysis,
+      metrics: { stable: grpcMetricSource(app.stableService), canary: grpcMetricSource(app.canaryService) },
+    }),
+  });
+}
+
+/** Backends, steps, analysis, who asked and the smoke-test hook: the same in every demo request. */
+function sharedFields(
+  app: DemoApp,
+  smokeTestUrl: string | null,
+  steps: RolloutRequestInput['steps'],
+  analysis: RolloutRequestInput['analysis'],
+) {
+  return {
     stable: app.stable,
     canary: app.canary,
     steps,
@@ -44,7 +81,7 @@ function demoRequest(
     ...(smokeTestUrl === null
       ? {}
       : { hooks: { check: [{ name: 'smoke-test', url: smokeTestUrl, timeout: '15s', retries: 1 }] } }),
-  });
+  };
 }
 
 const steps = [
@@ -56,14 +93,15 @@ const steps = [
 export const SCENARIOS: readonly Scenario[] = [
   {
     app: 'checkout',
-    title: 'healthy canary, smoke-tested',
+    title: 'HTTP + gRPC, smoke-tested',
     expected: 'Succeeded',
     expectedCause: null,
     canaryErrorRatio: 0.002,
     turnsBad: null,
     alertThreshold: 0.1,
     smokeTest: true,
-    request: demoRequest(steps, { minRequests: 20 }),
+    grpc: true,
+    request: releaseRequest(steps, { minRequests: 20 }),
   },
   {
     app: 'cart',
@@ -74,6 +112,7 @@ export const SCENARIOS: readonly Scenario[] = [
     turnsBad: null,
     alertThreshold: null,
     smokeTest: false,
+    grpc: false,
     request: demoRequest(steps, { minRequests: 20 }),
   },
   {
@@ -85,6 +124,7 @@ export const SCENARIOS: readonly Scenario[] = [
     turnsBad: { atStep: 2, errorRatio: 0.6 },
     alertThreshold: 0.1,
     smokeTest: false,
+    grpc: false,
     // Long windows: the alert (over the same lagged minute points) must act before analysis does.
     request: demoRequest(
       [

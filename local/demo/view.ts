@@ -20,6 +20,8 @@ export interface RolloutView {
   readonly note: string | null;
   /** The smoke-test service's runs for this rollout (its `check` hook); null: no hook. */
   readonly smokeRuns: readonly SmokeRun[] | null;
+  /** gRPC calls per backend (errors: any grpc-status but OK), when the release moves a GRPCRoute. */
+  readonly grpc: { readonly stable: BackendTraffic; readonly canary: BackendTraffic } | null;
 }
 
 const COLOR = process.stdout.isTTY && process.env['NO_COLOR'] === undefined;
@@ -77,9 +79,22 @@ export function renderRollout(v: RolloutView): string[] {
     `${head} ${progressBar(r)} ${phaseColour(s.phase).padEnd(COLOR ? 20 : 11)} ${step}`,
     `          weights stable ${String(r.weights.stable).padStart(3)}% / canary ${String(r.weights.canary).padStart(3)}%${intent}` +
       `   stable ${String(v.stable.requests).padStart(5)} req ${ratio(v.stable)} 5xx   canary ${String(v.canary.requests).padStart(5)} req ${ratio(v.canary)} 5xx`,
+    ...(v.grpc === null ? [] : [grpcLine(r, v.grpc)]),
     `          ${verdict}${v.note ? `   ${yellow(v.note)}` : ''}`,
     ...(v.smokeRuns === null ? [] : [`          ${hookLine(r, v.smokeRuns)}`]),
   ];
+}
+
+/** The release's routes (HTTPRoute, then GRPCRoute, as written) and the gRPC calls each backend answered. */
+function grpcLine(r: Rollout, grpc: NonNullable<RolloutView['grpc']>): string {
+  const routes = (r.spec.targets ?? []).map((t) => t.route.split('/').slice(-2).join('/')).join(' + ');
+  const done = r.intent?.done?.length ?? 0;
+  const moving =
+    r.intent === null ? '' : dim(` (${done} of ${r.spec.targets?.length ?? 1} routes confirmed)`);
+  return (
+    `          ${routes}${moving}`.padEnd(COLOR ? 66 : 62) +
+    `   gRPC stable ${String(grpc.stable.requests).padStart(5)} calls ${ratio(grpc.stable)} err   canary ${String(grpc.canary.requests).padStart(5)} calls ${ratio(grpc.canary)} err`
+  );
 }
 
 /** The check hook as the controller recorded it, and the smoke test's own last run. */

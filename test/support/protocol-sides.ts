@@ -4,15 +4,15 @@
  * connection), steady background traffic that can be stopped, the canary made to fail, and the
  * `filter` metric sources that see each kind's failures (docs/route-kinds.md).
  */
-import type { MetricSource, RolloutRequestInput } from '../../functions/core/request.ts';
+import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import type { DemoApp } from '../../local/demo-apps.ts';
 import { runConnectionLoad, runGrpcLoad, type StreamLoadStats } from '../../local/mesh/stream-load.ts';
 import {
-  GRPC_SERVER_HANDLED,
-  GRPC_SERVER_LATENCIES,
-  MESH_CONNECTIONS,
-} from '../../local/monitoring/log-based-metrics.ts';
-import type { AppProtocols, ProtocolPlanes } from '../../local/protocols.ts';
+  type AppProtocols,
+  connectionMetricSource,
+  grpcMetricSource,
+  type ProtocolPlanes,
+} from '../../local/protocols.ts';
 import type { Counts, Side } from './sides.ts';
 import type { Stack } from './stack.ts';
 
@@ -56,22 +56,6 @@ function repeat(chunk: () => Promise<unknown>): () => Promise<void> {
   };
 }
 
-const filterOn = (metric: string, resource: string, errors: string, latency?: string): MetricSource => ({
-  preset: 'filter',
-  requests: `metric.type = "${metric}" AND ${resource}`,
-  errors: `metric.type = "${metric}" AND ${resource} AND ${errors}`,
-  ...(latency === undefined ? {} : { latency: `metric.type = "${latency}" AND ${resource}` }),
-});
-
-function grpcSource(service: string): MetricSource {
-  const resource = `resource.type = "cloud_run_revision" AND resource.labels.service_name = "${service}"`;
-  return filterOn(GRPC_SERVER_HANDLED, resource, 'metric.labels.grpc_code != "OK"', GRPC_SERVER_LATENCIES);
-}
-
-function connectionSource(service: string): MetricSource {
-  return filterOn(MESH_CONNECTIONS, `resource.labels.job = "${service}"`, 'metric.labels.outcome != "ok"');
-}
-
 /** The app's GRPCRoute, measured with demo.Checkout/Quote calls through the mesh's gRPC listener. */
 export function grpcSide(stack: Stack, app: DemoApp, stops: (() => Promise<void>)[]): ProtocolSide {
   const p = planes(stack);
@@ -85,7 +69,7 @@ export function grpcSide(stack: Stack, app: DemoApp, stops: (() => Promise<void>
     measure: async (count) => counted(await call({ attempts: count }), app, count),
     setCanaryErrors: (ratio) => p.grpcBackends.get(app.canaryService)?.setBehaviour({ errorRatio: ratio }),
     takeCanaryDown: async () => p.grpcBackends.get(app.canaryService)?.close(),
-    metrics: { stable: grpcSource(app.stableService), canary: grpcSource(app.canaryService) },
+    metrics: { stable: grpcMetricSource(app.stableService), canary: grpcMetricSource(app.canaryService) },
     load: (rate) => {
       const stop = repeat(() => call({ rate, durationMs: 1000 }));
       stops.push(stop);
@@ -120,7 +104,10 @@ export function streamSide(
     measure: async (count) => counted(await connect({ attempts: count }), app, count),
     setCanaryErrors: (ratio) => backends.get(app.canaryService)?.setFailRatio(ratio),
     takeCanaryDown: async () => backends.get(app.canaryService)?.close(),
-    metrics: { stable: connectionSource(app.stableService), canary: connectionSource(app.canaryService) },
+    metrics: {
+      stable: connectionMetricSource(app.stableService),
+      canary: connectionMetricSource(app.canaryService),
+    },
     load: (rate) => {
       const stop = repeat(() => connect({ rate, durationMs: 1000 }));
       stops.push(stop);

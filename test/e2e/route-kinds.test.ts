@@ -3,17 +3,17 @@
  * Network Services stand-in and the local mesh: a TCPRoute and a TLSRoute rollout each promote
  * (the split measured per connection through the mesh's TCP and TLS listeners at each step) and
  * roll back a canary that resets connections (judged on the mesh's connection metric through a
- * `filter` source); an HTTPRoute attached to a Gateway rather than a Mesh promotes and rolls back
- * like a mesh route, with only its rules' destinations changed.
+ * `filter` source); an HTTPRoute and a GRPCRoute attached to a Gateway rather than a Mesh promote
+ * and roll back like mesh routes, with only their rules' destinations changed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { type DemoApp, demoRoute, STATIC_SERVICE } from '../../local/demo-apps.ts';
 import { startLoad } from '../../local/mesh/load.ts';
-import type { HttpRoute } from '../../local/network-services/route-feed.ts';
-import { allRoutes, type ProtocolSide, streamSide } from '../support/protocol-sides.ts';
-import { binomialCheck, splitOf, until } from '../support/release.ts';
+import type { GrpcRoute, HttpRoute } from '../../local/network-services/route-feed.ts';
+import { allRoutes, grpcSide, type ProtocolSide, streamSide } from '../support/protocol-sides.ts';
+import { binomialCheck, splitOf, until, withoutDestinationsOf } from '../support/release.ts';
 import { type Stack, startStack, withoutDestinations } from '../support/stack.ts';
 
 const PROJECT = 'e2e-route-kinds';
@@ -34,6 +34,7 @@ afterAll(async () => {
   await stack.stop();
 });
 
+/** A one-route request judged on the side's own `filter` metric sources. */
 function streamRequest(
   side: ProtocolSide,
   rolloutId: string,
@@ -224,5 +225,57 @@ describe('an HTTPRoute attached to a Gateway', () => {
     const measured = await measuredCanaryShare(app);
     expect(measured.n).toBeGreaterThan(0);
     expect(measured.canary).toBe(0);
+  });
+});
+
+describe('a GRPCRoute attached to a Gateway', () => {
+  /** The app's GRPCRoute, re-seeded attached to the ingress Gateway instead of the demo mesh. */
+  function onGateway(side: ProtocolSide): GrpcRoute {
+    const routes = stack.cloud.networkServices.store;
+    const { meshes: _meshes, ...route } = structuredClone(routes.route(side.route) ?? {}) as GrpcRoute;
+    return routes.seed({
+      ...route,
+      gateways: [`projects/${PROJECT}/locations/us-central1/gateways/ingress`],
+    });
+  }
+
+  it('promotes step by step and rolls a failing canary back, like a mesh route', async () => {
+    const promoted = grpcSide(stack, stack.app('edge'), stops);
+    const failing = grpcSide(stack, stack.app('portal'), stops);
+    const before = [onGateway(promoted), onGateway(failing)];
+    promoted.load(40);
+    failing.load(40);
+    await stack.controller.publish(
+      TOPICS.requests,
+      streamRequest(promoted, 'grpc-gateway-promote', [{ weight: 40, hold: '2m' }]),
+    );
+    await stack.waitFor('grpc-gateway-promote', (r) => r.weights.canary === 40 && r.intent === null);
+    await propagated('the 40% step');
+    await expectShare(promoted, 40, 'gRPC on a Gateway at 40%');
+    expect((await stack.store.get('grpc-gateway-promote'))?.weights.canary).toBe(40);
+    expect((await stack.waitForTerminal('grpc-gateway-promote')).status.phase).toBe('Succeeded');
+
+    await stack.controller.publish(
+      TOPICS.requests,
+      streamRequest(failing, 'grpc-gateway-rollback', [{ weight: 30, hold: '10m' }]),
+    );
+    await stack.waitFor('grpc-gateway-rollback', (r) => r.weights.canary === 30 && r.intent === null);
+    failing.setCanaryErrors(0.5);
+    const done = await stack.waitForTerminal('grpc-gateway-rollback', 90_000);
+    failing.setCanaryErrors(0);
+    expect(done.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'verdict' } });
+
+    const routes = stack.cloud.networkServices.store;
+    const after = [routes.route(promoted.route), routes.route(failing.route)];
+    expect(splitOf(after[0] ?? {}, promoted.stable, promoted.canary)).toEqual({ stable: 0, canary: 100 });
+    expect(splitOf(after[1] ?? {}, failing.stable, failing.canary)).toEqual({ stable: 100, canary: 0 });
+    after.forEach((route, i) => {
+      expect(route?.gateways).toEqual(before[i]?.gateways);
+      expect(route?.meshes).toBeUndefined();
+      expect(withoutDestinationsOf(route, 0)).toEqual(withoutDestinationsOf(before[i] ?? null, 0));
+    });
+    await propagated('the promotion and the rollback');
+    await expectShare(promoted, 100, 'gRPC on a Gateway after promotion');
+    await expectShare(failing, 0, 'gRPC on a Gateway after rollback');
   });
 });

@@ -135,3 +135,12 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** A route of any kind with one rule's destinations (and the update time) removed, for "nothing else changed". */
+export function withoutDestinationsOf(route: AnyRoute | null, ruleIndex: number): unknown {
+  const copy = structuredClone(route ?? {}) as AnyRoute & { updateTime?: unknown };
+  const action = copy.rules?.[ruleIndex]?.action as { destinations?: unknown } | null | undefined;
+  if (action) delete action.destinations;
+  delete copy.updateTime;
+  return copy;
+}

@@ -2,8 +2,10 @@
  * One release across several routes, end to end through Pub/Sub, the functions, the Network
  * Services stand-in and the local mesh: an HTTPRoute and a GRPCRoute of one application move as
  * one — step by step with the split measured through the mesh on both (HTTP requests and gRPC
- * calls) within 99.9% binomial bounds, a bad canary rolled back on both, a driver crash between
- * the two routes' writes of one step recovered with no route written twice, a hand edit on one
+ * calls) within 99.9% binomial bounds, a bad canary rolled back on both, the drivers dying between
+ * the two routes' writes of one step (before the second PATCH is sent, or while it is under way
+ * and lands unwatched) recovered with both routes and the state agreeing and no route written
+ * twice (PATCHes counted per route on the stand-in), a hand edit on one
  * route pausing the whole release with the edit kept — and requests naming a route outside the
  * allowlist or of an unknown kind rejected with nothing touched.
  */
@@ -24,7 +26,7 @@ import { type HttpSide, httpSide, type Side } from '../support/sides.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const PROJECT = 'e2e-releases';
-const APPS = ['rel-promote', 'rel-bad', 'rel-crash', 'rel-edit', 'rel-reject'];
+const APPS = ['rel-promote', 'rel-bad', 'rel-crash', 'rel-landed', 'rel-edit', 'rel-reject'];
 let stack: Stack;
 
 beforeAll(async () => {
@@ -306,6 +308,62 @@ describe('a release across an HTTPRoute and a GRPCRoute', () => {
     expect(history.filter((h) => h.event === 'rollout.weights_live').map((h) => h.to.weights.canary)).toEqual(
       [10, 40],
     );
+    writes.stop();
+  });
+
+  it('recovers when the drivers die while the second route’s PATCH of a step is under way: found applied, not written again', async () => {
+    const s = sides('rel-landed');
+    const id = 'release-landed';
+    const routes = stack.cloud.networkServices.store;
+    loadBoth(s);
+    // The drivers die as the GRPCRoute's 40% PATCH arrives; the PATCH is served, and its
+    // operation (1.5 s) completes with nobody watching.
+    let crashed = false;
+    const unhookCrash = routes.beforeRequest('patch', async (resource) => {
+      if (crashed || resource !== s.grpc.route) return;
+      if ((await stack.store.get(id))?.intent?.weights.canary !== 40) return;
+      crashed = true;
+      routes.setOperationDelay(1500);
+      killed.push('advanceRollout', 'advanceDue');
+      for (const name of killed) stack.controller.functions.get(name)?.kill();
+    });
+    const writes = followWrites(routes, [s.http, s.grpc]);
+    await stack.controller.publish(
+      TOPICS.requests,
+      releaseRequest(s, {
+        rolloutId: id,
+        steps: [
+          { weight: 10, hold: '0s' },
+          { weight: 40, hold: '1m' },
+        ],
+      }),
+    );
+    await stack.waitFor(id, (r) => crashed || isTerminal(r.status.phase), 90_000).finally(unhookCrash);
+    expect(crashed, 'the drivers were killed during the GRPCRoute’s write of the 40% step').toBe(true);
+    routes.setOperationDelay(200);
+    await until(
+      () => splitNow(s.grpc)?.canary === 40,
+      () => `the GRPCRoute's PATCH never landed: ${JSON.stringify(splitNow(s.grpc))}`,
+    );
+    expect((await stack.store.get(id))?.intent).toMatchObject({ weights: { canary: 40 }, done: [0] });
+    await restartKilled();
+    const live = await stack.waitFor(id, (r) => r.weights.canary === 40 && r.intent === null, 60_000);
+    expect(live.status.phase).toBe('Progressing');
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([
+      { stable: 60, canary: 40 },
+      { stable: 60, canary: 40 },
+    ]);
+    const done = await stack.waitForTerminal(id);
+    expect(done.status.phase).toBe('Succeeded');
+    expect([splitNow(s.http), splitNow(s.grpc)]).toEqual([ALL_CANARY, ALL_CANARY]);
+    // The landed PATCH was found applied and confirmed: each route took each split once, one PATCH each.
+    const expected = [ALL_STABLE, { stable: 90, canary: 10 }, { stable: 60, canary: 40 }, ALL_CANARY];
+    expectWrittenOnce(writes, s, expected, 3);
+    const history = await stack.store.history(id);
+    expect(history.filter((h) => h.event === 'rollout.weights_live').map((h) => h.to.weights.canary)).toEqual(
+      [10, 40],
+    );
+    expect(history.filter((h) => h.reason.includes('again'))).toEqual([]);
     writes.stop();
   });
 

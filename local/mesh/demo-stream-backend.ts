@@ -51,16 +51,21 @@ async function serve(
   let connections = 0;
   let reset = 0;
   const open = new Set<Socket>();
-  server.on(event, (socket: Socket) => {
+  // A failure is decided on the raw TCP connection (before any TLS handshake): only a TCP handle
+  // can be reset (a TLS socket's cannot), and a reset is what the mesh sees of a failing backend.
+  server.on('connection', (raw: Socket) => {
     connections += 1;
-    open.add(socket);
-    socket.on('close', () => open.delete(socket));
-    socket.on('error', () => {});
+    open.add(raw);
+    raw.on('close', () => open.delete(raw));
+    raw.on('error', () => {});
     if (failRatio > 0 && random() < failRatio) {
       reset += 1;
-      socket.resetAndDestroy();
-      return;
+      raw.resetAndDestroy();
     }
+  });
+  server.on(event, (socket: Socket) => {
+    socket.on('error', () => {});
+    if (socket.destroyed) return;
     socket.write(`${greet(socket)}\n`);
     socket.pipe(socket);
   });

@@ -21,8 +21,6 @@ export interface ProtocolSide extends Side {
   readonly metrics: NonNullable<NonNullable<RolloutRequestInput['analysis']>['metrics']>;
   /** Steady traffic until the returned function (or the stack's stop) ends it. */
   load(rate: number): () => Promise<void>;
-  /** Stops the canary's server: the mesh can no longer reach it (for good). */
-  takeCanaryDown(): Promise<void>;
 }
 
 function planes(stack: Stack): ProtocolPlanes {
@@ -68,7 +66,6 @@ export function grpcSide(stack: Stack, app: DemoApp, stops: (() => Promise<void>
     canary: app.canary,
     measure: async (count) => counted(await call({ attempts: count }), app, count),
     setCanaryErrors: (ratio) => p.grpcBackends.get(app.canaryService)?.setBehaviour({ errorRatio: ratio }),
-    takeCanaryDown: async () => p.grpcBackends.get(app.canaryService)?.close(),
     metrics: { stable: grpcMetricSource(app.stableService), canary: grpcMetricSource(app.canaryService) },
     load: (rate) => {
       const stop = repeat(() => call({ rate, durationMs: 1000 }));
@@ -103,7 +100,6 @@ export function streamSide(
     canary: app.canary,
     measure: async (count) => counted(await connect({ attempts: count }), app, count),
     setCanaryErrors: (ratio) => backends.get(app.canaryService)?.setFailRatio(ratio),
-    takeCanaryDown: async () => backends.get(app.canaryService)?.close(),
     metrics: {
       stable: connectionMetricSource(app.stableService),
       canary: connectionMetricSource(app.canaryService),

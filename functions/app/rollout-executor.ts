@@ -13,6 +13,7 @@ import type { HookPoint, HookResult, PlanHook } from '../core/hooks.ts';
 import type { Input } from '../core/inputs.ts';
 import type { AnalysisPlan } from '../core/plan.ts';
 import type { MetricSource } from '../core/request.ts';
+import type { RouteSnapshot } from '../core/routing/snapshot.ts';
 import { lookAfterMs, windowDeadline } from '../core/schedule.ts';
 import {
   type HistoryEntry,
@@ -219,6 +220,8 @@ export class RolloutExecutor {
         const route = await router.read(followUp.route);
         return { type: 'routeInspected', actor, route, target: followUp.target };
       }
+      case 'checkRoutes':
+        return this.#check(followUp, actor);
       case 'readRoute':
         return this.#route(r, followUp, actor, async (router) => ({
           written: false,
@@ -325,6 +328,20 @@ export class RolloutExecutor {
         }),
       finished: (name, state) => store.settleOperation(name, state, clock()),
     };
+  }
+
+  /** Reads the later targets of a release before a change's first write (a failed read: that target's route error). */
+  async #check(f: Extract<FollowUp, { kind: 'checkRoutes' }>, actor: string): Promise<Input> {
+    const router = await this.#deps.router();
+    const routes: { target: number; route: RouteSnapshot }[] = [];
+    for (const { route, target } of f.targets) {
+      try {
+        routes.push({ target, route: await router.read(route) });
+      } catch (error) {
+        return { type: 'routeFailed', actor, target, intentId: f.intent.id, error: routeFailure(error) };
+      }
+    }
+    return { type: 'routesChecked', actor, intent: f.intent, routes };
   }
 
   /** Reads or writes the follow-up's target route; the outcome names that target. */

@@ -42,6 +42,15 @@ export type FollowUp =
       readonly intent: RouteIntent;
       readonly request: WriteRequest;
     }
+  /**
+   * Read these later targets of a release before the intent's first write and report
+   * `routesChecked` (transition/route-check.ts).
+   */
+  | {
+      readonly kind: 'checkRoutes';
+      readonly intent: RouteIntent;
+      readonly targets: readonly { readonly route: string; readonly target: number }[];
+    }
   /** Read the route and report it for the intent (taking over an intent, or checking on a person). */
   | {
       readonly kind: 'readRoute';

@@ -67,6 +67,12 @@ export type Input =
       readonly intentId: number;
       readonly error: { readonly kind: RouteErrorKind; readonly message: string };
     })
+  /** The later targets of a release as read before the change's first write (a `checkRoutes` follow-up). */
+  | (Base & {
+      readonly type: 'routesChecked';
+      readonly intent: RouteIntent;
+      readonly routes: readonly { readonly target: number; readonly route: RouteSnapshot }[];
+    })
   | (Base & { readonly type: 'verdict'; readonly window: AnalysisWindow; readonly judgement: Judgement })
   /** The route as read for an inspection (no route change in flight). */
   | (Base & { readonly type: 'routeInspected'; readonly route: RouteSnapshot; readonly target?: number })

@@ -14,6 +14,7 @@ import { onHooksCalled } from './transition/hook-results.ts';
 import { onRouteObserved } from './transition/observe.ts';
 import { onOperationsPending, onOperationsSettled } from './transition/operations.ts';
 import { intentDue, onRouteFailed } from './transition/route.ts';
+import { onRoutesChecked } from './transition/route-check.ts';
 import { onRouteInspected, onWindowSettling } from './transition/split.ts';
 import { onDue } from './transition/steps.ts';
 import { onQueued, onSupersede } from './transition/supersede.ts';
@@ -37,6 +38,8 @@ export function transition(r: Rollout, input: Input, now: number): Decision {
       return onOperationsSettled(c, input);
     case 'operationsPending':
       return onOperationsPending(c, input.operations);
+    case 'routesChecked':
+      return onRoutesChecked(c, input);
     case 'verdict':
       return onVerdict(c, input.window, input.judgement);
     case 'windowSettling':

@@ -172,7 +172,7 @@ export function describeOperations(operations: readonly RouteOperation[]): strin
  * A person's edit on target `at`: the whole release pauses and keeps it. In a release of several
  * routes, the routes this change already moved are named (they show the new weights).
  */
-function drift(c: Context, intent: RouteIntent, detail: string, at: number): Decision {
+export function drift(c: Context, intent: RouteIntent, detail: string, at: number): Decision {
   if (intent.overwrite) {
     const why = intent.purpose === 'rollback' ? 'rollback wins' : 'the operator asked to replace it';
     return applyAgain(c, intent, `route${named(c.r, at)} shows something else (${detail}); ${why}`);

@@ -21,6 +21,7 @@ import {
   unchanged,
 } from './context.ts';
 import { currentTarget, named, routeAt } from './release.ts';
+import { firstFollowUp } from './route-check.ts';
 
 /** Rollbacks and restores are retried until the route is safe; forward changes give up after a limit. */
 export function mustFinish(intent: RouteIntent): boolean {
@@ -88,7 +89,7 @@ function alongside(
 
 /** Records a route change (the intent) and asks for it to be written. */
 export function changeRoute(c: Context, change: Change & { readonly intent: RouteIntent }): Decision {
-  return commit(c, { ...change, followUp: writeFollowUp(c.r, change.intent) });
+  return commit(c, { ...change, followUp: firstFollowUp(c, change.intent) });
 }
 
 export function rollBack(

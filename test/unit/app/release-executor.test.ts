@@ -111,15 +111,16 @@ describe('RolloutExecutor: a release of two routes', () => {
     expect(result?.rollout).toMatchObject({ weights: STEP1, intent: null });
   });
 
-  it('a hand edit of the second route pauses the release and keeps the edit', async () => {
+  it('a hand edit of the second route pauses the release before any route is written, and keeps the edit', async () => {
     const t = await setup();
     t.router.setWeights(B, { stable: 70, canary: 30 });
     const result = await t.executor.run('rel', start);
     expect(result?.rollout.status).toMatchObject({ phase: 'Paused', reason: { kind: 'drift' } });
     expect(t.router.weightsOf(B)).toEqual({ stable: 70, canary: 30 });
-    expect(t.router.routeWrites).toEqual([{ route: A, weights: STEP1 }]);
+    expect(t.router.routeWrites).toEqual([]);
     const paused = (await t.store.history('rel')).at(-1);
-    expect(paused?.reason).toContain(`route ${A} already shows stable 90% / canary 10%`);
+    expect(paused?.reason).toContain(`route ${B} was edited outside the controller`);
+    expect(paused?.reason).toContain('found before any route of the release was written');
 
     const resume = { type: 'control', command: 'resume', actor: 'operator:ann', note: 'ok' } as const;
     const resumed = await t.executor.run('rel', resume);

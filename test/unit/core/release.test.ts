@@ -48,6 +48,16 @@ function shown(r: Rollout, target: number, weights: Weights, written = true, ext
   };
 }
 
+/** What a driver reports after reading the later target before the change's first write. */
+function checked(r: Rollout, weights: Weights): Input {
+  return {
+    type: 'routesChecked',
+    actor: 'workflow:e1',
+    intent: intentOf(r),
+    routes: [{ target: 1, route: routeShowing(weights) }],
+  };
+}
+
 /** Started, and the first target confirmed at the first step's weights. */
 function firstConfirmed(): Rollout {
   const started = changed(transition(release(), { type: 'start', actor: 'workflow:e1' }, T0));
@@ -61,9 +71,13 @@ function live(): Rollout {
 }
 
 describe('a release of several routes: one step', () => {
-  it('writes the first target, then the second, and is live only once both are', () => {
+  it('reads the later targets, writes the first, then the second, and is live only once both are', () => {
     const started = transition(release(), { type: 'start', actor: 'workflow:e1' }, T0);
-    const first = followUp(started, 'applyRoute');
+    expect(followUp(started, 'checkRoutes').targets).toEqual([{ route: B, target: 1 }]);
+    const checkedOk = transition(changed(started), checked(changed(started), ALL_STABLE), T0);
+    expect(checkedOk.kind).toBe('unchanged');
+    expect(reasonOf(checkedOk)).toBe(`every other route of the release shows stable 100% / canary 0%; writing ${A}`);
+    const first = followUp(checkedOk, 'applyRoute');
     expect(first).toMatchObject({
       route: A,
       target: 0,
@@ -98,6 +112,32 @@ describe('a release of several routes: one step', () => {
     expect(done.followUp.kind).toBe('none');
   });
 
+  it('pauses before writing any route when a later route was edited, and keeps the edit', () => {
+    const started = changed(transition(release(), { type: 'start', actor: 'workflow:e1' }, T0));
+    const edited = transition(started, checked(started, { stable: 70, canary: 30 }), T0);
+    expect(entryOf(edited).reason).toBe(
+      `route ${B} was edited outside the controller (route shows stable 70% / canary 30%; expected stable 100% / canary 0%; found before any route of the release was written); paused without overwriting it`,
+    );
+    expect(changed(edited)).toMatchObject({
+      status: { phase: 'Paused', reason: { kind: 'drift' }, resume: 'applyStep' },
+      intent: null,
+      weights: ALL_STABLE,
+    });
+    expect(edited.followUp.kind).toBe('none');
+    const stale = transition(changed(edited), checked(started, ALL_STABLE), T0);
+    expect(reasonOf(stale)).toMatch(/is stale/);
+  });
+
+  it('does not read the other routes first for a rollback or a retry', () => {
+    const r = live();
+    const aborting = transition(
+      r,
+      { type: 'control', command: 'abort', actor: 'operator:ann', note: 'no' },
+      T0,
+    );
+    expect(aborting.followUp.kind).toBe('applyRoute');
+  });
+
   it('ignores an observation of a target other than the one the change is at', () => {
     const started = changed(transition(release(), { type: 'start', actor: 'workflow:e1' }, T0));
     expect(reasonOf(transition(started, shown(started, 1, STEP1), T0))).toMatch(
@@ -115,7 +155,11 @@ describe('a release of several routes: one step', () => {
       T0,
     );
     r = changed(promoting);
-    expect(followUp(promoting, 'applyRoute')).toMatchObject({ route: A, request: { weights: ALL_CANARY } });
+    expect(followUp(promoting, 'checkRoutes').targets).toEqual([{ route: B, target: 1 }]);
+    expect(followUp(transition(r, checked(r, STEP1), T0), 'applyRoute')).toMatchObject({
+      route: A,
+      request: { weights: ALL_CANARY },
+    });
     const next = transition(r, shown(r, 0, ALL_CANARY), T0);
     expect(followUp(next, 'applyRoute')).toMatchObject({ route: B, target: 1 });
     r = changed(next);

@@ -115,12 +115,6 @@ locals {
     "networkservices.operations.cancel",
     "networkservices.operations.get",
     "networkservices.operations.list",
-    "networkservices.tcpRoutes.get",
-    "networkservices.tcpRoutes.list",
-    "networkservices.tcpRoutes.update",
-    "networkservices.tlsRoutes.get",
-    "networkservices.tlsRoutes.list",
-    "networkservices.tlsRoutes.update",
   ]
 
   # Read-only Monitoring: the analysis reads time series and nothing else.

@@ -19,7 +19,7 @@ import { InvalidInputError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { Config } from './config.ts';
-import { type EmergencyTarget, routeNamed, withStoreDeadline } from './emergency.ts';
+import { type EmergencyTarget, routesNamed, withStoreDeadline } from './emergency.ts';
 import type { Lazy } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
@@ -167,6 +167,6 @@ function emergencyTarget(config: Config, incident: Incident): EmergencyTarget | 
   const short = l['rollout_route'];
   const canary = l['rollout_canary'];
   if (incident.state !== 'open' || short === undefined || canary === undefined) return null;
-  const route = routeNamed(config, short);
-  return route === null ? null : { route, canary, why: `alert ${incident.policy}` };
+  const routes = routesNamed(config, short);
+  return routes.length === 0 ? null : { routes, canary, why: `alert ${incident.policy}` };
 }

@@ -160,7 +160,7 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
   // An abort that names the route and the canary takes the canary out even if Firestore is down.
   const target =
     request.command === 'abort' && request.route !== undefined && request.canary !== undefined
-      ? { route: request.route, canary: request.canary, why: `abort by ${actor}` }
+      ? { routes: [request.route], canary: request.canary, why: `abort by ${actor}` }
       : null;
   const result = await withStoreDeadline(
     deps,

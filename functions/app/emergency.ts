@@ -9,7 +9,7 @@
  */
 import { lastSegment } from '../core/resource-name.ts';
 import { isRetryable } from '../errors.ts';
-import type { TrafficRouter } from '../ports/traffic-router.ts';
+import { RouteError, type TrafficRouter } from '../ports/traffic-router.ts';
 import { type Config, routeAllowed } from './config.ts';
 import type { Lazy } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
@@ -21,8 +21,11 @@ export interface EmergencyDeps {
 }
 
 export interface EmergencyTarget {
-  /** Full route name. */
-  readonly route: string;
+  /**
+   * Full route names: the one an abort names, or every allowed route an alert's short route label
+   * fits (one per route kind the allowlist admits under that name; those that exist are acted on).
+   */
+  readonly routes: readonly string[];
   /** The canary backend's name (its last segment is what is matched). */
   readonly canary: string;
   /** What asked for it: "alert P", "abort by X". */
@@ -30,18 +33,18 @@ export interface EmergencyTarget {
 }
 
 /**
- * The full name of an allowed route from its short name (an alert label): an allowlist entry
- * that names it, or a wildcard entry it fits. Null when none or several do.
+ * The full names of the allowed routes a short name (an alert label) may stand for: allowlist
+ * entries that name it, and names it gives under wildcard entries it fits — one per route kind
+ * (and location) the allowlist admits it under. Empty when none does.
  */
-export function routeNamed(config: Config, short: string): string | null {
+export function routesNamed(config: Config, short: string): string[] {
   const names = config.allowedRoutes.flatMap((pattern) => {
     if (!pattern.endsWith('*')) return lastSegment(pattern) === short ? [pattern] : [];
     const prefix = pattern.slice(0, -1);
     const candidate = `${prefix.slice(0, prefix.lastIndexOf('/') + 1)}${short}`;
     return candidate.startsWith(prefix) ? [candidate] : [];
   });
-  const unique = [...new Set(names)];
-  return unique.length === 1 ? (unique[0] ?? null) : null;
+  return [...new Set(names)];
 }
 
 /**
@@ -66,21 +69,31 @@ export async function withStoreDeadline<T>(
   );
   const first = await Promise.race([settled, late]);
   clearTimeout(timer);
-  if (first === 'late') await takeCanaryOut(deps, target);
+  if (first === 'late') {
+    await Promise.all(
+      target.routes.map((route) => takeCanaryOut(deps, target, route, target.routes.length > 1)),
+    );
+  }
   return work;
 }
 
-async function takeCanaryOut(deps: EmergencyDeps, target: EmergencyTarget): Promise<void> {
-  const log = deps.log.child({ route: target.route });
-  if (!routeAllowed(deps.config, target.route)) {
+/** `candidate`: one of several routes an alert label may stand for (one that does not exist is skipped). */
+async function takeCanaryOut(
+  deps: EmergencyDeps,
+  target: EmergencyTarget,
+  route: string,
+  candidate: boolean,
+): Promise<void> {
+  const log = deps.log.child({ route });
+  if (!routeAllowed(deps.config, route)) {
     log.error(
-      `Firestore is not answering and ${target.route} is not an allowed route; the canary stays until it does`,
+      `Firestore is not answering and ${route} is not an allowed route; the canary stays until it does`,
     );
     return;
   }
   try {
     const router = await deps.router();
-    const { written, left } = await router.takeOut(target.route, lastSegment(target.canary));
+    const { written, left } = await router.takeOut(route, lastSegment(target.canary));
     const rules =
       left.length > 0
         ? `; rule${left.length > 1 ? 's' : ''} ${left.join(', ')} route only to it and were left`
@@ -90,6 +103,12 @@ async function takeCanaryOut(deps: EmergencyDeps, target: EmergencyTarget): Prom
       { canary: target.canary },
     );
   } catch (error) {
-    log.error(`Firestore is not answering and taking the canary out of ${target.route} failed`, { error });
+    if (candidate && error instanceof RouteError && error.kind === 'notFound') {
+      log.info(
+        `Firestore is not answering; no route ${route} to take the canary out of (the label fits it too)`,
+      );
+      return;
+    }
+    log.error(`Firestore is not answering and taking the canary out of ${route} failed`, { error });
   }
 }

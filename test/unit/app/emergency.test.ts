@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotOf } from '../../../functions/adapters/route-rules.ts';
 import { loadConfig } from '../../../functions/app/config.ts';
-import { routeNamed, withStoreDeadline } from '../../../functions/app/emergency.ts';
+import { routesNamed, withStoreDeadline } from '../../../functions/app/emergency.ts';
 import { createLogger } from '../../../functions/app/log.ts';
 import { planEviction } from '../../../functions/core/routing/write-plan.ts';
 import { TransientError } from '../../../functions/errors.ts';
@@ -16,17 +16,17 @@ const config = loadConfig({
 });
 const log = createLogger({}, () => {});
 
-describe('routeNamed', () => {
+describe('routesNamed', () => {
   it('finds the allowed route an alert label names, exactly or through a wildcard, and nothing else', () => {
-    expect(routeNamed(config, 'checkout')).toBe(`${P}/httpRoutes/checkout`);
-    expect(routeNamed(config, 'shop-eu')).toBe('projects/q/locations/europe-west1/httpRoutes/shop-eu');
-    expect(routeNamed(config, 'cart')).toBeNull();
+    expect(routesNamed(config, 'checkout')).toEqual([`${P}/httpRoutes/checkout`]);
+    expect(routesNamed(config, 'shop-eu')).toEqual(['projects/q/locations/europe-west1/httpRoutes/shop-eu']);
+    expect(routesNamed(config, 'cart')).toEqual([]);
   });
 });
 
 describe('withStoreDeadline', () => {
   const target = {
-    route: `${P}/httpRoutes/checkout`,
+    routes: [`${P}/httpRoutes/checkout`],
     canary: `${P}/backendServices/checkout-canary`,
     why: 'alert a',
   };

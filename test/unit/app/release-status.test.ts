@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../functions/app/config.ts';
-import { routeNamed, withStoreDeadline } from '../../../functions/app/emergency.ts';
+import { routesNamed, withStoreDeadline } from '../../../functions/app/emergency.ts';
 import { createLogger } from '../../../functions/app/log.ts';
 import { describeTarget, rolloutStatus, targetStatuses } from '../../../functions/app/status.ts';
 import type { Rollout } from '../../../functions/core/state.ts';
@@ -75,10 +75,31 @@ describe('Firestore down, a route of another kind', () => {
   });
   const log = createLogger({}, () => {});
 
-  it('names a GRPCRoute or TCPRoute from an alert label only when one allowed route fits', () => {
-    expect(routeNamed(config, 'db')).toBe(`${P}/tcpRoutes/db`);
-    // shop-grpc fits both the grpcRoutes and the httpRoutes wildcard: not acted on without Firestore.
-    expect(routeNamed(config, 'shop-grpc')).toBeNull();
+  it('names every allowed route, of any kind, an alert label may stand for', () => {
+    expect(routesNamed(config, 'db')).toEqual([`${P}/tcpRoutes/db`]);
+    // shop-grpc fits both the grpcRoutes and the httpRoutes wildcard: both are candidates.
+    expect(routesNamed(config, 'shop-grpc')).toEqual([
+      `${P}/grpcRoutes/shop-grpc`,
+      `${P}/httpRoutes/shop-grpc`,
+    ]);
+    expect(routesNamed(config, 'cart')).toEqual([]);
+  });
+
+  it('takes the canary out of every candidate route that exists, skipping those that do not', async () => {
+    const router = new MemoryRouter({ stable: 70, canary: 30 }, [GRPC]);
+    const target = {
+      routes: [GRPC, `${P}/httpRoutes/shop-grpc`],
+      canary: backendName('checkout-canary'),
+      why: 'alert a',
+    };
+    const never = new Promise<string>(() => {});
+    const lines: string[] = [];
+    const quiet = createLogger({}, (line) => lines.push(line));
+    void withStoreDeadline({ router: async () => router, config, log: quiet }, target, never);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(router.weightsOf(GRPC)).toEqual({ stable: 100, canary: 0 });
+    expect(lines.join('\n')).toContain(`no route ${P}/httpRoutes/shop-grpc to take the canary out of`);
+    expect(lines.join('\n')).not.toContain('"severity":"ERROR"');
   });
 
   it('takes the canary out of the route it is told, whatever its kind', async () => {
@@ -89,7 +110,7 @@ describe('Firestore down, a route of another kind', () => {
       told.push(route);
       return takeOut(route, canary);
     };
-    const target = { route: GRPC, canary: backendName('checkout-canary'), why: 'alert a' };
+    const target = { routes: [GRPC], canary: backendName('checkout-canary'), why: 'alert a' };
     const never = new Promise<string>(() => {});
     const outcome = withStoreDeadline({ router: async () => router, config, log }, target, never);
     await new Promise((resolve) => setTimeout(resolve, 150));

@@ -76,7 +76,9 @@ describe('a release of several routes: one step', () => {
     expect(followUp(started, 'checkRoutes').targets).toEqual([{ route: B, target: 1 }]);
     const checkedOk = transition(changed(started), checked(changed(started), ALL_STABLE), T0);
     expect(checkedOk.kind).toBe('unchanged');
-    expect(reasonOf(checkedOk)).toBe(`every other route of the release shows stable 100% / canary 0%; writing ${A}`);
+    expect(reasonOf(checkedOk)).toBe(
+      `every other route of the release shows stable 100% / canary 0%; writing ${A}`,
+    );
     const first = followUp(checkedOk, 'applyRoute');
     expect(first).toMatchObject({
       route: A,

@@ -22,7 +22,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/contract/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/infra/**/*.test.ts'],
+          include: [
+            'test/contract/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/infra/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+          ],
           globalSetup: ['test/support/emulators.global.ts'],
           env,
           testTimeout: 120_000,

@@ -57,3 +57,35 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
     ...(entry.hooks ? { hooks: entry.hooks } : {}),
   };
 }
+
+/** The `type` of the event published when a rollout request is refused (docs/events.md#rolloutrejected). */
+export const REJECTED_EVENT_TYPE = 'rollout.rejected';
+
+/**
+ * Published to `rollout-events` once per refused rollout request (bad field, route not allowed or
+ * not ready, id conflict, busy route …), so a publisher waiting on events learns why. No rollout
+ * was created or changed: there is no version, phase or history entry. Attributes:
+ * `type`, `rolloutId` (when known) and `requestMessageId`.
+ */
+export interface RejectedEvent {
+  readonly schemaVersion: typeof EVENT_SCHEMA_VERSION;
+  readonly type: typeof REJECTED_EVENT_TYPE;
+  /** The request's rolloutId, or the id it would have had (from the message id); null when unreadable. */
+  readonly rolloutId: string | null;
+  /** The Pub/Sub message id of the refused request (what `rolloutctl start` printed). */
+  readonly requestMessageId: string;
+  readonly at: string;
+  /** Who published the request, as far as the controller knows (`pubsub:<messageId>`). */
+  readonly actor: string;
+  /** The routes the request named, when it could be read that far (else empty). */
+  readonly routes: readonly string[];
+  /** One sentence, bounded in length: what was wrong. */
+  readonly reason: string;
+  readonly error: {
+    /** INVALID_REQUEST, ROUTE_NOT_ALLOWED, ROUTE_NOT_READY, SPEC_CONFLICT, ROUTE_LOCKED, … */
+    readonly code: string;
+    readonly hint: string;
+    /** Field-level problems for INVALID_REQUEST (field + rule), bounded in number. */
+    readonly problems?: readonly { readonly field: string; readonly rule: string }[];
+  };
+}

@@ -1,0 +1,15 @@
+/** Every rolloutctl command, in the order `rolloutctl --help` lists them. */
+import type { Command } from '../command.ts';
+import { controlCommand } from './control.ts';
+import { listCommand } from './list.ts';
+import { startCommand } from './start.ts';
+import { statusCommand } from './status.ts';
+import { validateCommand } from './validate.ts';
+
+export const COMMANDS: readonly Command[] = [
+  validateCommand,
+  startCommand,
+  statusCommand,
+  listCommand,
+  controlCommand,
+];

@@ -10,5 +10,8 @@ module "example_mesh" {
   canary_image = var.example_mesh_canary_image
   client_image = var.example_mesh_client_image
 
+  load_requests_per_second = var.example_mesh_load_requests_per_second
+  faulty_error_ratio       = var.example_mesh_faulty_error_ratio
+
   depends_on = [google_project_service.api]
 }

@@ -116,7 +116,7 @@ resource "google_cloudfunctions2_function" "fn" {
     available_cpu                    = var.function_cpu
     timeout_seconds                  = var.function_timeout_seconds
     max_instance_count               = var.function_max_instances
-    min_instance_count               = 0
+    min_instance_count               = each.key == "onAlert" ? var.on_alert_min_instances : 0
     max_instance_request_concurrency = var.function_concurrency
     ingress_settings                 = var.ingress_settings
     all_traffic_on_latest_revision   = true

@@ -59,6 +59,9 @@ output "example_mesh" {
     canary_backend = module.example_mesh[0].canary_backend
     stable_service = module.example_mesh[0].stable_service
     canary_service = module.example_mesh[0].canary_service
+    faulty_backend = module.example_mesh[0].faulty_backend
+    faulty_service = module.example_mesh[0].faulty_service
+    load_service   = module.example_mesh[0].load_service
     client_uri     = module.example_mesh[0].client_uri
   } : null
 }

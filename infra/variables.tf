@@ -106,6 +106,17 @@ variable "function_timeout_seconds" {
   }
 }
 
+variable "on_alert_min_instances" {
+  description = "Instances of the onAlert function kept warm, so an alert's rollback does not wait for a cold start (npm run bench:coldstart). 0 (default) costs nothing idle; each warm instance of function_memory/function_cpu (512 MiB, 1 vCPU) is billed its idle time: about $9.72 a 30-day month at Cloud Run's Tier 1 idle min-instance prices ($0.0000025 per vCPU-second and per GiB-second), docs/deploy.md#cost."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.on_alert_min_instances >= 0 && var.on_alert_min_instances <= 3 && floor(var.on_alert_min_instances) == var.on_alert_min_instances
+    error_message = "on_alert_min_instances must be a whole number from 0 to 3."
+  }
+}
+
 variable "function_max_instances" {
   description = "Maximum instances per function."
   type        = number
@@ -212,9 +223,19 @@ variable "example_alert_max_error_ratio" {
 }
 
 variable "operator_notification_channels" {
-  description = "Notification channels (ids) for the dead-letter alert, e.g. an e-mail channel of the on-call team."
+  description = "Notification channels (ids, projects/P/notificationChannels/N) for the dead-letter alert, e.g. an e-mail channel of the on-call team. Required: a dead letter is a message the controller gave up on, and an alert nobody receives is no alert."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = length(var.operator_notification_channels) > 0
+    error_message = "Set operator_notification_channels to at least one notification channel id (projects/P/notificationChannels/N, e.g. from `gcloud beta monitoring channels list`): the dead-letter alert tells operators that the controller gave up on a message, and must reach someone."
+  }
+
+  validation {
+    condition     = alltrue([for c in var.operator_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "operator_notification_channels must be notification channel ids of the form projects/P/notificationChannels/N."
+  }
 }
 
 # --- Example mesh ------------------------------------------------------------------------------
@@ -232,15 +253,27 @@ variable "example_mesh_domain" {
 }
 
 variable "example_mesh_stable_image" {
-  description = "Container image of the example stable backend."
+  description = "Container image of the example stable backend; null runs the demo backend (always 200)."
   type        = string
-  default     = "us-docker.pkg.dev/cloudrun/container/hello"
+  default     = null
 }
 
 variable "example_mesh_canary_image" {
-  description = "Container image of the example canary backend."
+  description = "Container image of the example canary backend; null runs the demo backend (always 200)."
   type        = string
-  default     = "us-docker.pkg.dev/cloudrun/container/hello"
+  default     = null
+}
+
+variable "example_mesh_faulty_error_ratio" {
+  description = "Share of requests the example's faulty canary (checkout-faulty) answers with a 500, so a first rollout to it is rolled back."
+  type        = number
+  default     = 0.1
+}
+
+variable "example_mesh_load_requests_per_second" {
+  description = "Requests a second the example's load generator (checkout-load) sends to the example route; 0: none. One always-on instance (1 vCPU, 512 MiB, instance-based billing: about $49 a month at Tier 1 list prices, docs/deploy.md). 10 gives a 10 % canary step about 60 requests a minute, above the default minRequests (50) per 60 s window."
+  type        = number
+  default     = 10
 }
 
 variable "example_mesh_client_image" {

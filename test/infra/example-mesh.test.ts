@@ -41,7 +41,7 @@ describe('example mesh module', () => {
   it('puts stable and canary Cloud Run services behind serverless NEGs and INTERNAL_SELF_MANAGED backend services', () => {
     const services = resource(mesh, 'google_cloud_run_v2_service.backend');
     expect(services['for_each']).toBe(hcl('local.backends'));
-    expect(Object.keys(mesh.locals['backends'] as Block).sort()).toEqual(['canary', 'stable']);
+    expect(Object.keys(mesh.locals['backends'] as Block).sort()).toEqual(['canary', 'faulty', 'stable']);
     const neg = resource(mesh, 'google_compute_region_network_endpoint_group.backend');
     expect(neg['network_endpoint_type']).toBe('SERVERLESS');
     expect(nested(neg, 'cloud_run')['service']).toBe(
@@ -117,7 +117,11 @@ describe('example mesh module', () => {
   });
 
   it('keeps every Cloud Run service private (IAM-checked, deletable)', () => {
-    for (const address of ['google_cloud_run_v2_service.backend', 'google_cloud_run_v2_service.client']) {
+    for (const address of [
+      'google_cloud_run_v2_service.backend',
+      'google_cloud_run_v2_service.client',
+      'google_cloud_run_v2_service.load',
+    ]) {
       const service = resource(mesh, address);
       expect(service['deletion_protection'], address).toBe(false);
       expect(hasNested(service, 'invoker_iam_disabled'), address).toBe(false);

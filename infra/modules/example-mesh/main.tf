@@ -1,18 +1,27 @@
 # An example of what the controller manages: a Cloud Service Mesh on Cloud Run.
 #
-#   client (Cloud Run, joined to the mesh) ──http://<name>.<domain>──▶ HTTPRoute <name>
+#   client, load generator (Cloud Run, joined to the mesh) ──http://<name>.<domain>──▶ HTTPRoute <name>
 #       ──weights──▶ backend service <name>-stable ─▶ serverless NEG ─▶ Cloud Run <name>-stable
-#                └─▶ backend service <name>-canary ─▶ serverless NEG ─▶ Cloud Run <name>-canary
+#                ├─▶ backend service <name>-canary ─▶ serverless NEG ─▶ Cloud Run <name>-canary
+#                └─▶ backend service <name>-faulty ─▶ serverless NEG ─▶ Cloud Run <name>-faulty
 #
 # The route starts with 100 % on stable; the controller adds the canary destination and moves
-# the weights, which is why Terraform ignores later changes to the route's rules.
+# the weights, which is why Terraform ignores later changes to the route's rules. A first rollout
+# to <name>-faulty (a share of its answers are 5xx) is rolled back; one to <name>-canary is
+# promoted (docs/examples/first-rollout-*.json). The load generator gives the judge the traffic
+# it needs (var.load_requests_per_second).
 
 locals {
+  # Role → its image (null: the demo backend, backend.mjs on var.app_image) and the share of
+  # requests the demo backend answers with a 500.
   backends = {
-    stable = var.stable_image
-    canary = var.canary_image
+    stable = { image = var.stable_image, error_ratio = 0 }
+    canary = { image = var.canary_image, error_ratio = 0 }
+    faulty = { image = null, error_ratio = var.faulty_error_ratio }
   }
-  hostname = "${var.name}.${var.domain}"
+  # How the public Node image runs a script of this module without an image build.
+  node_command = ["node"]
+  hostname     = "${var.name}.${var.domain}"
   # The form rollout requests and the controller use for backend services.
   backend_names = {
     for role, _ in local.backends :
@@ -81,7 +90,17 @@ resource "google_cloud_run_v2_service" "backend" {
   template {
     service_account = google_service_account.backend.email
     containers {
-      image = each.value
+      image   = coalesce(each.value.image, var.app_image)
+      command = each.value.image == null ? local.node_command : null
+      args    = each.value.image == null ? ["--input-type=module", "-e", file("${path.module}/backend.mjs")] : null
+      env {
+        name  = "VERSION"
+        value = each.key
+      }
+      env {
+        name  = "ERROR_RATIO"
+        value = tostring(each.value.error_ratio)
+      }
     }
   }
 }
@@ -185,6 +204,71 @@ resource "google_cloud_run_v2_service" "client" {
       env {
         name  = "TARGET_URL"
         value = "http://${local.hostname}"
+      }
+    }
+
+    vpc_access {
+      network_interfaces {
+        network    = google_compute_network.mesh.name
+        subnetwork = google_compute_subnetwork.mesh.name
+      }
+      egress = "ALL_TRAFFIC"
+    }
+
+    service_mesh {
+      mesh = google_network_services_mesh.mesh.id
+    }
+  }
+
+  depends_on = [
+    time_sleep.mesh_ready,
+    google_project_iam_member.client_mesh,
+    google_network_services_http_route.route,
+    google_dns_record_set.mesh,
+  ]
+}
+
+# --- The load generator: the traffic the judge needs ----------------------------------------------
+
+# Sends var.load_requests_per_second requests a second to the route's hostname through the mesh,
+# from one always-on instance (instance-based billing: its CPU runs between requests). Same
+# identity as the client: roles/trafficdirector.client and run.invoker on the backends.
+resource "google_cloud_run_v2_service" "load" {
+  provider = google-beta
+  count    = var.load_requests_per_second > 0 ? 1 : 0
+
+  name                = "${var.name}-load"
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  launch_stage        = "BETA"
+  deletion_protection = false
+
+  template {
+    service_account = google_service_account.client.email
+
+    scaling {
+      min_instance_count = 1
+      max_instance_count = 1
+    }
+
+    containers {
+      image   = var.app_image
+      command = local.node_command
+      args    = ["--input-type=module", "-e", file("${path.module}/load.mjs")]
+      env {
+        name  = "TARGET_URL"
+        value = "http://${local.hostname}"
+      }
+      env {
+        name  = "REQUESTS_PER_SECOND"
+        value = tostring(var.load_requests_per_second)
+      }
+      resources {
+        cpu_idle = false
+        limits = {
+          cpu    = "1"
+          memory = "512Mi"
+        }
       }
     }
 

@@ -37,3 +37,18 @@ output "client_uri" {
   description = "URL of the mesh client."
   value       = google_cloud_run_v2_service.client.uri
 }
+
+output "faulty_backend" {
+  description = "Backend service name of the faulty canary (a share of its answers are 5xx), as a rollout request names it."
+  value       = local.backend_names["faulty"]
+}
+
+output "faulty_service" {
+  description = "Cloud Run service behind the faulty canary backend."
+  value       = google_cloud_run_v2_service.backend["faulty"].name
+}
+
+output "load_service" {
+  description = "Cloud Run service of the load generator (null when load_requests_per_second is 0)."
+  value       = one(google_cloud_run_v2_service.load[*].name)
+}

@@ -1,9 +1,9 @@
 /**
  * The log-based metrics of infra/observability.tf against the lines the controller actually
  * writes: Terraform itself evaluates the metrics' filters, extractors and the dashboard (its
- * locals, with `terraform console`); the production executor drives real changes — a step, a
- * failed verdict and its rollback, a person's split, a route without its rule, an operator's
- * pause — over in-memory ports with a capturing log sink; each filter must match the lines it is
+ * locals, with `terraform console`); startRollout accepts a request and the production executor
+ * drives real changes — a step, a failed verdict and its rollback, a person's split, a route
+ * without its rule, an operator's pause — over in-memory ports with a capturing log sink; each filter must match the lines it is
  * meant for (and only those), each extractor must name a field present with the right type, and
  * the dashboard and alert may read only the metrics defined there.
  */
@@ -12,13 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/app/config.ts';
 import { LifecycleEvents } from '../../functions/app/lifecycle-events.ts';
 import { createLogger } from '../../functions/app/log.ts';
 import { RolloutExecutor } from '../../functions/app/rollout-executor.ts';
+import { startRollout } from '../../functions/app/start-rollout.ts';
 import { judgeFor } from '../../functions/core/analysis/select-judge.ts';
 import type { Input } from '../../functions/core/inputs.ts';
 import { parseFilter } from '../../local/monitoring/filter.ts';
-import { newRollout } from '../support/fixtures.ts';
+import { newRollout, requestInput } from '../support/fixtures.ts';
 import { entryOf, extractedPath, fieldOf, type LogEntry, matches } from '../support/logging-filter.ts';
 import { MemoryMetrics, MemoryPublisher, MemoryRouter, MemoryStore } from '../support/memory-ports.ts';
 import {
@@ -163,6 +165,38 @@ async function controllerLines(): Promise<string[]> {
   return lines;
 }
 
+/** A request accepted by startRollout (the start-rollout function's path), as it logs it. */
+async function startLines(): Promise<string[]> {
+  const lines: string[] = [];
+  const log = createLogger({}, (line) => lines.push(line));
+  const store = new MemoryStore();
+  const router = new MemoryRouter({ stable: 100, canary: 0 });
+  const metrics = new MemoryMetrics({ stable: healthy, canary: healthy });
+  const events = new LifecycleEvents(async () => new MemoryPublisher(), 'rollout-events', log);
+  const clock = () => T0;
+  const executor = new RolloutExecutor({
+    store,
+    router: async () => router,
+    metrics: async () => metrics,
+    judgeFor,
+    events,
+    clock,
+    log,
+  });
+  const config = loadConfig({
+    GOOGLE_CLOUD_PROJECT: 'demo-project',
+    ALLOWED_ROUTES: 'projects/demo-project/locations/global/httpRoutes/*',
+  });
+  const executions = async () => {
+    throw new Error('a scheduler-driven rollout starts no execution');
+  };
+  const deps = { store, router: async () => router, executions, executor, events, config, clock, log };
+  const body = requestInput({ rolloutId: 'started', driver: 'scheduler' });
+  await startRollout(deps, { body, messageId: 'm1', actor: 'pubsub:m1' });
+  expect(await store.history('started')).not.toEqual([]);
+  return lines;
+}
+
 let root: Module;
 let tf: Evaluated;
 let entries: LogEntry[];
@@ -171,7 +205,8 @@ let advanceService: string;
 beforeAll(async () => {
   [root, tf] = await Promise.all([loadModule(INFRA), evaluate()]);
   advanceService = tf.functionNames['advanceRollout'] ?? '';
-  entries = (await controllerLines()).map((line) => entryOf(line, advanceService));
+  const started = (await startLines()).map((line) => entryOf(line, tf.functionNames['startRollout'] ?? ''));
+  entries = [...(await controllerLines()).map((line) => entryOf(line, advanceService)), ...started];
 });
 
 const resourceOf = (address: string): Block => resource(root, address);
@@ -223,6 +258,15 @@ describe('the metrics against the lines the controller writes', () => {
     expect(events).toEqual(
       expect.arrayContaining(['rollout.weights_live', 'rollout.rolling_back', 'rollout.rolled_back']),
     );
+  });
+
+  it('the start-rollout function’s line of a new rollout carries it too, and counts as a weight', () => {
+    const created = entries.filter((e) => rolloutOf(e)?.['event'] === 'rollout.created');
+    const fromStart = created.filter(
+      (e) => e.resource.labels['service_name'] === tf.functionNames['startRollout'],
+    );
+    expect(fromStart.map((e) => rolloutOf(e)?.['id'])).toEqual(['started']);
+    expect(matches(tf.metrics['canary_weight']?.filter ?? '', fromStart[0] as LogEntry)).toBe(true);
   });
 
   it('every metric matches some line, and only committed changes on the controller services', () => {

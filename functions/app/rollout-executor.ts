@@ -11,6 +11,7 @@ import type { Decision, FollowUp, Notify } from '../core/decision.ts';
 import { hookBody } from '../core/hook-body.ts';
 import type { HookPoint, HookResult, PlanHook } from '../core/hooks.ts';
 import type { Input } from '../core/inputs.ts';
+import { rolloutLogFields } from '../core/log-fields.ts';
 import type { AnalysisPlan } from '../core/plan.ts';
 import type { MetricSource } from '../core/request.ts';
 import type { RouteSnapshot } from '../core/routing/snapshot.ts';
@@ -183,6 +184,7 @@ export class RolloutExecutor {
       version: rollout.version,
       actor: input.actor,
       weights: rollout.weights,
+      rollout: rolloutLogFields(rollout, entry),
     });
     return 'stored';
   }
@@ -191,7 +193,12 @@ export class RolloutExecutor {
   async #handedOff(next: { rollout: Rollout; entry: HistoryEntry }, actor: string): Promise<void> {
     const { rollout, entry } = next;
     const log = this.#deps.log.child({ rolloutId: rollout.id });
-    log.notice(entry.reason, { event: entry.event, phase: rollout.status.phase, version: rollout.version });
+    log.notice(entry.reason, {
+      event: entry.event,
+      phase: rollout.status.phase,
+      version: rollout.version,
+      rollout: rolloutLogFields(rollout, entry),
+    });
     await this.#deps.events.publish(rollout, entry);
     try {
       await this.#deps.startNext?.(rollout, actor);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createRollout } from '../core/create.ts';
 import { type HookUrlPolicy, hookUrlIssues } from '../core/hooks.ts';
 import { routeKindIssues } from '../core/kind-fit.ts';
+import { rolloutLogFields } from '../core/log-fields.ts';
 import { type ChosenSource, type ChosenSources, metricSourceIssues } from '../core/metric-fit.ts';
 import type { PlanContext } from '../core/plan.ts';
 import { type MetricSource, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
@@ -189,6 +190,7 @@ async function create(
       event: entry.event,
       actor: command.actor,
       phase: outcome.rollout.status.phase,
+      rollout: rolloutLogFields(outcome.rollout, entry),
     });
     await deps.events.publish(outcome.rollout, entry);
     if (outcome.displaced) await publishDisplaced(deps, outcome.displaced);

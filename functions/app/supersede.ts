@@ -4,6 +4,7 @@
  * executor (the core decides how: rollback or abort), and telling about a waiting superseder the
  * new one replaced.
  */
+import { rolloutLogFields } from '../core/log-fields.ts';
 import type { Created } from '../core/queue.ts';
 import type { RolloutRequest } from '../core/request.ts';
 import type { Rollout } from '../core/state.ts';
@@ -51,6 +52,11 @@ export async function publishDisplaced(
   displaced: Created,
 ): Promise<void> {
   const { rollout, entry } = displaced;
-  deps.log.notice(entry.reason, { rolloutId: rollout.id, event: entry.event, actor: entry.actor });
+  deps.log.notice(entry.reason, {
+    rolloutId: rollout.id,
+    event: entry.event,
+    actor: entry.actor,
+    rollout: rolloutLogFields(rollout, entry),
+  });
   await deps.events.publish(rollout, entry);
 }

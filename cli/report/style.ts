@@ -24,7 +24,7 @@ svg text { font: 10px system-ui, sans-serif; fill: #444; }
 .point.fail { stroke: #000; stroke-width: 1.5; }
 .threshold { stroke: var(--bad); stroke-width: 1.5; stroke-dasharray: 6 4; }
 .event { stroke: #bbb; stroke-width: 1; }
-.event.judged { stroke: #e9e9e9; } .event.bad { stroke: var(--bad); stroke-dasharray: 3 2; } .event.good { stroke: var(--good); }
+.event.judged { stroke: #d8d8d8; } .event.bad { stroke: var(--bad); stroke-dasharray: 3 2; } .event.good { stroke: var(--good); }
 .key { display: inline-block; margin-left: 10px; font-size: .85em; color: var(--muted); }
 .key::before { content: ""; display: inline-block; width: 14px; height: 3px; margin-right: 4px; vertical-align: middle; }
 .key.canary::before { background: var(--canary); } .key.stable::before { background: var(--stable); }
@@ -37,7 +37,7 @@ th { border-bottom: 1px solid #999; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 tr.fail td { background: #fff5f5; }
 .c-when { width: 9%; } .c-n { width: 7%; } .c-verdict { width: 10%; } .c-num { width: 8%; } .c-why { width: 34%; }
-.c-time { width: 19%; } .c-event { width: 23%; } .c-actor { width: 18%; } .c-reason { width: 40%; }
+.c-time { width: 17%; } .c-event { width: 21%; } .c-actor { width: 24%; } .c-reason { width: 38%; }
 @media print {
   @page { size: A4; margin: 12mm; }
   body { max-width: none; padding: 0; font-size: 10pt; }

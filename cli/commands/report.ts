@@ -1,11 +1,8 @@
 /** rolloutctl report ID: one self-contained HTML file of a rollout's weights, windows, evidence and history. */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { rolloutStatus } from '../../functions/app/status.ts';
 import { withStore } from '../cloud.ts';
 import { type Command, EXIT, printJson, stringOption, UsageError } from '../command.ts';
-import { reportData } from '../report/data.ts';
-import { reportHtml } from '../report/html.ts';
+import { fileSafe, loadReport, writeReport } from '../report/report.ts';
 
 export const reportCommand: Command = {
   name: 'report',
@@ -24,19 +21,14 @@ example: rolloutctl report checkout-42 -o /tmp/checkout-42.html`,
   async run(ctx) {
     const [rolloutId] = ctx.args;
     if (rolloutId === undefined) throw new UsageError('report needs a rollout id');
-    const data = reportData(await withStore(ctx, (s) => rolloutStatus(s, { rolloutId })));
+    const data = await withStore(ctx, (s) => loadReport(s.store, rolloutId));
     if (ctx.json) {
       printJson(ctx.io, data);
       return EXIT.ok;
     }
     const path = resolve(stringOption(ctx, 'output') ?? `report-${fileSafe(rolloutId)}.html`);
-    writeFileSync(path, reportHtml(data));
+    writeReport(data, path);
     ctx.io.out(`${path}\n`);
     return EXIT.ok;
   },
 };
-
-/** A rollout id as part of a file name: anything but letters, digits, '.', '_' and '-' becomes '_'. */
-export function fileSafe(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, '_');
-}

@@ -6,7 +6,7 @@ import { fileSafe, loadReport, writeReport } from '../report/report.ts';
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'one rollout as a self-contained HTML report: weights, error ratios, p99, e-values, timeline',
+  summary: 'one rollout as a self-contained HTML page with charts and its timeline',
   help: `usage: rolloutctl report ROLLOUT_ID [-o FILE] [--project P] [--json]
 
 Reads the rollout and its history from Firestore and writes one HTML file that needs no network
@@ -15,7 +15,8 @@ per judged window, the e-value per window on a log scale against its threshold 1
 history entry with its actor and reason, marked on each chart. Printable on A4.
   -o, --output FILE   where to write it (default report-ROLLOUT_ID.html); prints the file's path
   --json              print the report's data model instead of writing HTML
-Exit 0, 3 when there is no such rollout, 5 when Firestore cannot be reached.
+Exit 0; 2 when the file cannot be written; 3 when there is no such rollout; 5 when Firestore
+cannot be reached.
 example: rolloutctl report checkout-42 -o /tmp/checkout-42.html`,
   options: { output: { type: 'string', short: 'o' } },
   async run(ctx) {
@@ -27,7 +28,13 @@ example: rolloutctl report checkout-42 -o /tmp/checkout-42.html`,
       return EXIT.ok;
     }
     const path = resolve(stringOption(ctx, 'output') ?? `report-${fileSafe(rolloutId)}.html`);
-    writeReport(data, path);
+    try {
+      writeReport(data, path);
+    } catch (error) {
+      throw new UsageError(
+        `-o: cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
     ctx.io.out(`${path}\n`);
     return EXIT.ok;
   },

@@ -177,8 +177,15 @@ describe('rolloutctl report in a real browser', () => {
     await page.close();
   });
 
-  it('--json prints the data model, -o defaults to report-ID.html; an unknown rollout exits 3 and writes nothing', async () => {
-    const run = await rolloutctl(['report', ID, '--json']);
+  it('--json prints the data model, -o defaults to report-ID.html; an unwritable file exits 2, an unknown rollout 3 writing nothing', async () => {
+    const unwritablePath = join(dir, 'no-such-folder', 'r.html');
+    // Independent runs, side by side: each is a process of its own.
+    const [run, plain, unwritable, missing] = await Promise.all([
+      rolloutctl(['report', ID, '--json']),
+      rolloutctl(['report', ID]),
+      rolloutctl(['report', ID, '-o', unwritablePath]),
+      rolloutctl(['report', 'no-such-rollout']),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const data = JSON.parse(run.stdout) as ReportData;
     expect(data).toMatchObject({ id: ID, outcome: { phase: 'RolledBack' } });
@@ -190,12 +197,13 @@ describe('rolloutctl report in a real browser', () => {
       data.windows.at(-1)?.eValueThreshold ?? Infinity,
     );
 
-    const plain = await rolloutctl(['report', ID]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toBe(`${join(dir, `report-${ID}.html`)}\n`);
     expect(readFileSync(join(dir, `report-${ID}.html`), 'utf8')).toContain(`data-chart="evidence"`);
 
-    const missing = await rolloutctl(['report', 'no-such-rollout']);
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.stderr).toContain(`-o: cannot write ${unwritablePath}`);
+
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('no rollout no-such-rollout');
     expect(() => readFileSync(join(dir, 'report-no-such-rollout.html'))).toThrow();

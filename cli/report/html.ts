@@ -86,7 +86,7 @@ function windowTable(data: ReportData): string {
   const from = data.startedAt ?? 0;
   const head = [
     'when',
-    'window',
+    '#',
     'verdict',
     'canary 5xx',
     'stable 5xx',

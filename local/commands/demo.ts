@@ -226,15 +226,12 @@ out(
 );
 
 // One HTML report per rollout (the builder `rolloutctl report` uses).
-out(
-  `${describeReports(
-    await writeDemoReports(
-      store,
-      live.map((r) => r.id),
-      `${logDir}reports`,
-    ),
-  )}\n`,
+const reports = await writeDemoReports(
+  store,
+  live.map((r) => r.id),
+  `${logDir}reports`,
 );
+out(`${describeReports(reports)}\n`);
 
 await Promise.all([...loads.map((l) => l.stop()), ...grpcLoads.map((l) => l.stop())]);
 await Promise.all(smokeTests.map((s) => s.close()));

@@ -5,7 +5,8 @@
  * of the canary (a `check` hook) has passed at each step, a faulty canary
  * rolled back by analysis, and a canary that turns bad mid-rollout and is rolled back by its
  * Monitoring alert — showing live progress and a summary. Exit code 0 only if all three ended as
- * expected. Function logs go to .local/demo-functions.log.
+ * expected. Function logs go to .local/demo-functions.log; one HTML report per rollout to
+ * .local/reports/<id>.html (their paths are printed at the end).
  *
  *   options: --time-scale N (default 12), --rps N per application (default 60), --timeout S (default 240)
  */
@@ -19,6 +20,7 @@ import { TOPICS } from '../../functions/manifest.ts';
 import { startLocalCloud } from '../cloud.ts';
 import { startControllerOn } from '../controller.ts';
 import { type GrpcLoad, startGrpcDemoLoad } from '../demo/grpc-load.ts';
+import { describeReports, writeDemoReports } from '../demo/reports.ts';
 import { SCENARIOS } from '../demo/scenarios.ts';
 import {
   type BackendTraffic,
@@ -222,6 +224,14 @@ out(
   `${passed ? green('all three rollouts ended as expected') : red('some rollouts did not end as expected')} — ` +
     `demo took ${((Date.now() - started) / 1000).toFixed(1)} s; function logs: .local/demo-functions.log\n`,
 );
+
+// One HTML report per rollout (the builder `rolloutctl report` uses).
+const reports = await writeDemoReports(
+  store,
+  live.map((r) => r.id),
+  `${logDir}reports`,
+);
+out(`${describeReports(reports)}\n`);
 
 await Promise.all([...loads.map((l) => l.stop()), ...grpcLoads.map((l) => l.stop())]);
 await Promise.all(smokeTests.map((s) => s.close()));

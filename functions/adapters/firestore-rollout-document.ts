@@ -15,6 +15,19 @@ import { routesOf } from '../core/targets.ts';
 /** The stored field `history --route` queries (array-contains). */
 export const ROUTES_FIELD = 'routes';
 
+/**
+ * The composite index `list` with a route filter needs (infra/firestore.tf
+ * google_firestore_index.rollouts_by_route, checked by test/infra/firestore-indexes.test.ts):
+ * `routes` array-contains, then createdAt and the document id, newest first. The adapter builds
+ * its query from these names.
+ */
+export const ROLLOUTS_BY_ROUTE = {
+  collection: 'rollouts',
+  contains: ROUTES_FIELD,
+  orderBy: 'createdAt',
+  direction: 'desc',
+} as const;
+
 function withRoutes(data: DocumentData): DocumentData {
   const spec = data['spec'] as RolloutRequest | undefined;
   if (typeof spec !== 'object' || spec === null) return data;

@@ -59,7 +59,7 @@ import {
   VersionConflictError,
   type WriteOptions,
 } from '../ports/rollout-store.ts';
-import { ROUTES_FIELD, rolloutDocument } from './firestore-rollout-document.ts';
+import { ROLLOUTS_BY_ROUTE, rolloutDocument } from './firestore-rollout-document.ts';
 import { commitTerminal, createOrQueue, type QueueRefs, routeQueue } from './firestore-route-queue.ts';
 import { classifyGoogleError } from './google-errors.ts';
 
@@ -385,10 +385,11 @@ export class FirestoreRolloutStore implements RolloutStore {
   async list(query: RolloutQuery, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
     // route: array-contains on `routes` with createdAt, the composite index rollouts_by_route
     // (infra/firestore.tf); without it, the automatic single-field index on createdAt.
+    const { contains, orderBy, direction } = ROLLOUTS_BY_ROUTE;
     let q: Query = this.#rollouts;
-    if (query.route !== undefined) q = q.where(ROUTES_FIELD, 'array-contains', query.route);
-    if (query.since !== undefined) q = q.where('createdAt', '>=', query.since);
-    q = q.orderBy('createdAt', 'desc').orderBy(FieldPath.documentId(), 'desc');
+    if (query.route !== undefined) q = q.where(contains, 'array-contains', query.route);
+    if (query.since !== undefined) q = q.where(orderBy, '>=', query.since);
+    q = q.orderBy(orderBy, direction).orderBy(FieldPath.documentId(), direction);
     return this.#rolloutPage(q, limit, after, (r) => [r.createdAt, r.id], 'listing rollouts');
   }
 

@@ -57,8 +57,12 @@ Exit 0; 2 for a bad --since or --limit; 3 for a page token history did not print
   },
 };
 
+/** Full resource names in a reason, e.g. `projects/p/locations/global/httpRoutes/web`. */
+const RESOURCE_NAME = /\bprojects\/[^\s,;()]*\/([^/\s,;()]+)/g;
+
+/** One line: resource names cut to their last segment, at most REASON_CHARS characters. */
 function shortened(text: string): string {
-  const line = text.replace(/\s+/g, ' ');
+  const line = text.replace(/\s+/g, ' ').replace(RESOURCE_NAME, '$1');
   return line.length <= REASON_CHARS ? line : `${line.slice(0, REASON_CHARS - 1)}…`;
 }
 

@@ -6,6 +6,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { createFirestore } from '../functions/adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from '../functions/adapters/firestore-store.ts';
 import { type CommandContext, stringOption, UsageError } from './command.ts';
+import { DEFAULT_DEADLINE_MS, deadlineMs, withDeadline } from './deadline.ts';
 
 export function projectOf(ctx: CommandContext): string {
   const p = stringOption(ctx, 'project') ?? ctx.io.env['GOOGLE_CLOUD_PROJECT'];
@@ -13,12 +14,22 @@ export function projectOf(ctx: CommandContext): string {
   return p;
 }
 
-export async function publish(projectId: string, topic: string, data: unknown): Promise<string> {
+/** Publishes `data` as JSON; gives up after `deadline` ms (exit 5) without waiting for the client to close. */
+export async function publish(
+  projectId: string,
+  topic: string,
+  data: unknown,
+  deadline: number = DEFAULT_DEADLINE_MS,
+): Promise<string> {
   const pubsub = new PubSub({ projectId });
+  let timedOut = false;
   try {
-    return await pubsub.topic(topic).publishMessage({ json: data });
+    const published = pubsub.topic(topic).publishMessage({ json: data });
+    return await withDeadline(published, deadline, `Pub/Sub (publishing to ${topic})`, () => {
+      timedOut = true;
+    });
   } finally {
-    await pubsub.close();
+    if (!timedOut) await pubsub.close();
   }
 }
 
@@ -35,7 +46,25 @@ export function openStore(ctx: CommandContext, projectId: string): OpenStore {
     ...(databaseId ? { databaseId } : {}),
     ...(emulatorHost ? { emulatorHost } : {}),
   });
-  return { store: new FirestoreRolloutStore(db), close: () => db.terminate() };
+  // Each store call gives up after the deadline; the client is then left to the process's exit
+  // (terminating it would wait for the call still retrying inside it).
+  let timedOut = false;
+  const store = withCallDeadline(new FirestoreRolloutStore(db), deadlineMs(ctx.io.env), () => {
+    timedOut = true;
+  });
+  return { store, close: async () => (timedOut ? undefined : db.terminate()) };
+}
+
+/** The store with every method call raced against the deadline. */
+function withCallDeadline(store: FirestoreRolloutStore, ms: number, late: () => void): FirestoreRolloutStore {
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        withDeadline(Promise.resolve(value.apply(target, args)), ms, 'Firestore', late);
+    },
+  });
 }
 
 /** Runs `work` with the project's store and always closes it. */

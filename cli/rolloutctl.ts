@@ -17,4 +17,9 @@ const io: CliIo = {
 };
 
 const code = await runCli(process.argv.slice(2), io);
-process.exitCode = code;
+// Done: exit once what was printed is flushed, rather than wait for a cloud client that is still
+// retrying a call rolloutctl gave up on (cli/deadline.ts).
+const flushed = (stream: NodeJS.WriteStream) =>
+  new Promise<void>((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

@@ -19,6 +19,30 @@ locals {
 # The due-rollouts query (nextActionAt <= now ORDER BY nextActionAt) is a range on one field:
 # Firestore's automatic single-field index serves it, so it needs no composite index.
 
+# rolloutctl history --route R: routes array-contains R [AND createdAt >= since]
+# ORDER BY createdAt DESC, __name__ DESC (functions/adapters/firestore-rollout-document.ts).
+# Without --route the automatic single-field index on createdAt serves it.
+resource "google_firestore_index" "rollouts_by_route" {
+  database    = local.firestore_database
+  collection  = "rollouts"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path   = "routes"
+    array_config = "CONTAINS"
+  }
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_project_service.api]
+}
+
 # Route operations nobody reported back on: state == pending AND startedAt <= t ORDER BY startedAt.
 resource "google_firestore_index" "route_operations_stray" {
   database    = local.firestore_database

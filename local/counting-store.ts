@@ -12,6 +12,7 @@ import type {
   CreateOutcome,
   Page,
   PageCursor,
+  RolloutQuery,
   RolloutStore,
   RouteQueue,
   WriteOptions,
@@ -88,6 +89,10 @@ export class CountingStore implements RolloutStore {
 
   waiting(limit: number, after?: PageCursor | null): Promise<Page<Rollout>> {
     return this.#page(this.#inner.waiting(limit, after));
+  }
+
+  list(query: RolloutQuery, limit: number, after?: PageCursor | null): Promise<Page<Rollout>> {
+    return this.#page(this.#inner.list(query, limit, after));
   }
 
   findActive(

@@ -4,6 +4,7 @@ import { parseControl } from '../../functions/app/control.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { projectOf, publish } from '../cloud.ts';
 import { type Command, EXIT, flag, printJson, stringOption, UsageError } from '../command.ts';
+import { deadlineMs } from '../deadline.ts';
 
 export const controlCommand: Command = {
   name: 'pause',
@@ -40,7 +41,7 @@ Exit 0 once published, 3 for a malformed command (nothing published).`,
       ...(flag(ctx, 'gradual') ? { gradual: true } : {}),
       ...(hold === undefined ? {} : { hold }),
     });
-    const messageId = await publish(projectOf(ctx), TOPICS.control, body);
+    const messageId = await publish(projectOf(ctx), TOPICS.control, body, deadlineMs(ctx.io.env));
     if (ctx.json) printJson(ctx.io, { published: true, command: name, rolloutId: body.rolloutId, messageId });
     else ctx.io.out(`published ${name} for ${body.rolloutId} (message ${messageId})\n`);
     return EXIT.ok;

@@ -1,6 +1,7 @@
 /** Every rolloutctl command, in the order `rolloutctl --help` lists them. */
 import type { Command } from '../command.ts';
 import { controlCommand } from './control.ts';
+import { historyCommand } from './history.ts';
 import { listCommand } from './list.ts';
 import { reportCommand } from './report.ts';
 import { startCommand } from './start.ts';
@@ -13,5 +14,6 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   listCommand,
   controlCommand,
+  historyCommand,
   reportCommand,
 ];

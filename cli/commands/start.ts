@@ -2,6 +2,7 @@
 import { TOPICS } from '../../functions/manifest.ts';
 import { projectOf, publish } from '../cloud.ts';
 import { type Command, EXIT, printJson } from '../command.ts';
+import { deadlineMs } from '../deadline.ts';
 import { requestFromFile } from './validate.ts';
 
 export const startCommand: Command = {
@@ -15,7 +16,7 @@ Prints the Pub/Sub message id. Exit 0 once published, 3 for an invalid request (
   async run(ctx) {
     const request = requestFromFile(ctx);
     const project = projectOf(ctx);
-    const messageId = await publish(project, TOPICS.requests, request);
+    const messageId = await publish(project, TOPICS.requests, request, deadlineMs(ctx.io.env));
     const rolloutId = request.rolloutId ?? null;
     if (ctx.json) printJson(ctx.io, { published: true, messageId, rolloutId });
     else

@@ -2,7 +2,8 @@
  * RolloutStore on Firestore.
  *
  * Collections:
- *   rollouts/{id}                      the rollout document (core state as stored)
+ *   rollouts/{id}                      the rollout document (core state as stored, plus `routes`:
+ *                                      firestore-rollout-document.ts)
  *   rollouts/{id}/history/{version}    one entry per change, id = zero-padded version
  *   routeLocks/{route with / → ~}      the one active rollout of a route
  *   processedMessages/{key}            message ids already handled; `expireAt` is the TTL field
@@ -25,6 +26,7 @@
  * made every page a disjunction).
  */
 import {
+  type CollectionReference,
   type DocumentReference,
   FieldPath,
   type Firestore,
@@ -49,6 +51,7 @@ import {
   DuplicateMessageError,
   type Page,
   type PageCursor,
+  type RolloutQuery,
   type RolloutStore,
   RouteLockedError,
   type RouteQueue,
@@ -56,6 +59,7 @@ import {
   VersionConflictError,
   type WriteOptions,
 } from '../ports/rollout-store.ts';
+import { ROLLOUTS_BY_ROUTE, rolloutDocument } from './firestore-rollout-document.ts';
 import { commitTerminal, createOrQueue, type QueueRefs, routeQueue } from './firestore-route-queue.ts';
 import { classifyGoogleError } from './google-errors.ts';
 
@@ -177,8 +181,13 @@ export class FirestoreRolloutStore implements RolloutStore {
     this.#messageTtlMs = options.messageTtlMs ?? 7 * 24 * 3600 * 1000;
   }
 
+  /** rollouts/, read and written with `routes` kept in step (firestore-rollout-document.ts). */
+  get #rollouts(): CollectionReference {
+    return this.#db.collection('rollouts').withConverter(rolloutDocument);
+  }
+
   #rollout(id: string): DocumentReference {
-    return this.#db.collection('rollouts').doc(id);
+    return this.#rollouts.doc(id);
   }
 
   #history(id: string, version: number): DocumentReference {
@@ -352,8 +361,7 @@ export class FirestoreRolloutStore implements RolloutStore {
   async due(now: number, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
     // Only active phases have a next action time (the core clears it otherwise); the phase is
     // checked on the documents read rather than in the query, which stays a single range scan.
-    const query = this.#db
-      .collection('rollouts')
+    const query = this.#rollouts
       .where('nextActionAt', '<=', now)
       .orderBy('nextActionAt')
       .orderBy(FieldPath.documentId());
@@ -368,11 +376,21 @@ export class FirestoreRolloutStore implements RolloutStore {
   }
 
   async waiting(limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
-    const query = this.#db
-      .collection('rollouts')
+    const query = this.#rollouts
       .where('status.phase', '==', 'ActionRequired')
       .orderBy(FieldPath.documentId());
     return this.#rolloutPage(query, limit, after, (r) => [r.id], 'listing rollouts that wait for a person');
+  }
+
+  async list(query: RolloutQuery, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    // route: array-contains on `routes` with createdAt, the composite index rollouts_by_route
+    // (infra/firestore.tf); without it, the automatic single-field index on createdAt.
+    const { contains, orderBy, direction } = ROLLOUTS_BY_ROUTE;
+    let q: Query = this.#rollouts;
+    if (query.route !== undefined) q = q.where(contains, 'array-contains', query.route);
+    if (query.since !== undefined) q = q.where(orderBy, '>=', query.since);
+    q = q.orderBy(orderBy, direction).orderBy(FieldPath.documentId(), direction);
+    return this.#rolloutPage(q, limit, after, (r) => [r.createdAt, r.id], 'listing rollouts');
   }
 
   /** One page of a rollout query ordered by `key` (whose last element is the document id). */

@@ -45,6 +45,14 @@ export interface Page<T> {
   readonly next: PageCursor | null;
 }
 
+/** Which rollouts `list` returns (every given field must match). */
+export interface RolloutQuery {
+  /** A full route name: rollouts with this route among their release's routes. */
+  readonly route?: string;
+  /** Epoch milliseconds: rollouts created at or after it. */
+  readonly since?: number;
+}
+
 /** What a commit did besides storing the version. */
 export interface CommitOutcome {
   /** The rollout the route lock was handed to (made Pending, due now) in the same commit, if any. */
@@ -103,6 +111,11 @@ export interface RolloutStore {
    * page of at most `limit` at a time (`after`: the previous page's `next`).
    */
   due(now: number, limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
+  /**
+   * Every rollout matching `query`, finished ones too, newest first (by createdAt, then id
+   * descending), as stored, a page of at most `limit` at a time (`after`: the previous page's `next`).
+   */
+  list(query: RolloutQuery, limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
   /** Rollouts waiting for a person (ActionRequired), as stored, a page at a time (in id order). */
   waiting(limit: number, after?: PageCursor | null): Promise<Page<Rollout>>;
   /**

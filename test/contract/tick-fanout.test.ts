@@ -104,7 +104,11 @@ const deliver = (m: Message) =>
     ),
   );
 
-const stored = async (id: string) => (await fs.db.doc(`rollouts/${id}`).get()).data();
+/** The stored rollout, without `routes` (the adapter's field for `history --route`, never read back). */
+const stored = async (id: string) => {
+  const { routes: _routes, ...rollout } = (await fs.db.doc(`rollouts/${id}`).get()).data() ?? {};
+  return rollout;
+};
 
 const ids = Array.from({ length: N }, (_, i) => `fan-${String(i).padStart(2, '0')}`);
 let messages: Message[] = [];

@@ -39,6 +39,7 @@ import {
   DuplicateMessageError,
   type Page,
   type PageCursor,
+  type RolloutQuery,
   type RolloutStore,
   RouteLockedError,
   type RouteQueue,
@@ -220,6 +221,18 @@ export class MemoryStore implements RolloutStore {
       .filter((r) => r.status.phase === 'ActionRequired')
       .sort((a, b) => compareCursors([a.id], [b.id]));
     return pageOf(waiting, limit, after, (r) => [r.id]);
+  }
+
+  async list(query: RolloutQuery, limit: number, after: PageCursor | null = null): Promise<Page<Rollout>> {
+    const key = (r: Rollout): PageCursor => [r.createdAt, r.id];
+    const newestFirst = [...this.rollouts.values()]
+      .filter((r) => query.route === undefined || routesOf(r.spec).includes(query.route))
+      .filter((r) => query.since === undefined || r.createdAt >= query.since)
+      .sort((a, b) => compareCursors(key(b), key(a)));
+    const rest = after === null ? newestFirst : newestFirst.filter((r) => compareCursors(key(r), after) < 0);
+    const items = rest.slice(0, limit);
+    const last = items.at(-1);
+    return { items, next: items.length < limit || last === undefined ? null : key(last) };
   }
 
   async findActive(

@@ -2,6 +2,7 @@
 import type { Command } from '../command.ts';
 import { controlCommand } from './control.ts';
 import { listCommand } from './list.ts';
+import { planCommand } from './plan.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   listCommand,
   controlCommand,
+  planCommand,
 ];

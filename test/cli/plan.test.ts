@@ -209,7 +209,33 @@ describe('rolloutctl plan', () => {
     expect(rates[0]?.requestsPerMinute).toBeLessThanOrEqual(120);
     expect(rates[1]?.requestsPerMinute).toBeGreaterThanOrEqual(25);
     expect(rates[1]?.requestsPerMinute).toBeLessThanOrEqual(30);
-    for (const section of ['alerts', 'iam', 'timeline']) expect(report[section]).toBeDefined();
+    expect(report['alerts']).toEqual({
+      checked: true,
+      scanned: 2,
+      policies: [
+        {
+          name: expect.stringMatching(/^projects\/cli-plan\/alertPolicies\//),
+          displayName: 'checkout canary 5xx ratio above 0.1',
+          enabled: true,
+          labels: { rollout_route: 'checkout', rollout_canary: 'checkout-v2' },
+          by: 'rollout_route',
+        },
+      ],
+    });
+    expect(report['iam']).toMatchObject({
+      checked: true,
+      routes: [
+        {
+          route: a.route,
+          principal: 'caller',
+          permissions: expect.arrayContaining([
+            { permission: 'networkservices.httpRoutes.get', granted: true },
+            { permission: 'networkservices.httpRoutes.update', granted: true },
+          ]),
+        },
+      ],
+    });
+    expect((report['timeline'] as { steps: unknown[] }).steps).toHaveLength(3);
   });
 
   it('prints a readable report, problems first', async () => {
@@ -259,6 +285,18 @@ describe('rolloutctl plan', () => {
       ]),
     );
     expect(report['writes']).toEqual([]);
+  });
+
+  it('a permission the caller lacks is reported as not granted (not a problem: the controller runs as itself)', async () => {
+    cloud.networkServices.store.permissions.revoke('networkservices.httpRoutes.update');
+    try {
+      const run = await planChangesNothing(requestFor(app('checkout')));
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('NOT granted networkservices.httpRoutes.update');
+      expect(run.stdout).toContain("not checked: the controller's service account");
+    } finally {
+      cloud.networkServices.store.permissions.restore('networkservices.httpRoutes.update');
+    }
   });
 
   it('no metrics for the canary: named, exit 3, in text too', async () => {

@@ -2,7 +2,7 @@
  * The controller's configuration as rolloutctl reads it: the functions' own loader (config.ts
  * loadConfig) over the environment, overridden by `--config FILE` — KEY=VALUE lines, the functions'
  * environment, as `terraform output -raw rolloutctl_config` and the local cloud
- * (.local/controller.env) write them — and by --project.
+ * (.local/controller.env) write them — and by --project and --database.
  */
 import { type Config, loadConfig } from '../functions/app/config.ts';
 import { InvalidInputError } from '../functions/errors.ts';
@@ -44,7 +44,13 @@ export function controllerConfig(ctx: CommandContext): Config {
     fromFile = parseEnvFile(text, file);
   }
   const project = stringOption(ctx, 'project');
-  const env = { ...ctx.io.env, ...fromFile, ...(project ? { GOOGLE_CLOUD_PROJECT: project } : {}) };
+  const database = stringOption(ctx, 'database');
+  const env = {
+    ...ctx.io.env,
+    ...fromFile,
+    ...(project ? { GOOGLE_CLOUD_PROJECT: project } : {}),
+    ...(database ? { FIRESTORE_DATABASE: database } : {}),
+  };
   try {
     return loadConfig(env);
   } catch (error) {

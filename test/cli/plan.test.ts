@@ -319,6 +319,23 @@ describe('rolloutctl plan', () => {
     expect(report['routes']).toEqual({ checked: false, why: 'the request does not pass the schema' });
   });
 
+  it('a Network Services API that cannot be reached: exit 5, nothing changed', async () => {
+    const unreachable = join(dir, 'unreachable.env');
+    writeControllerEnvFile(
+      { ...controllerEnvFor(cloud), NETWORK_SERVICES_ENDPOINT: 'http://127.0.0.1:9/' },
+      unreachable,
+    );
+    const file = join(dir, 'unreachable.json');
+    writeFileSync(file, JSON.stringify(requestFor(app('checkout'))));
+    const before = await rawState();
+    const run = await runRolloutctl(['plan', '--config', unreachable, '-f', file, '--json'], {
+      timeoutMs: 90_000,
+    });
+    expect(run.code).toBe(5);
+    expect(JSON.parse(run.stderr)).toMatchObject({ error: { message: expect.stringContaining('checkout') } });
+    expect(await rawState()).toBe(before);
+  });
+
   it('usage: no request file is exit 2; no configuration is exit 2 naming what is missing', async () => {
     const noFile = await runRolloutctl(['plan', '--config', configFile]);
     expect(noFile.code).toBe(2);

@@ -8,6 +8,7 @@ import type {
   PlanReport,
   RouteFinding,
   RouteWrites,
+  StoreSection,
   TimelineSection,
 } from '../functions/app/plan/report.ts';
 import type { StepWrite } from '../functions/core/routing/step-diff.ts';
@@ -28,6 +29,7 @@ export function planText(report: PlanReport): string {
     ...section('alert policies', report.alerts, alertLines),
     ...section('timeline (earliest)', report.timeline, timelineLines),
     ...section('iam', report.iam, iamLines),
+    ...section('firestore', report.store, storeLines),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -122,5 +124,15 @@ function iamLines(iam: IamSection): string[] {
       ...r.permissions.map((p) => `    ${p.granted ? 'granted    ' : 'NOT granted'} ${p.permission}`),
     ]),
     ...iam.notChecked.map((n) => `  not checked: ${n}`),
+  ];
+}
+
+function storeLines(s: StoreSection): string[] {
+  return [
+    `  rollout id: ${s.existing === null ? 'new' : `${s.existing.id} exists (${s.existing.phase})`}`,
+    ...s.queues.map(
+      (q) =>
+        `  ${q.route}: ${q.holder === null ? 'free' : `held by ${q.holder}`}${q.waiting > 0 ? `, ${q.waiting} waiting` : ''} (whenRouteBusy: ${s.whenRouteBusy})`,
+    ),
   ];
 }

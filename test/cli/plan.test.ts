@@ -36,7 +36,13 @@ function app(name: string): DemoApp {
 }
 
 /** Requests per minute each Cloud Run service serves: the last ten minutes written at once, then live. */
-const RATES: Readonly<Record<string, number>> = { 'checkout-v1': 120, 'checkout-v2': 30, 'cart-v1': 120 };
+const RATES: Readonly<Record<string, number>> = {
+  'checkout-v1': 120,
+  'checkout-v2': 30,
+  'cart-v1': 120,
+  'search-v1': 120,
+  'search-v2': 30,
+};
 let live: NodeJS.Timeout | undefined;
 
 function serve(from: number, to: number): void {
@@ -62,7 +68,7 @@ async function traffic(): Promise<void> {
 beforeAll(async () => {
   cloud = await startLocalCloud({
     project: PROJECT,
-    apps: ['checkout', 'cart'],
+    apps: ['checkout', 'cart', 'search'],
     // Google's one-minute points, visible at once (the test reads what it just wrote).
     timingOverrides: { ingestionDelay: 0 },
     firestoreHost: inject('firestoreHost'),
@@ -72,8 +78,17 @@ beforeAll(async () => {
   configFile = writeControllerEnvFile(controllerEnvFor(cloud), join(dir, 'controller.env'));
   db = createFirestore({ projectId: PROJECT, emulatorHost: cloud.firestoreHost });
   // Something in Firestore to stay unchanged: a finished-looking rollout of another route.
+  const store = new FirestoreRolloutStore(db);
   const seeded = newRollout('earlier-rollout');
-  await new FirestoreRolloutStore(db).create(seeded.rollout, seeded.entry);
+  await store.create(seeded.rollout, seeded.entry);
+  // And the search route held by a rollout (its lock in Firestore; the route itself untouched).
+  const search = app('search');
+  const holder = newRollout('search-holder', {
+    route: search.route,
+    stable: search.stable,
+    canary: search.canary,
+  });
+  await store.create(holder.rollout, holder.entry);
   pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: cloud.pubsubHost });
   for (const topic of Object.values(TOPICS)) {
     const [sub] = await pubsub.topic(topic).createSubscription(`plan-watch-${topic}`);
@@ -211,7 +226,7 @@ describe('rolloutctl plan', () => {
     expect(rates[1]?.requestsPerMinute).toBeLessThanOrEqual(30);
     expect(report['alerts']).toEqual({
       checked: true,
-      scanned: 2,
+      scanned: 3,
       policies: [
         {
           name: expect.stringMatching(/^projects\/cli-plan\/alertPolicies\//),
@@ -317,6 +332,25 @@ describe('rolloutctl plan', () => {
     expect(report['schema']).toMatchObject({ valid: false });
     expect(JSON.stringify(report['schema'])).toContain('steps[0]');
     expect(report['routes']).toEqual({ checked: false, why: 'the request does not pass the schema' });
+  });
+
+  it('an id already used, a route another rollout holds: each named from Firestore, exit 3', async () => {
+    const search = app('search');
+    const run = await planChangesNothing(requestFor(search, { rolloutId: 'earlier-rollout' }), '--json');
+    expect(run.code).toBe(3);
+    const report = parsed(run);
+    expect(report.problems.map((p) => `${p.section} ${p.code}`)).toEqual([
+      'store SPEC_CONFLICT',
+      'store ROUTE_LOCKED',
+    ]);
+    expect(report.problems[1]?.message).toContain('search-holder');
+    expect(report['store']).toMatchObject({
+      existing: { id: 'earlier-rollout' },
+      queues: [{ route: search.route, holder: 'search-holder', waiting: 0 }],
+    });
+    const queued = await planChangesNothing(requestFor(search, { whenRouteBusy: 'queue' }));
+    expect(queued.code).toBe(0);
+    expect(queued.stdout).toContain(`${search.route}: held by search-holder (whenRouteBusy: queue)`);
   });
 
   it('a Network Services API that cannot be reached: exit 5, nothing changed', async () => {

@@ -4,7 +4,7 @@
  * functions startRollout calls) collecting every problem, plans each step's route write with the
  * core's planWrite, reads the last minutes of traffic through the controller's MetricsReader, and
  * lists the alert policies and the permissions it can see. Reads only: routes, metrics, alert
- * policies, the route's queue in Firestore; writes nothing and publishes nothing.
+ * policies, the rollout and the routes' queues in Firestore; writes nothing and publishes nothing.
  */
 import { normalisePlan, type Plan } from '../../core/plan.ts';
 import type { RolloutRequest } from '../../core/request.ts';
@@ -35,6 +35,7 @@ import type {
   RouteWrites,
   TimelineSection,
 } from './report.ts';
+import { storeChecks } from './store-checks.ts';
 
 export interface PlanDeps {
   readonly config: Config;
@@ -73,6 +74,8 @@ export async function planRollout(deps: PlanDeps, body: unknown): Promise<PlanRe
     return { checked: true as const, policies: policiesFor(all, labels), scanned: all.length };
   });
   const iam = await guarded(() => permissionsOn(deps.permissions, request));
+  const store = await storeChecks(deps.store, request);
+  problems.push(...store.problems);
   return {
     ok: problems.length === 0,
     problems,
@@ -88,6 +91,7 @@ export async function planRollout(deps: PlanDeps, body: unknown): Promise<PlanRe
     alerts,
     timeline: timelineOf(plan, now),
     iam,
+    store: store.section,
   };
 }
 
@@ -218,5 +222,6 @@ function invalidReport(issues: PlanReport['schema']['issues'], problem: PlanProb
     alerts: why,
     timeline: why,
     iam: why,
+    store: why,
   };
 }

@@ -131,6 +131,19 @@ export interface IamSection {
   readonly notChecked: readonly string[];
 }
 
+export interface StoreSection {
+  readonly checked: true;
+  /** The rollout already stored under the request's rolloutId. */
+  readonly existing: { readonly id: string; readonly phase: string } | null;
+  readonly whenRouteBusy: string;
+  /** Who holds each route now, and how many rollouts wait for it. */
+  readonly queues: readonly {
+    readonly route: string;
+    readonly holder: string | null;
+    readonly waiting: number;
+  }[];
+}
+
 export interface PlanReport {
   readonly ok: boolean;
   readonly problems: readonly PlanProblem[];
@@ -143,4 +156,5 @@ export interface PlanReport {
   readonly alerts: AlertsSection | NotChecked;
   readonly timeline: TimelineSection | NotChecked;
   readonly iam: IamSection | NotChecked;
+  readonly store: StoreSection | NotChecked;
 }

@@ -353,6 +353,23 @@ describe('rolloutctl plan', () => {
     expect(queued.stdout).toContain(`${search.route}: held by search-holder (whenRouteBusy: queue)`);
   });
 
+  it('a metric filter Monitoring rejects: named as a problem, the metrics section not checked', async () => {
+    const a = app('checkout');
+    const bad = 'metric.type = "run.googleapis.com/request_count" OR resource.type = "x"';
+    const metrics = {
+      stable: { preset: 'cloudRun', service: 'checkout-v1' },
+      canary: { preset: 'filter', requests: bad, errors: bad },
+    };
+    const run = await planChangesNothing(requestFor(a, { analysis: { minRequests: 5, metrics } }), '--json');
+    expect(run.code).toBe(3);
+    const report = parsed(run);
+    expect(report.problems.map((p) => `${p.section} ${p.code}`)).toEqual(['metrics METRICS_QUERY_INVALID']);
+    expect(report['metrics']).toMatchObject({
+      checked: false,
+      why: expect.stringContaining('METRICS_QUERY_INVALID'),
+    });
+  });
+
   it('a Network Services API that cannot be reached: exit 5, nothing changed', async () => {
     const unreachable = join(dir, 'unreachable.env');
     writeControllerEnvFile(

@@ -13,7 +13,7 @@ import type { RouteSnapshot } from '../../core/routing/snapshot.ts';
 import { stepWrites } from '../../core/routing/step-diff.ts';
 import { managedRule, targetsOf } from '../../core/targets.ts';
 import { rolloutTimeline } from '../../core/timeline.ts';
-import { ControllerError } from '../../errors.ts';
+import { ControllerError, InvalidInputError } from '../../errors.ts';
 import type { AlertPolicies } from '../../ports/alert-policies.ts';
 import type { MetricsReader } from '../../ports/metrics-reader.ts';
 import type { RolloutStore } from '../../ports/rollout-store.ts';
@@ -60,9 +60,15 @@ export async function planRollout(deps: PlanDeps, body: unknown): Promise<PlanRe
   const plan = normalisePlan(request, planContext(deps.config, sources));
   const routes = await routeSection(deps, request, problems);
   const metrics = await guarded(async () => {
-    const found = await metricsNow(deps.metrics, sources, plan, now);
-    problems.push(...found.problems);
-    return found.section;
+    try {
+      const found = await metricsNow(deps.metrics, sources, plan, now);
+      problems.push(...found.problems);
+      return found.section;
+    } catch (error) {
+      // A query Monitoring rejects (a request's filter source) would fail the rollout too.
+      if (error instanceof InvalidInputError) problems.push(problemOf('metrics', error));
+      throw error;
+    }
   });
   const labels = {
     rolloutId: request.rolloutId ?? null,

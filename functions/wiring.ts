@@ -65,7 +65,7 @@ export function createRuntime(
 }
 
 /** The Google API clients, each imported and created on first use. */
-function googleClients(config: Config) {
+export function googleClients(config: Config) {
   const router: Lazy<TrafficRouter> = lazy(async () => {
     const { RouteRouter } = await import('./adapters/route-router.ts');
     return new RouteRouter({

@@ -70,3 +70,15 @@ output "hooks_service_account" {
   description = "The identity hooks are called as: grant it roles/run.invoker on Cloud Run hook targets, or accept its ID tokens (docs/hooks.md)."
   value       = google_service_account.hooks.email
 }
+
+output "rolloutctl_config" {
+  description = "The functions' configuration as KEY=\"VALUE\" lines, for `rolloutctl plan --config`: terraform output -raw rolloutctl_config > controller.env"
+  value = join("", [
+    for key, value in merge(
+      local.common_environment,
+      local.workflow_environment,
+      { HOOKS_SERVICE_ACCOUNT = google_service_account.hooks.email },
+      var.extra_environment,
+    ) : "${key}=${jsonencode(value)}\n"
+  ])
+}

@@ -8,6 +8,7 @@
  */
 
 import { type AlertEvaluator, startAlertEvaluator } from './alerting/evaluator.ts';
+import { parseAlertPolicy } from './alerting/policy.ts';
 import {
   canaryAlertPolicy,
   type DemoApp,
@@ -191,6 +192,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
               : [canaryAlertPolicy(project, app, threshold)];
           });
     if (policies.length > 0) {
+      monitoring.alertPolicies.set(
+        project,
+        policies.map((p, i) => parseAlertPolicy(p, project, i)),
+      );
       alerting = startAlertEvaluator({
         source: monitoring,
         project,

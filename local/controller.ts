@@ -178,3 +178,22 @@ export function startControllerOn(
     ...extra,
   });
 }
+
+/**
+ * The configuration the controller on this local cloud runs with, as far as rolloutctl needs it
+ * (`rolloutctl plan --config .local/controller.env`): project, endpoints, allowlist, time scale.
+ */
+export function controllerEnvFor(cloud: LocalCloud): Record<string, string> {
+  return {
+    GOOGLE_CLOUD_PROJECT: cloud.project,
+    FIRESTORE_EMULATOR_HOST: cloud.firestoreHost,
+    PUBSUB_EMULATOR_HOST: cloud.pubsubHost,
+    NETWORK_SERVICES_ENDPOINT: cloud.networkServices.url,
+    MONITORING_ENDPOINT: cloud.monitoring.address,
+    IAM_CREDENTIALS_ENDPOINT: cloud.iam.url,
+    HOOKS_SERVICE_ACCOUNT: cloud.hooksServiceAccount,
+    HOOK_URL_POLICY: 'local',
+    ALLOWED_ROUTES: [...cloud.apps.map((a) => a.route), ...otherKindsOf(cloud.project)].join(','),
+    TIME_SCALE: String(cloud.timeScale),
+  };
+}

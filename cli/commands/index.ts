@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import { controlCommand } from './control.ts';
 import { historyCommand } from './history.ts';
 import { listCommand } from './list.ts';
+import { planCommand } from './plan.ts';
 import { reportCommand } from './report.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   controlCommand,
   historyCommand,
   reportCommand,
+  planCommand,
 ];

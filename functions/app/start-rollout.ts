@@ -17,7 +17,7 @@ import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/sna
 import { isTerminal, type Rollout } from '../core/state.ts';
 import { targetsOf } from '../core/targets.ts';
 import type { FieldIssue } from '../core/validation.ts';
-import { InvalidInputError, RefusedError, TransientError } from '../errors.ts';
+import { ControllerError, InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
@@ -87,18 +87,50 @@ export async function startRollout(deps: StartDeps, command: StartCommand): Prom
 
 /** A valid request for a route this controller manages. */
 export function acceptedRequest(config: Config, body: unknown): RolloutRequest {
+  const checked = checkRequest(config, body);
+  if (checked.kind === 'invalid') throw checked.problem;
+  const [problem] = checked.problems;
+  if (problem !== undefined) throw problem;
+  return checked.request;
+}
+
+export type RequestChecks =
+  | { readonly kind: 'invalid'; readonly problem: InvalidInputError }
+  | {
+      readonly kind: 'parsed';
+      readonly request: RolloutRequest;
+      /** Every check that failed, in the order acceptedRequest meets them (it throws the first). */
+      readonly problems: readonly ControllerError[];
+    };
+
+/**
+ * The checks of acceptedRequest (nothing read or written), every problem collected: a request
+ * the schema rejects stops there (its issues name every field), the others are all run.
+ */
+export function checkRequest(config: Config, body: unknown): RequestChecks {
   const parsed = validateRolloutRequest(body);
   if (!parsed.ok) {
-    throw InvalidInputError.fromIssues('rollout request rejected', parsed.issues, {
+    const problem = InvalidInputError.fromIssues('rollout request rejected', parsed.issues, {
       code: 'INVALID_REQUEST',
       hint: 'fix the named fields (schema: schema/rollout-request.schema.json) and publish again',
     });
+    return { kind: 'invalid', problem };
   }
-  allowedTargets(config, parsed.value);
-  allowedHooks(parsed.value, config.hooks.urlPolicy);
-  const request = distinctBackends(withBackendsById(parsed.value, projectNames(config)));
-  judgeable(request, metricSources(config, request));
-  return request;
+  const problems: ControllerError[] = [];
+  const attempt = (check: () => void): void => {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof ControllerError)) throw error;
+      problems.push(error);
+    }
+  };
+  attempt(() => allowedTargets(config, parsed.value));
+  attempt(() => allowedHooks(parsed.value, config.hooks.urlPolicy));
+  const request = withBackendsById(parsed.value, projectNames(config));
+  attempt(() => distinctBackends(request));
+  attempt(() => judgeable(request, metricSources(config, request)));
+  return { kind: 'parsed', request, problems };
 }
 
 /** Every hook URL must meet the controller's policy (production: HTTPS to public hosts only). */
@@ -199,7 +231,7 @@ async function create(
 }
 
 /** Each backend's metric source: the request's, else the controller's default for that backend. */
-function metricSources(config: Config, request: RolloutRequest): ChosenSources {
+export function metricSources(config: Config, request: RolloutRequest): ChosenSources {
   const chosen = (given: MetricSource | undefined, backend: string): ChosenSource =>
     given === undefined
       ? { source: defaultMetricSource(config, backend), from: 'default' }
@@ -212,7 +244,7 @@ function metricSources(config: Config, request: RolloutRequest): ChosenSources {
  * Rejects, like any invalid request and before anything is stored or written, metric sources that
  * can never see the route's traffic (core `metricSourceIssues`: internalLb on a mesh route).
  */
-function measurable(sources: ChosenSources, routes: readonly RouteSnapshot[]): void {
+export function measurable(sources: ChosenSources, routes: readonly RouteSnapshot[]): void {
   const all = routes.flatMap((route) => metricSourceIssues(sources, route.attachments));
   const issues = all.filter((issue, i) => all.findIndex((other) => other.field === issue.field) === i);
   if (issues.length === 0) return;
@@ -236,7 +268,7 @@ function judgeable(request: RolloutRequest, sources: ChosenSources): void {
   });
 }
 
-function planContext(config: Config, sources: ChosenSources): PlanContext {
+export function planContext(config: Config, sources: ChosenSources): PlanContext {
   return {
     metrics: { stable: sources.stable.source, canary: sources.canary.source },
     timing: {

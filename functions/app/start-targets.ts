@@ -56,6 +56,17 @@ export async function readTargets(router: TrafficRouter, request: RolloutRequest
   return Promise.all(targets.map((t, i) => readRoute(router, t.route, prefix(request, i, 'route'))));
 }
 
+/** Reads one target's route (index `i` of the request); a route that cannot be read refuses the request. */
+export function readTarget(
+  router: TrafficRouter,
+  request: RolloutRequest,
+  i: number,
+): Promise<RouteSnapshot> {
+  const target = targetsOf(request)[i];
+  if (target === undefined) throw new RangeError(`the request has no target ${i}`);
+  return readRoute(router, target.route, prefix(request, i, 'route'));
+}
+
 async function readRoute(router: TrafficRouter, route: string, at: string): Promise<RouteSnapshot> {
   try {
     return await router.read(route);
@@ -80,13 +91,49 @@ export function startableTargets(
   routes: readonly RouteSnapshot[],
   busy: boolean,
 ): FoundRule[] {
+  const inspected = inspectTargets(request, routes, busy);
+  const [problem] = inspected.problems;
+  if (problem !== undefined) throw problem;
+  return inspected.found.filter((f): f is FoundRule => f !== null);
+}
+
+export interface InspectedTargets {
+  /** Each target's managed rule, in the request's order; null where the target has a problem. */
+  readonly found: readonly (FoundRule | null)[];
+  /** Every reason a rollout could not start from these routes, in the order startableTargets meets them. */
+  readonly problems: readonly RefusedError[];
+}
+
+/**
+ * The checks of `startableTargets`, every problem collected instead of stopping at the first
+ * (rolloutctl plan). `routes[i]` null: that target's route could not be read (already a problem).
+ */
+export function inspectTargets(
+  request: RolloutRequest,
+  routes: readonly (RouteSnapshot | null)[],
+  busy: boolean,
+): InspectedTargets {
+  const problems: RefusedError[] = [];
   const found = targetsOf(request).map((t, i) => {
-    const route = routes[i] as RouteSnapshot;
+    const route = routes[i];
+    if (route === null || route === undefined) return null;
     const at = { route: prefix(request, i, 'route'), rule: prefix(request, i, 'rule'), busy };
-    return startable(t, read(route, managedRule(t, null)), at);
+    return collected(problems, () => startable(t, read(route, managedRule(t, null)), at));
   });
-  sameSplit(request, found);
-  return found;
+  const readable = found.filter((f): f is FoundRule => f !== null);
+  if (readable.length === found.length) collected(problems, () => sameSplit(request, readable));
+  return { found, problems };
+}
+
+/** Runs a check; a refusal is added to `problems` (and null returned) instead of thrown. */
+function collected<T>(problems: RefusedError[], check: () => T): T | null {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof RefusedError)) throw error;
+    problems.push(error);
+    return null;
+  }
 }
 
 /** The rule hints stored with the rollout: where each target's managed rule was found. */

@@ -11,7 +11,7 @@ import { startLocalCloud } from '../cloud.ts';
 import { startControllerOn } from '../controller.ts';
 import { startSmokeTest } from '../hooks/smoke-test.ts';
 import { startLoad } from '../mesh/load.ts';
-import { ENV_FILE, LOCAL_DIR, writeEnvFile } from './env-file.ts';
+import { ENV_FILE, LOCAL_DIR, writeControllerEnvFile, writeEnvFile } from './env-file.ts';
 import { exampleRequest } from './example-request.ts';
 import { stopOnSignal } from './shutdown.ts';
 
@@ -38,6 +38,8 @@ const load = startLoad({ url: cloud.mesh.url, host: app.hostname, rps, concurren
 mkdirSync(LOCAL_DIR, { recursive: true });
 const tokenFile = `${LOCAL_DIR}emulator-token`;
 writeFileSync(tokenFile, 'local-emulator\n');
+// The functions' own environment, for `rolloutctl plan --config .local/controller.env`.
+writeControllerEnvFile(controller.env);
 const env = {
   ...cloud.env,
   CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `http://${cloud.pubsubHost}/`,

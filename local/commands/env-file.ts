@@ -17,3 +17,12 @@ export function writeEnvFile(env: Readonly<Record<string, string>>, file?: strin
   writeFileSync(path, `${lines}\n`);
   return lines;
 }
+
+/** The controller's configuration as KEY="VALUE" lines (default .local/controller.env), for `rolloutctl plan --config`. */
+export function writeControllerEnvFile(env: Readonly<Record<string, string>>, file?: string): string {
+  const path = resolve(file ?? `${LOCAL_DIR}controller.env`);
+  mkdirSync(dirname(path), { recursive: true });
+  const lines = Object.entries(env).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}

@@ -9,7 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from '../cloud.ts';
-import { ENV_FILE, writeEnvFile } from './env-file.ts';
+import { controllerEnvFor } from '../controller.ts';
+import { ENV_FILE, writeControllerEnvFile, writeEnvFile } from './env-file.ts';
 import { stopOnSignal } from './shutdown.ts';
 
 process.env['METADATA_SERVER_DETECTION'] ??= 'none';
@@ -25,9 +26,11 @@ if (!Number.isFinite(timeScale) || timeScale < 1) throw new Error('--time-scale 
 
 const cloud = await startLocalCloud({ timeScale, apps: values.apps.split(',').map((a) => a.trim()) });
 process.stdout.write(`${writeEnvFile(cloud.env, values['env-out'])}\n`);
+const controllerEnv = writeControllerEnvFile(controllerEnvFor(cloud));
 process.stderr.write(
   `# local cloud ready (time scale ${timeScale}); routes: ${cloud.apps.map((a) => `${a.route} (Host: ${a.hostname})`).join(', ')}\n` +
     `# in another terminal: source ${values['env-out'] ?? ENV_FILE}\n` +
+    `# dry-run a request: rolloutctl plan --config ${controllerEnv} -f request.json\n` +
     `# try: curl -s -H 'Host: ${cloud.apps[0]?.hostname}' ${cloud.mesh.url}/ ; Ctrl-C stops everything\n`,
 );
 await stopOnSignal(() => cloud.stop());

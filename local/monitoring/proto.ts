@@ -5,14 +5,29 @@ import { fromJSON } from '@grpc/proto-loader';
 
 interface Loaded {
   readonly google: {
-    readonly monitoring: { readonly v3: { readonly MetricService: { readonly service: ServiceDefinition } } };
+    readonly monitoring: {
+      readonly v3: {
+        readonly MetricService: { readonly service: ServiceDefinition };
+        readonly AlertPolicyService: { readonly service: ServiceDefinition };
+      };
+    };
   };
 }
 
 let cached: ServiceDefinition | null = null;
+let alertPolicies: ServiceDefinition | null = null;
 
 export function metricServiceDefinition(): ServiceDefinition {
-  if (cached === null) {
+  return loaded().MetricService;
+}
+
+/** google.monitoring.v3.AlertPolicyService, from the same protos. */
+export function alertPolicyServiceDefinition(): ServiceDefinition {
+  return loaded().AlertPolicyService;
+}
+
+function loaded(): { MetricService: ServiceDefinition; AlertPolicyService: ServiceDefinition } {
+  if (cached === null || alertPolicies === null) {
     const require = createRequire(import.meta.url);
     const json: unknown = require('@google-cloud/monitoring/build/protos/protos.json');
     const definition = fromJSON(json as Parameters<typeof fromJSON>[0], {
@@ -21,8 +36,9 @@ export function metricServiceDefinition(): ServiceDefinition {
       defaults: true,
       oneofs: true,
     });
-    cached = (loadPackageDefinition(definition) as unknown as Loaded).google.monitoring.v3.MetricService
-      .service;
+    const v3 = (loadPackageDefinition(definition) as unknown as Loaded).google.monitoring.v3;
+    cached = v3.MetricService.service;
+    alertPolicies = v3.AlertPolicyService.service;
   }
-  return cached;
+  return { MetricService: cached, AlertPolicyService: alertPolicies };
 }

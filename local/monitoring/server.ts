@@ -1,7 +1,8 @@
 /**
  * A local stand-in for the Cloud Monitoring API (google.monitoring.v3.MetricService over gRPC,
  * insecure, on 127.0.0.1): CreateTimeSeries and ListTimeSeries with the filter and aggregation
- * subset in filter.ts and aggregation.ts. Point the official client at it with
+ * subset in filter.ts and aggregation.ts; and AlertPolicyService's ListAlertPolicies and
+ * GetAlertPolicy for the local alerting's policies (alert-policy-service.ts). Point the official client at it with
  *
  *   new MetricServiceClient({ apiEndpoint: host, port, sslCreds: grpc.credentials.createInsecure(),
  *                             universeDomain: 'googleapis.com' })
@@ -23,10 +24,11 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { DEFAULT_SEED, type DelaySpec, delaySource, streamFor } from '../timing.ts';
+import { AlertPolicyRegistry, alertPolicyServiceHandlers } from './alert-policy-service.ts';
 import type { TimeSeriesQuery } from './list-request.ts';
 import { type CallCounts, metricServiceHandlers } from './metric-service.ts';
 import type { TimeSeries } from './model.ts';
-import { metricServiceDefinition } from './proto.ts';
+import { alertPolicyServiceDefinition, metricServiceDefinition } from './proto.ts';
 import { runQuery } from './query.ts';
 import { SeriesStore } from './series-store.ts';
 import { nanosFromMs } from './time.ts';
@@ -53,6 +55,8 @@ export interface MonitoringServer {
   readonly store: SeriesStore;
   /** ListTimeSeries and CreateTimeSeries calls served so far. */
   readonly calls: Readonly<CallCounts>;
+  /** The alert policies ListAlertPolicies serves, per project (the local cloud sets its own). */
+  readonly alertPolicies: AlertPolicyRegistry;
   /** A query in-process, with the same filter and aggregation code as ListTimeSeries (no minimum period). */
   query(project: string, query: TimeSeriesQuery): TimeSeries[];
   close(): Promise<void>;
@@ -82,6 +86,8 @@ export async function startMonitoringServer(
       calls,
     ),
   );
+  const alertPolicies = new AlertPolicyRegistry();
+  server.addService(alertPolicyServiceDefinition(), alertPolicyServiceHandlers(alertPolicies));
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${HOST}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
@@ -92,6 +98,7 @@ export async function startMonitoringServer(
     address: `${HOST}:${port}`,
     store,
     calls,
+    alertPolicies,
     query: (project, query) => runQuery(store, project, query),
     close: () =>
       new Promise<void>((resolve) => {

@@ -27,6 +27,11 @@ const PERMISSIONS: Record<RequestKind, string> = {
   listOperations: 'networkservices.operations.list',
 };
 
+/** The permission a request of this kind needs on a route of `collection` (null: operations). */
+export function permissionFor(kind: RequestKind, collection: RouteKind | null): string {
+  return PERMISSIONS[kind].replace('<collection>', collection ?? 'httpRoutes');
+}
+
 export type RequestHook = (resource: string, count: number) => void | Promise<void>;
 
 function defaultMessage(
@@ -37,7 +42,7 @@ function defaultMessage(
 ): string {
   switch (httpStatus) {
     case 403: {
-      const permission = PERMISSIONS[kind].replace('<collection>', collection ?? 'httpRoutes');
+      const permission = permissionFor(kind, collection);
       return `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`;
     }
     case 429:

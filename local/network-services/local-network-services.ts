@@ -7,6 +7,7 @@
 import type { ApiError } from './api-error.ts';
 import { FaultPlan, type RequestHook, type RequestKind } from './faults.ts';
 import { OperationBook } from './operations.ts';
+import { LocalPermissions } from './permissions.ts';
 import { parseRouteName, type RouteName } from './resource-names.ts';
 import type { GrpcRoute, HttpRoute, Route, RouteFeed, TcpRoute, TlsRoute } from './route-feed.ts';
 import { KINDS, ROUTE_KINDS, type RouteKind, typeUrl } from './route-kinds.ts';
@@ -29,6 +30,8 @@ export class LocalNetworkServices implements RouteFeed {
   readonly #store = new RouteStore();
   readonly #operations: OperationBook;
   readonly faults = new FaultPlan();
+  /** What every caller may do (no authentication); tests revoke permissions here. */
+  readonly permissions = new LocalPermissions();
   /** The API methods of each route collection (operations are the location's, shared by all). */
   readonly services: Readonly<Record<RouteKind, RouteService>>;
 

@@ -2,7 +2,10 @@
  * A local stand-in for the Network Services v1 REST API (HttpRoutes, GrpcRoutes, TcpRoutes,
  * TlsRoutes and their operations) on
  * 127.0.0.1, serving exactly the paths the `googleapis` client sends. Point the client at it
- * with `networkservices({version: 'v1', rootUrl: url})` and no auth.
+ * with `networkservices({version: 'v1', rootUrl: url})` and no auth. It also answers Cloud
+ * Resource Manager v3 `projects.testIamPermissions` (`cloudresourcemanager({version: 'v3',
+ * rootUrl: url})`) for the permissions of its own methods: the stand-in has no authentication, so
+ * every caller holds them all except those a test revoked (permissions.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen, sendJson } from '../net.ts';
@@ -164,11 +167,29 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+const TEST_IAM = /^\/v3\/projects\/([^/:]+):testIamPermissions$/;
+
+/** projects.testIamPermissions: the requested permissions the caller holds here. */
+async function testIamPermissions(store: LocalNetworkServices, req: IncomingMessage): Promise<unknown> {
+  if (req.method !== 'POST')
+    throw notFound(`Method ${req.method} is not part of projects.testIamPermissions.`);
+  const body = (await readJson(req)) as { permissions?: unknown };
+  const asked = Array.isArray(body.permissions) ? body.permissions.filter((p) => typeof p === 'string') : [];
+  const held = store.permissions.held(asked);
+  return held.length === 0 ? {} : { permissions: held };
+}
+
 async function handle(store: LocalNetworkServices, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    if (TEST_IAM.test(path)) {
+      sendJson(res, 200, await testIamPermissions(store, req));
+      return;
+    }
     const call = callFor(store, req.method ?? 'GET', new URL(req.url ?? '/', 'http://127.0.0.1'));
     const body = call.hasBody ? await readJson(req) : undefined;
     await store.faults.admit(call.kind, call.resource, call.collection);
+    store.permissions.check(call.kind, call.resource, call.collection);
     sendJson(res, 200, call.run(body));
   } catch (error) {
     const apiError = ApiError.from(error);

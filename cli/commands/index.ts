@@ -5,6 +5,7 @@ import { listCommand } from './list.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
+import { watchCommand } from './watch.ts';
 
 export const COMMANDS: readonly Command[] = [
   validateCommand,
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   listCommand,
   controlCommand,
+  watchCommand,
 ];

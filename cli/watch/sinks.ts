@@ -81,5 +81,6 @@ export function jsonSink(io: CliIo): WatchSink {
 
 export function sinkFor(io: CliIo, json: boolean): WatchSink {
   if (json) return jsonSink(io);
-  return io.isTTY ? terminalSink(io, io.columns ?? 80) : plainSink(io);
+  // A pseudo-terminal without a size reports 0 columns.
+  return io.isTTY ? terminalSink(io, io.columns || 80) : plainSink(io);
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RejectedEvent } from '../../functions/core/events.ts';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { type CliRun, ROLLOUTCTL, runRolloutctl } from '../support/cli.ts';
@@ -31,8 +32,16 @@ afterAll(() => stack.stop());
 
 async function started(request: RolloutRequestInput): Promise<string> {
   const id = request.rolloutId ?? '';
-  await stack.controller.publish(TOPICS.requests, request);
-  await stack.waitFor(id, () => true);
+  const messageId = await stack.controller.publish(TOPICS.requests, request);
+  const rejected = () =>
+    (stack.events as readonly unknown[]).find(
+      (e) => (e as Partial<RejectedEvent>).requestMessageId === messageId,
+    ) as RejectedEvent | undefined;
+  await stack
+    .waitFor(id, () => true)
+    .catch((error: unknown) => {
+      throw new Error(`${id} was not created: ${rejected()?.reason ?? String(error)}`);
+    });
   return id;
 }
 
@@ -138,6 +147,30 @@ describe('rolloutctl watch', () => {
     expect(run.stdout).toMatch(/cli-pty Succeeded/);
   });
 
+  it('--all follows every active rollout until interrupted: exit 0', async () => {
+    const app = stack.app('search');
+    await stack.waitFor('cli-pty', (r) => r.status.phase === 'Succeeded');
+    const id = await started(
+      // After cli-pty's promotion the route sends everything to its canary: the next release starts there.
+      stack.request(app, {
+        rolloutId: 'cli-all',
+        stable: app.canary,
+        canary: app.stable,
+        steps: [
+          { gate: 'manual', note: 'held' },
+          { weight: 10, hold: '1m' },
+        ],
+      }),
+    );
+    await stack.waitFor(id, (r) => r.status.phase === 'Paused');
+    // runRolloutctl ends it with SIGTERM after the timeout, as Ctrl-C (SIGINT) would.
+    const run = await runRolloutctl(['watch', '--all'], { env, timeoutMs: 12_000 });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/ cli-all v\d+ {2}Paused .*rollout\.paused: /);
+    expect(run.stdout).not.toContain(ESC);
+  });
+
   it('exits 3 for an unknown rollout', async () => {
     const run = await runRolloutctl(['watch', 'no-such-rollout'], { env, timeoutMs: 30_000 });
     expect(run.code).toBe(3);
@@ -187,5 +220,9 @@ describe('rolloutctl start --watch', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^cli-start-ok Succeeded/);
+    // The same request again (a re-run CI job) is a repeat, not a conflict: its rollout is followed.
+    const again = await runRolloutctl(['start', '-f', file, '--watch'], { env, timeoutMs: 60_000 });
+    expect(again.code).toBe(0);
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toMatch(/^cli-start-ok Succeeded/);
   });
 });

@@ -9,7 +9,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RejectedEvent } from '../../functions/core/events.ts';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import { TOPICS } from '../../functions/manifest.ts';
 import { type CliRun, ROLLOUTCTL, runRolloutctl } from '../support/cli.ts';
@@ -33,10 +32,7 @@ afterAll(() => stack.stop());
 async function started(request: RolloutRequestInput): Promise<string> {
   const id = request.rolloutId ?? '';
   const messageId = await stack.controller.publish(TOPICS.requests, request);
-  const rejected = () =>
-    (stack.events as readonly unknown[]).find(
-      (e) => (e as Partial<RejectedEvent>).requestMessageId === messageId,
-    ) as RejectedEvent | undefined;
+  const rejected = () => stack.rejections.find((e) => e.requestMessageId === messageId);
   await stack
     .waitFor(id, () => true)
     .catch((error: unknown) => {

@@ -2,9 +2,9 @@
 import { TOPICS } from '../../functions/manifest.ts';
 import { projectOf, publish } from '../cloud.ts';
 import { type Command, EXIT, flag, printJson } from '../command.ts';
+import { WATCH_OPTIONS } from '../watch/options.ts';
 import { startAndWatch } from '../watch/start-watch.ts';
 import { requestFromFile } from './validate.ts';
-import { WATCH_OPTIONS } from './watch.ts';
 
 export const startCommand: Command = {
   name: 'start',

@@ -1,23 +1,10 @@
 /** rolloutctl watch ID|--all: a live view of rollouts, ending with the outcome (docs/cli.md#watch). */
-import { parseDurationSeconds } from '../../functions/core/duration.ts';
 import { withStore } from '../cloud.ts';
-import {
-  type Command,
-  type CommandContext,
-  EXIT,
-  type ExitCode,
-  flag,
-  stringOption,
-  UsageError,
-} from '../command.ts';
-import { type FollowEnd, type FollowOptions, followAll, followOne } from '../watch/follow.ts';
+import { type Command, EXIT, flag, UsageError } from '../command.ts';
+import { followAll, followOne } from '../watch/follow.ts';
 import { onInterrupt } from '../watch/interrupt.ts';
+import { exitOf, followOptions, WATCH_OPTIONS } from '../watch/options.ts';
 import { sinkFor } from '../watch/sinks.ts';
-
-export const WATCH_OPTIONS = {
-  timeout: { type: 'string' },
-  interval: { type: 'string' },
-} as const;
 
 export const watchCommand: Command = {
   name: 'watch',
@@ -58,26 +45,3 @@ Example: rolloutctl watch checkout-7f3c2a1 --timeout 1h`,
     }
   },
 };
-
-function durationMs(ctx: CommandContext, name: string): number | null {
-  const text = stringOption(ctx, name);
-  if (text === undefined) return null;
-  const seconds = parseDurationSeconds(text);
-  if (seconds === undefined) throw new UsageError(`--${name} must be a duration like 90s, 30m or 2h`);
-  return seconds * 1000;
-}
-
-export function followOptions(ctx: CommandContext, signal: AbortSignal): FollowOptions {
-  const timeout = durationMs(ctx, 'timeout');
-  return {
-    intervalMs: Math.max(100, durationMs(ctx, 'interval') ?? 1000),
-    deadline: timeout === null ? null : Date.now() + timeout,
-    signal,
-  };
-}
-
-/** 0 only for Succeeded. */
-export function exitOf(end: FollowEnd): ExitCode {
-  if (end.kind !== 'ended') return EXIT.timedOut;
-  return end.outcome === 'Succeeded' ? EXIT.ok : EXIT.rolloutFailed;
-}

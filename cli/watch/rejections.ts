@@ -17,12 +17,15 @@ export class Rejections {
   readonly #pubsub: PubSub;
   readonly #subscription: Subscription;
   readonly #seen = new Map<string, RejectedEvent>();
+  #failure: unknown = null;
 
   private constructor(pubsub: PubSub, subscription: Subscription) {
     this.#pubsub = pubsub;
     this.#subscription = subscription;
     subscription.on('message', (m: Message) => this.#receive(m));
-    subscription.on('error', () => {});
+    subscription.on('error', (error: unknown) => {
+      this.#failure ??= error;
+    });
   }
 
   static async open(projectId: string, rolloutId: string | undefined): Promise<Rejections> {
@@ -62,6 +65,11 @@ export class Rejections {
   /** The rejection of the request published as `messageId`, once it has arrived. */
   find(messageId: string): RejectedEvent | undefined {
     return this.#seen.get(messageId);
+  }
+
+  /** Throws what stopped the subscription (e.g. no permission to pull from it), if anything did. */
+  throwIfFailed(): void {
+    if (this.#failure !== null) throw this.#failure;
   }
 
   /** Stops listening and deletes the subscription (best effort: it expires anyway). */

@@ -13,9 +13,9 @@ import { TOPICS } from '../../functions/manifest.ts';
 import type { RolloutStore } from '../../functions/ports/rollout-store.ts';
 import { projectOf, publish, withStore } from '../cloud.ts';
 import { type CliIo, type CommandContext, EXIT, type ExitCode, printJson } from '../command.ts';
-import { exitOf, followOptions } from '../commands/watch.ts';
 import { type FollowOptions, followOne, pause } from './follow.ts';
 import { onInterrupt } from './interrupt.ts';
+import { exitOf, followOptions } from './options.ts';
 import { Rejections } from './rejections.ts';
 import { sinkFor } from './sinks.ts';
 
@@ -65,6 +65,7 @@ async function arrivalOf(
   let holder: Rollout | null = null;
   let conflictSince = 0;
   for (;;) {
+    rejections.throwIfFailed();
     const event = rejections.find(published.messageId);
     if (event) return { kind: 'rejected', event };
     if (holder === null) {

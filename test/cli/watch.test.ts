@@ -165,6 +165,18 @@ describe('rolloutctl watch', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/ cli-all v\d+ {2}Paused .*rollout\.paused: /);
     expect(run.stdout).not.toContain(ESC);
+    // The held rollout does not end: --timeout gives up with exit 6.
+    const timedOut = await runRolloutctl(['watch', id, '--timeout', '2s'], { env, timeoutMs: 30_000 });
+    expect(timedOut.code).toBe(6);
+    expect(timedOut.stdout).toMatch(/ cli-all v\d+ {2}Paused /);
+  });
+
+  it('exits 2 without a rollout id or --all, and for a bad duration', async () => {
+    expect((await runRolloutctl(['watch'], { env })).code).toBe(2);
+    expect((await runRolloutctl(['watch', 'x', '--all'], { env })).code).toBe(2);
+    const bad = await runRolloutctl(['watch', 'x', '--timeout', 'soon'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--timeout must be a duration/);
   });
 
   it('exits 3 for an unknown rollout', async () => {

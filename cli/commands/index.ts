@@ -8,14 +8,16 @@ import { reportCommand } from './report.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
+import { watchCommand } from './watch.ts';
 
 export const COMMANDS: readonly Command[] = [
   validateCommand,
+  planCommand,
   startCommand,
+  watchCommand,
   statusCommand,
   listCommand,
-  controlCommand,
   historyCommand,
   reportCommand,
-  planCommand,
+  controlCommand,
 ];

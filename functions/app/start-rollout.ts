@@ -13,12 +13,12 @@ import { type ChosenSource, type ChosenSources, metricSourceIssues } from '../co
 import type { PlanContext } from '../core/plan.ts';
 import { type MetricSource, type RolloutRequest, validateRolloutRequest } from '../core/request.ts';
 import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
-import { backendKey, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
+import { backendKey, canonical, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
 import { targetsOf } from '../core/targets.ts';
 import type { FieldIssue } from '../core/validation.ts';
 import { ControllerError, InvalidInputError, RefusedError, TransientError } from '../errors.ts';
-import type { RolloutStore } from '../ports/rollout-store.ts';
+import { type RolloutStore, SpecConflictError } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
 import { type Config, defaultMetricSource, projectNames } from './config.ts';
@@ -57,13 +57,18 @@ export interface StartCommand {
   readonly actor: string;
   readonly attempt?: number;
   readonly retryOf?: string;
+  /**
+   * Called with a non-retryable error that refused the request before a rollout existed for it
+   * (invalid, not allowed, not ready, id conflict, busy route …); the error is thrown after.
+   */
+  readonly onRefused?: (error: ControllerError) => Promise<void>;
 }
 
 export type StartOutcome =
   | { readonly kind: 'created'; readonly rollout: Rollout }
   | { readonly kind: 'exists'; readonly rollout: Rollout };
 
-export function rolloutIdFor(request: RolloutRequest, messageId: string): string {
+export function rolloutIdFor(request: Pick<RolloutRequest, 'rolloutId'>, messageId: string): string {
   if (request.rolloutId) return request.rolloutId;
   const safe = messageId.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   return `rollout-${safe}`.slice(0, 63);
@@ -71,18 +76,34 @@ export function rolloutIdFor(request: RolloutRequest, messageId: string): string
 
 /** Throws InvalidInputError / RefusedError (acknowledge, do not retry) or transient errors (retry). */
 export async function startRollout(deps: StartDeps, command: StartCommand): Promise<StartOutcome> {
-  const request = acceptedRequest(deps.config, command.body);
-  const id = rolloutIdFor(request, command.messageId);
-  const log = deps.log.child({ rolloutId: id });
-  const existing = await deps.store.get(id);
-  const outcome: StartOutcome =
-    existing === null ? await create(deps, request, id, command, log) : { kind: 'exists', rollout: existing };
+  const outcome = await refusable(command, async () => {
+    const request = acceptedRequest(deps.config, command.body);
+    const id = rolloutIdFor(request, command.messageId);
+    const existing = await deps.store.get(id);
+    if (existing === null) return create(deps, request, id, command, deps.log.child({ rolloutId: id }));
+    // The same id with another request is someone else's rollout, not a repeat of this one.
+    if (canonical(existing.spec) !== canonical(request)) throw new SpecConflictError(id, existing);
+    return { kind: 'exists', rollout: existing } satisfies StartOutcome;
+  });
+  const log = deps.log.child({ rolloutId: outcome.rollout.id });
   if (outcome.kind === 'exists') {
     log.info('rollout already exists; this request is a repeat', { phase: outcome.rollout.status.phase });
   }
   // Also on a repeat: a delivery that died after creating a superseder had not ended the holder yet.
   await endSuperseded(deps, outcome.rollout);
   return { kind: outcome.kind, rollout: await startDriver(deps, outcome.rollout, command.actor) };
+}
+
+/** Runs the steps that may refuse the request, telling `onRefused` of a refusal before it is thrown. */
+async function refusable<T>(command: StartCommand, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (command.onRefused && error instanceof ControllerError && !error.retryable) {
+      await command.onRefused(error);
+    }
+    throw error;
+  }
 }
 
 /** A valid request for a route this controller manages. */

@@ -87,5 +87,7 @@ export interface RejectedEvent {
     readonly hint: string;
     /** Field-level problems for INVALID_REQUEST (field + rule), bounded in number. */
     readonly problems?: readonly { readonly field: string; readonly rule: string }[];
+    /** How many problems were left out of `problems` (at most 20 are listed). */
+    readonly moreProblems?: number;
   };
 }

@@ -8,7 +8,7 @@ import type { Message } from '@google-cloud/pubsub';
 import { inject } from 'vitest';
 import { createFirestore } from '../../functions/adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from '../../functions/adapters/firestore-store.ts';
-import type { LifecycleEvent } from '../../functions/core/events.ts';
+import { type LifecycleEvent, REJECTED_EVENT_TYPE, type RejectedEvent } from '../../functions/core/events.ts';
 import type { RolloutRequestInput } from '../../functions/core/request.ts';
 import {
   isTerminal,
@@ -48,6 +48,8 @@ export interface Stack {
    */
   readonly metrics: OutageProxy | null;
   readonly events: LifecycleEvent[];
+  /** The `rollout.rejected` events received (refused requests; not in `events`). */
+  readonly rejections: RejectedEvent[];
   app(name: string): DemoApp;
   request(app: DemoApp, overrides?: Partial<RolloutRequestInput>): RolloutRequestInput;
   /** Starts steady traffic through the mesh for the app. */
@@ -146,9 +148,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const db = createFirestore({ projectId: cloud.project, emulatorHost: cloud.firestoreHost });
   const store = new FirestoreRolloutStore(db);
   const events: LifecycleEvent[] = [];
+  const rejections: RejectedEvent[] = [];
   const subscription = controller.pubsub.subscription(controller.eventsSubscription);
   subscription.on('message', (m: Message) => {
-    events.push(JSON.parse(m.data.toString('utf8')) as LifecycleEvent);
+    const event = JSON.parse(m.data.toString('utf8')) as LifecycleEvent | RejectedEvent;
+    if (event.type === REJECTED_EVENT_TYPE) rejections.push(event);
+    else events.push(event);
     m.ack();
   });
   const loads: LoadRun[] = [];
@@ -178,6 +183,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     firestore,
     metrics,
     events,
+    rejections,
     app: (name) => {
       const app = cloud.apps.find((a) => a.name === name);
       if (!app) throw new Error(`no app ${name}`);

@@ -13,7 +13,7 @@ import { judgeFor } from '../../../functions/core/analysis/select-judge.ts';
 import type { RolloutRequestInput } from '../../../functions/core/request.ts';
 import type { RouteAttachments } from '../../../functions/core/routing/snapshot.ts';
 import { ALL_STABLE } from '../../../functions/core/weights.ts';
-import { InvalidInputError } from '../../../functions/errors.ts';
+import { type ControllerError, InvalidInputError, TransientError } from '../../../functions/errors.ts';
 import { requestInput } from '../../support/fixtures.ts';
 import { MemoryMetrics, MemoryPublisher, MemoryRouter, MemoryStore } from '../../support/memory-ports.ts';
 
@@ -55,13 +55,17 @@ function setup(attachments: RouteAttachments, env: Record<string, string> = {}) 
     clock: () => T0,
     log,
   };
+  const refusals: ControllerError[] = [];
   const start = (overrides: Partial<RolloutRequestInput>): Promise<StartOutcome> =>
     startRollout(deps, {
       body: requestInput({ rolloutId: 'r1', driver: 'scheduler', ...overrides }),
       messageId: 'm1',
       actor: 'pubsub:m1',
+      onRefused: async (error) => {
+        refusals.push(error);
+      },
     });
-  return { store, router, publisher, start };
+  return { store, router, publisher, start, refusals };
 }
 
 async function rejection(outcome: Promise<StartOutcome>): Promise<InvalidInputError> {
@@ -122,5 +126,38 @@ describe('startRollout: metric sources that can never see the route’s traffic'
       stable: { preset: 'cloudRun', service: 'checkout-stable' },
       canary: filter,
     });
+  });
+});
+
+describe('startRollout: refusals (what rollout.rejected reports)', () => {
+  it('tells onRefused of a refusal once, before throwing it', async () => {
+    const t = setup(ON_MESH);
+    const error = await rejection(t.start({ analysis: { metrics: lbCanary } }));
+    expect(t.refusals).toEqual([error]);
+  });
+
+  it('refuses the same id with another request as SPEC_CONFLICT, leaving the stored rollout; the same request is a repeat', async () => {
+    const t = setup({ meshes: [], gateways: [GATEWAY] });
+    const first = await t.start({});
+    const other = await t.start({ steps: [{ weight: 5, hold: '1m' }] }).then(
+      () => null,
+      (e: unknown) => e as ControllerError,
+    );
+    expect(other?.code).toBe('SPEC_CONFLICT');
+    expect(other?.retryable).toBe(false);
+    expect(t.refusals.map((e) => e.code)).toEqual(['SPEC_CONFLICT']);
+    expect(t.store.rollouts.get('r1')?.spec).toEqual(first.rollout.spec);
+    expect((await t.start({})).kind).toBe('exists');
+    expect(t.refusals).toHaveLength(1);
+  });
+
+  it('does not report a transient failure: it is thrown to be retried', async () => {
+    const t = setup(ON_MESH);
+    t.store.get = async () => {
+      throw new TransientError('firestore unavailable', { code: 'STORE_UNAVAILABLE', hint: 'retried' });
+    };
+    await expect(t.start({})).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
+    expect(t.refusals).toEqual([]);
+    expect(t.publisher.published).toEqual([]);
   });
 });

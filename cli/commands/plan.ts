@@ -8,9 +8,10 @@ import { planRollout } from '../../functions/app/plan/plan-rollout.ts';
 import type { PlanReport } from '../../functions/app/plan/report.ts';
 import { InvalidInputError } from '../../functions/errors.ts';
 import { googleClients } from '../../functions/wiring.ts';
-import { type Command, type CommandContext, EXIT, printJson, stringOption, UsageError } from '../command.ts';
+import { type Command, type CommandContext, EXIT, printJson } from '../command.ts';
 import { controllerConfig } from '../controller-config.ts';
 import { planText } from '../plan-text.ts';
+import { requestFile } from './validate.ts';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -41,14 +42,7 @@ Exit 0 when there are no problems, 3 when there are (each named), 2 usage, 5 unr
 };
 
 function requestBody(ctx: CommandContext): unknown {
-  const file = stringOption(ctx, 'file');
-  if (!file) throw new UsageError('-f request.json is required');
-  let text: string;
-  try {
-    text = ctx.io.readFile(file);
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-  }
+  const { file, text } = requestFile(ctx);
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

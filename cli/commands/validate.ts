@@ -4,16 +4,20 @@ import { routesOf } from '../../functions/core/targets.ts';
 import { InvalidInputError } from '../../functions/errors.ts';
 import { type Command, type CommandContext, EXIT, printJson, stringOption, UsageError } from '../command.ts';
 
-/** The request in `-f FILE` (or stdin for `-f -`), parsed and validated; InvalidInputError names the fields. */
-export function requestFromFile(ctx: CommandContext): RolloutRequest {
+/** The text of the request file `-f FILE` (stdin for `-f -`); UsageError when missing or unreadable. */
+export function requestFile(ctx: CommandContext): { readonly file: string; readonly text: string } {
   const file = stringOption(ctx, 'file');
   if (!file) throw new UsageError('-f request.json is required');
-  let text: string;
   try {
-    text = ctx.io.readFile(file);
+    return { file, text: ctx.io.readFile(file) };
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
+}
+
+/** The request in `-f FILE` (or stdin for `-f -`), parsed and validated; InvalidInputError names the fields. */
+export function requestFromFile(ctx: CommandContext): RolloutRequest {
+  const { file, text } = requestFile(ctx);
   const parsed = parseRolloutRequest(text);
   if (!parsed.ok) {
     throw InvalidInputError.fromIssues(`invalid request in ${file}`, parsed.issues, {

@@ -98,6 +98,8 @@ export interface MeshProxyOptions {
 export interface ServedRequest {
   /** When it ended (ms since the epoch): the moment Cloud Run's metrics count it. */
   readonly at: number;
+  /** When the serving client picked its route table for it (ms since the epoch). */
+  readonly routedAt: number;
   readonly route: string;
   /** Backend service (last path segment) that answered. */
   readonly backend: string;
@@ -243,6 +245,7 @@ function copyHeaders(distinct: NodeJS.Dict<string[]>, connection: string | strin
 
 function servedRecord(
   at: number,
+  routedAt: number,
   selection: RuleSelection,
   action: RouteAction,
   backend: string,
@@ -254,7 +257,7 @@ function servedRecord(
     const key = lastSegment(destinations[i]?.serviceName ?? '');
     shares[key] = (shares[key] ?? 0) + share;
   });
-  return { at, route: selection.route.name ?? '', backend, responseCode, shares };
+  return { at, routedAt, route: selection.route.name ?? '', backend, responseCode, shares };
 }
 
 function plain(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
@@ -327,6 +330,7 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
+    const routedAt = Date.now();
     const view = requestView(req);
     const table = tables.pick();
     const selection = select(table.routes, view);
@@ -391,7 +395,8 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
       );
       return;
     }
-    const go = (): void => forward(req, res, view, selection, action, destination, backend, started);
+    const go = (): void =>
+      forward(req, res, view, selection, action, destination, backend, started, routedAt);
     if (fault !== null && fault.delayMs > 0) {
       setTimeout(() => {
         if (!res.destroyed) guarded(res, go);
@@ -410,6 +415,7 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
     destination: RouteDestination,
     backend: ResolvedBackend,
     started: number,
+    routedAt: number,
   ): void {
     const headers = copyHeaders(req.headersDistinct, req.headers.connection);
     const remote = req.socket.remoteAddress;
@@ -438,7 +444,7 @@ export async function startMeshProxy(options: MeshProxyOptions): Promise<MeshPro
       countStatus(counts, code);
       const at = Date.now();
       if (keepServed > 0) {
-        served.push(servedRecord(at, selection, action, backend.key, code));
+        served.push(servedRecord(at, routedAt, selection, action, backend.key, code));
         if (served.length > keepServed) served.splice(0, served.length - keepServed);
       }
       try {

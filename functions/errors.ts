@@ -72,3 +72,29 @@ export class RefusedError extends ControllerError {
 export function isRetryable(error: unknown): boolean {
   return error instanceof ControllerError ? error.retryable : false;
 }
+
+/** The caller is not allowed to do this (authorization policy, driver list): HTTP 403. */
+export class ForbiddenError extends RefusedError {
+  /** The principals the caller was found to be (for the log line; never a token). */
+  readonly principals: readonly string[];
+  constructor(message: string, principals: readonly string[], hint?: string) {
+    super(message, {
+      code: 'FORBIDDEN',
+      hint:
+        hint ?? 'ask an administrator to grant this command on this route in AUTHZ_POLICY (docs/security.md)',
+    });
+    this.principals = principals;
+  }
+}
+
+/** No acceptable ID token came with the request (missing, expired, wrong audience, bad signature): HTTP 401. */
+export class UnauthenticatedError extends RefusedError {
+  constructor(message: string, hint?: string) {
+    super(message, {
+      code: 'UNAUTHENTICATED',
+      hint:
+        hint ??
+        'send a Google-signed ID token for this function (Authorization: Bearer $(gcloud auth print-identity-token --audiences=URL))',
+    });
+  }
+}

@@ -3,11 +3,13 @@
  * object. A bad value stops the function from starting with every problem listed.
  */
 import { z } from 'zod';
+import { type AuthzPolicy, defaultPolicy, policySchema } from '../core/authz.ts';
 import { type HookUrlPolicy, PRODUCTION_HOOK_POLICY } from '../core/hooks.ts';
 import { type MetricSource, metricSourceSchema } from '../core/request.ts';
 import { lastSegment, type ProjectNames } from '../core/resource-name.ts';
 import { validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
+import { TOPICS } from '../manifest.ts';
 
 const seconds = (fallback: number, min: number, max: number) =>
   z.coerce
@@ -31,6 +33,23 @@ const routePattern = z
         'each entry must be a full route name (httpRoutes, grpcRoutes, tcpRoutes or tlsRoutes), optionally ending in * (e.g. projects/p/locations/global/httpRoutes/shop-*)',
     },
   );
+
+/** A comma-separated list (empty when unset), each entry checked by `item`. */
+const list = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
+    .pipe(z.array(item));
+
+/** Google's ID token signing keys and issuers (https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken). */
+export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
+export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
 
 const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string({ error: 'is required: the project the controller runs in' }).min(1),
@@ -102,6 +121,39 @@ const envSchema = z.object({
   IAM_CREDENTIALS_ENDPOINT: z.url().optional(),
   STALLED_AFTER_SECONDS: seconds(900, 1, 86_400),
   FIRESTORE_EMULATOR_HOST: z.string().optional(),
+  AUTHZ_POLICY: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be JSON: {"grants": [{"principals": […], "routes": […], "commands": […]}]}',
+        });
+        return z.NEVER;
+      }
+    })
+    .pipe(policySchema.optional()),
+  ID_TOKEN_CHECK: z
+    .enum(['verify', 'cloudRun'], { error: 'must be "verify" or "cloudRun"' })
+    .default('verify'),
+  ID_TOKEN_AUDIENCES: list(z.url({ error: "each entry must be the URL a caller's ID token is for" })),
+  ID_TOKEN_JWKS_URL: z.url().default(GOOGLE_JWKS_URL),
+  ID_TOKEN_ISSUERS: list(z.string().min(1)).transform((l) => (l.length === 0 ? [...GOOGLE_ISSUERS] : l)),
+  DRIVER_PRINCIPALS: list(z.email({ error: 'each entry must be a service account email' })),
+  ALLOWED_BACKEND_PROJECTS: list(
+    z.string().regex(/^[a-z0-9][-a-z0-9.:]*\*?$|^\d+$/, {
+      error: 'each entry must be a project id or number, optionally ending in * (a prefix)',
+    }),
+  ),
+  KNOWN_ALERT_POLICIES: list(z.string().min(1).max(512)),
+  ALERT_POLICIES_BY_LABEL: z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export interface Config {
@@ -149,6 +201,30 @@ export interface Config {
   };
   /** Default for a request's stalledAfter: how long work may stay overdue before rollout.stalled. */
   readonly stalledAfterMs: number;
+  /** Who may run which command on which routes (docs/security.md#authorization). */
+  readonly authz: AuthzPolicy;
+  /** How HTTP callers are identified (docs/security.md#identity). */
+  readonly identity: {
+    /**
+     * `verify`: the function checks the ID token's signature, issuer, audience and expiry itself;
+     * `cloudRun`: it reads the claims of the token Cloud Run's invoker check already verified.
+     */
+    readonly check: 'verify' | 'cloudRun';
+    /** The audiences an ID token may carry (the functions' URLs); empty: no HTTP caller is accepted under `verify`. */
+    readonly audiences: readonly string[];
+    readonly jwksUrl: string;
+    readonly issuers: readonly string[];
+    /** Service accounts that may call advanceRollout (the workflow's); empty: any verified caller Cloud Run admitted. */
+    readonly drivers: readonly string[];
+  };
+  /** Projects (ids, numbers or prefixes ending in *) backends may live in besides the controller's own. */
+  readonly allowedBackendProjects: readonly string[];
+  readonly alerts: {
+    /** Alert policies (display names or projects/P/alertPolicies/ID) whose incidents are accepted. */
+    readonly knownPolicies: readonly string[];
+    /** Also accept a policy found in the project's Monitoring with rollout_* user labels. */
+    readonly acceptLabelled: boolean;
+  };
   /** Local stand-ins; unset in production. */
   readonly endpoints: {
     readonly networkServices: string | null;
@@ -204,6 +280,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       serviceAccount: e.HOOKS_SERVICE_ACCOUNT ?? null,
     },
     stalledAfterMs: e.STALLED_AFTER_SECONDS * 1000,
+    ...securityConfig(e),
     endpoints: {
       networkServices: e.NETWORK_SERVICES_ENDPOINT ?? null,
       monitoring: e.MONITORING_ENDPOINT ?? null,
@@ -214,8 +291,26 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   };
 }
 
+type Env = z.output<typeof envSchema>;
+
+/** Who may do what, how callers are identified, and what the controller trusts (docs/security.md). */
+function securityConfig(e: Env): Pick<Config, 'authz' | 'identity' | 'allowedBackendProjects' | 'alerts'> {
+  return {
+    authz: e.AUTHZ_POLICY ?? defaultPolicy({ requests: TOPICS.requests, control: TOPICS.control }),
+    identity: {
+      check: e.ID_TOKEN_CHECK,
+      audiences: e.ID_TOKEN_AUDIENCES,
+      jwksUrl: e.ID_TOKEN_JWKS_URL,
+      issuers: e.ID_TOKEN_ISSUERS,
+      drivers: e.DRIVER_PRINCIPALS,
+    },
+    allowedBackendProjects: e.ALLOWED_BACKEND_PROJECTS,
+    alerts: { knownPolicies: e.KNOWN_ALERT_POLICIES, acceptLabelled: e.ALERT_POLICIES_BY_LABEL },
+  };
+}
+
 /** Rules across variables that the per-variable schema cannot state. */
-function checkCombinations(e: z.output<typeof envSchema>): void {
+function checkCombinations(e: Env): void {
   if ((e.WORKFLOW_NAME === undefined) !== (e.ADVANCE_URL === undefined)) {
     throw new InvalidInputError(
       'invalid controller configuration: set WORKFLOW_NAME and ADVANCE_URL together',
@@ -233,6 +328,17 @@ function checkCombinations(e: z.output<typeof envSchema>): void {
       {
         code: 'INVALID_CONFIG',
         hint: 'unset HOOK_URL_POLICY in production: hooks must be HTTPS on public hosts',
+      },
+    );
+  }
+  const ownIssuers = e.ID_TOKEN_ISSUERS.some((i) => !(GOOGLE_ISSUERS as readonly string[]).includes(i));
+  if ((e.ID_TOKEN_JWKS_URL !== GOOGLE_JWKS_URL || ownIssuers) && e.NETWORK_SERVICES_ENDPOINT === undefined) {
+    throw new InvalidInputError(
+      'invalid controller configuration: ID_TOKEN_JWKS_URL and ID_TOKEN_ISSUERS are only for the local cloud',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'unset them in production: only Google-signed ID tokens identify callers there',
       },
     );
   }

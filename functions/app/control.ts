@@ -4,6 +4,7 @@
  * steps the canary down through the plan's lower weights, holding each for `hold` (default 60 s).
  */
 import { z } from 'zod';
+import type { Caller } from '../core/caller.ts';
 import { planRetry } from '../core/create.ts';
 import { parseDurationSeconds } from '../core/duration.ts';
 import type { ControlCommand, Input } from '../core/inputs.ts';
@@ -122,6 +123,8 @@ export interface OperatorCommand {
   readonly dedupeKey?: string;
   /** When the operator issued it (the message's publish time); null for the synchronous HTTP path. */
   readonly issuedAt?: number | null;
+  /** Who sent it and how that is known (core/caller.ts); authorized against config.authz. */
+  readonly caller?: Caller;
 }
 
 export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {

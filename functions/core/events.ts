@@ -8,8 +8,18 @@ import { primaryRoute, routesOf } from './targets.ts';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
+/**
+ * The stable id of the event a history entry produces: the same on every publish of it (after a
+ * crash, by the outbox drain, on a redelivery), so consumers deduplicate by it.
+ */
+export function eventIdOf(rolloutId: string, version: number): string {
+  return `${rolloutId}.v${version}`;
+}
+
 export interface LifecycleEvent {
   readonly schemaVersion: typeof EVENT_SCHEMA_VERSION;
+  /** `<rolloutId>.v<version>`: stable across re-publishes (docs/events.md#delivery). */
+  readonly eventId: string;
   readonly type: HistoryEntry['event'];
   readonly rolloutId: string;
   readonly version: number;
@@ -34,9 +44,37 @@ export interface LifecycleEvent {
   readonly hooks?: NonNullable<HistoryEntry['hooks']>;
 }
 
+/**
+ * A lifecycle event waiting to be published: the store writes one in the same commit as the
+ * history entry it reports (the outbox), and it is deleted once published.
+ */
+export interface OutboxEvent {
+  readonly eventId: string;
+  readonly rolloutId: string;
+  readonly version: number;
+  /** The history entry's time (ms since the epoch). */
+  readonly createdAt: number;
+  readonly event: LifecycleEvent;
+  /** The Pub/Sub attributes to publish it with. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+export function outboxEventOf(r: Rollout, entry: HistoryEntry): OutboxEvent {
+  const event = toLifecycleEvent(r, entry);
+  return {
+    eventId: event.eventId,
+    rolloutId: r.id,
+    version: entry.version,
+    createdAt: entry.at,
+    event,
+    attributes: { rolloutId: r.id, type: entry.event, phase: entry.to.phase, eventId: event.eventId },
+  };
+}
+
 export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEvent {
   return {
     schemaVersion: EVENT_SCHEMA_VERSION,
+    eventId: eventIdOf(r.id, entry.version),
     type: entry.event,
     rolloutId: r.id,
     version: entry.version,

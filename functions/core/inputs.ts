@@ -5,6 +5,7 @@
 
 import type { SplitCheck } from './analysis/split.ts';
 import type { AnalysisWindow, Judgement } from './analysis/verdict.ts';
+import type { Caller } from './caller.ts';
 import type { HookPoint, HookResult } from './hooks.ts';
 import type { ConcurrentWrite, RouteSnapshot } from './routing/snapshot.ts';
 import type { OperationState, RouteIntent, RouteOperation } from './state.ts';
@@ -24,6 +25,8 @@ export interface IncidentInput {
 interface Base {
   /** Who or what caused this input: `workflow:<execution>`, `scheduler`, `alert:<policy>`, `operator:<who>`. */
   readonly actor: string;
+  /** For a person's or a publisher's input: who asked and how that is known (recorded in history). */
+  readonly caller?: Caller;
 }
 
 export type Input =

@@ -4,6 +4,7 @@
  */
 
 import type { AnalysisWindow, EvidenceValue, JudgeState, Verdict } from './analysis/verdict.ts';
+import type { Caller } from './caller.ts';
 import type { HookState } from './hook-state.ts';
 import type { HookPoint, HookResult, HookStatus } from './hooks.ts';
 import type { Plan } from './plan.ts';
@@ -356,6 +357,13 @@ export interface HistoryEntry {
   } | null;
   /** The results of the hook calls this change records (docs/hooks.md). */
   readonly hooks?: readonly HookResult[];
+  /**
+   * Who asked for this change and how the controller knows (verified ID token, or a name claimed
+   * in a Pub/Sub message protected by the topic's IAM); absent for the controller's own changes.
+   */
+  readonly caller?: Caller;
+  /** On the first entry: the request's `requestedBy`, as claimed by the publisher. */
+  readonly requestedBy?: string;
 }
 
 export function stepOf(status: Status): number | null {

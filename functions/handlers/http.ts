@@ -1,7 +1,13 @@
 /** JSON answers for the HTTP functions, with errors in one shape: {error: {code, message, hint}}. */
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { type Logger, traceFields } from '../app/log.ts';
-import { ControllerError, InvalidInputError, RefusedError } from '../errors.ts';
+import {
+  ControllerError,
+  ForbiddenError,
+  InvalidInputError,
+  RefusedError,
+  UnauthenticatedError,
+} from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 
 /** The function's logger for one request, grouped under the request's trace. */
@@ -29,9 +35,13 @@ export function sendError(res: Response, error: unknown, log: Logger): void {
       ? 503
       : error.code === 'ROLLOUT_NOT_FOUND'
         ? 404
-        : error instanceof RefusedError
-          ? 409
-          : 500;
+        : error instanceof UnauthenticatedError
+          ? 401
+          : error instanceof ForbiddenError
+            ? 403
+            : error instanceof RefusedError
+              ? 409
+              : 500;
     (error.retryable ? log.warn : log.error)(error.message, { code: error.code, hint: error.hint });
     if (error.retryable) res.set('retry-after', '1');
     sendJson(res, status, { error: { code: error.code, message: error.message, hint: error.hint } });

@@ -3,6 +3,8 @@
  * time — and the two ways a decision ends: `commit` (one new version, one history entry) or
  * `unchanged` (the reason). Both carry at most one follow-up.
  */
+
+import type { Caller } from '../caller.ts';
 import { type Decision, type FollowUp, NO_FOLLOW_UP } from '../decision.ts';
 import type { HookState } from '../hook-state.ts';
 import type { HookResult } from '../hooks.ts';
@@ -29,10 +31,12 @@ export interface Context {
   readonly now: number;
   readonly actor: string;
   readonly input: Input['type'];
+  /** Who asked, when a person or publisher did (copied into the history entry). */
+  readonly caller?: Caller;
 }
 
 export function contextOf(r: Rollout, input: Input, now: number): Context {
-  return { r, now, actor: input.actor, input: input.type };
+  return { r, now, actor: input.actor, input: input.type, ...(input.caller ? { caller: input.caller } : {}) };
 }
 
 /** What a change sets; anything left out stays as it is. */
@@ -99,6 +103,7 @@ export function commit(c: Context, change: Change): Decision {
     verdict: change.verdict ?? null,
     ...(change.route ? { route: change.route } : {}),
     ...(change.hooks ? { hooks: change.hooks } : {}),
+    ...(c.caller ? { caller: c.caller } : {}),
   };
   return withNotify(r, { kind: 'changed', rollout: next, entry, followUp: change.followUp ?? NO_FOLLOW_UP });
 }

@@ -4,15 +4,18 @@
  * steps the canary down through the plan's lower weights, holding each for `hold` (default 60 s).
  */
 import { z } from 'zod';
+import type { PolicyCommand } from '../core/authz.ts';
 import type { Caller } from '../core/caller.ts';
 import { planRetry } from '../core/create.ts';
 import { parseDurationSeconds } from '../core/duration.ts';
 import type { ControlCommand, Input } from '../core/inputs.ts';
 import { BACKEND_NAME, ROUTE_NAME } from '../core/request.ts';
-import type { Phase } from '../core/state.ts';
+import type { Phase, Rollout } from '../core/state.ts';
+import { routesOf } from '../core/targets.ts';
 import { ROLLOUT_ID, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
+import { type AuthorizeDeps, authorizeCaller, refusalOfUnknown } from './authorize.ts';
 import { type EmergencyDeps, withStoreDeadline } from './emergency.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 import { rolloutNotFound } from './status.ts';
@@ -104,7 +107,7 @@ export interface ControlResult {
   readonly newRolloutId?: string;
 }
 
-export interface ControlDeps extends EmergencyDeps {
+export interface ControlDeps extends EmergencyDeps, AuthorizeDeps {
   readonly store: RolloutStore;
   readonly executor: RolloutExecutor;
   /** Starts a retry (same path as a new rollout request). */
@@ -114,6 +117,8 @@ export interface ControlDeps extends EmergencyDeps {
     attempt: number,
     retryOf: string,
     actor: string,
+    /** The operator's caller: the retry is authorized and recorded as theirs. */
+    caller: Caller | undefined,
   ) => Promise<{ id: string; phase: Phase; version: number }>;
 }
 
@@ -127,57 +132,35 @@ export interface OperatorCommand {
   readonly caller?: Caller;
 }
 
+/**
+ * Runs an operator's command once the caller is authorized for it on every route of the rollout
+ * (docs/security.md#authorization); a refusal (ForbiddenError) changes nothing.
+ */
 export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {
-  const { request, dedupeKey, issuedAt = null } = command;
+  const { request, dedupeKey, issuedAt = null, caller } = command;
   const actor = `operator:${request.actor}`;
-  const base = { rolloutId: request.rolloutId, command: request.command };
-  if (request.command === 'retry') {
-    const existing = await deps.store.get(request.rolloutId);
-    if (existing === null) throw rolloutNotFound(request.rolloutId);
-    const plan = planRetry(existing);
-    if (!plan.ok) {
-      return {
-        ...base,
-        applied: false,
-        phase: existing.status.phase,
-        version: existing.version,
-        reason: plan.reason,
-      };
-    }
-    const started = await deps.startRetry(
-      plan.request,
-      plan.id,
-      plan.attempt,
-      existing.retryOf ?? existing.id,
-      actor,
-    );
-    return {
-      ...base,
-      applied: true,
-      phase: started.phase,
-      version: started.version,
-      reason: `retry started as ${started.id}`,
-      newRolloutId: started.id,
-    };
-  }
-  // An abort that names the route and the canary takes the canary out even if Firestore is down.
+  if (request.command === 'retry') return retry(deps, request, actor, caller);
+  // An abort that names the route and the canary takes the canary out even if Firestore is down:
+  // it is authorized on the route it names first, and on the rollout's routes once it is read.
   const target =
     request.command === 'abort' && request.route !== undefined && request.canary !== undefined
       ? { routes: [request.route], canary: request.canary, why: `abort by ${actor}` }
       : null;
-  const result = await withStoreDeadline(
-    deps,
-    target,
-    deps.executor.run(
+  if (target !== null) await authorizeCaller(deps, caller, ['abort'], target.routes);
+  const work = async () => {
+    await authorizedRollout(deps, request, caller);
+    return deps.executor.run(
       request.rolloutId,
-      controlInput(request, actor, issuedAt),
+      controlInput(request, actor, issuedAt, caller),
       dedupeKey === undefined ? {} : { dedupeKey },
-    ),
-  );
+    );
+  };
+  const result = await withStoreDeadline(deps, target, work());
   if (result === null) throw rolloutNotFound(request.rolloutId);
   const overtaken = result.first?.event === 'rollout.command_overtaken';
   return {
-    ...base,
+    rolloutId: request.rolloutId,
+    command: request.command,
     applied: result.transitions > 0 && !overtaken,
     phase: result.rollout.status.phase,
     version: result.rollout.version,
@@ -185,9 +168,69 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
   };
 }
 
-function controlInput(request: ControlRequest, actor: string, issuedAt: number | null): Input {
+async function retry(
+  deps: ControlDeps,
+  request: ControlRequest,
+  actor: string,
+  caller: Caller | undefined,
+): Promise<ControlResult> {
+  const base = { rolloutId: request.rolloutId, command: request.command };
+  const existing = await authorizedRollout(deps, request, caller);
+  const plan = planRetry(existing);
+  if (!plan.ok) {
+    return {
+      ...base,
+      applied: false,
+      phase: existing.status.phase,
+      version: existing.version,
+      reason: plan.reason,
+    };
+  }
+  const retryOf = existing.retryOf ?? existing.id;
+  const started = await deps.startRetry(plan.request, plan.id, plan.attempt, retryOf, actor, caller);
+  return {
+    ...base,
+    applied: true,
+    phase: started.phase,
+    version: started.version,
+    reason: `retry started as ${started.id}`,
+    newRolloutId: started.id,
+  };
+}
+
+/**
+ * The rollout the command is for, once the caller is allowed the command on all its routes (and,
+ * for a promote past a confirmPromotion hook, to override hooks). An unknown id is refused like a
+ * known one to a caller holding the command on no route at all; others learn it is not found.
+ */
+async function authorizedRollout(
+  deps: ControlDeps,
+  request: ControlRequest,
+  caller: Caller | undefined,
+): Promise<Rollout> {
+  const rollout = await deps.store.get(request.rolloutId);
+  if (rollout === null) {
+    throw (await refusalOfUnknown(deps, caller, request.command)) ?? rolloutNotFound(request.rolloutId);
+  }
+  await authorizeCaller(deps, caller, commandsOf(request, rollout), routesOf(rollout.spec));
+  return rollout;
+}
+
+/** What the policy must allow: the command, and overrideHooks for a promote that skips confirmPromotion. */
+export function commandsOf(request: ControlRequest, rollout: Rollout): PolicyCommand[] {
+  const confirms = rollout.plan.hooks?.confirmPromotion.length ?? 0;
+  return request.command === 'promote' && confirms > 0 ? ['promote', 'overrideHooks'] : [request.command];
+}
+
+function controlInput(
+  request: ControlRequest,
+  actor: string,
+  issuedAt: number | null,
+  caller: Caller | undefined,
+): Input {
   const { command, reason } = request;
-  return { type: 'control', command, actor, note: reason, issuedAt, gradual: gradualOf(request) };
+  const gradual = gradualOf(request);
+  return { type: 'control', command, actor, note: reason, issuedAt, gradual, ...(caller ? { caller } : {}) };
 }
 
 /** A gradual abort's hold as written (the core scales it by the rollout's time scale), or null. */

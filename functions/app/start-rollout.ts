@@ -5,6 +5,7 @@
  * driver (one workflow execution, or the first step right away for scheduler-driven rollouts).
  */
 import { randomUUID } from 'node:crypto';
+import type { Caller } from '../core/caller.ts';
 import { createRollout } from '../core/create.ts';
 import { type HookUrlPolicy, hookUrlIssues } from '../core/hooks.ts';
 import { routeKindIssues } from '../core/kind-fit.ts';
@@ -15,12 +16,13 @@ import { type MetricSource, type RolloutRequest, validateRolloutRequest } from '
 import { type ProjectNames, withProjectId } from '../core/resource-name.ts';
 import { backendKey, canonical, type RouteSnapshot, sameBackend } from '../core/routing/snapshot.ts';
 import { isTerminal, type Rollout } from '../core/state.ts';
-import { targetsOf } from '../core/targets.ts';
+import { routesOf, targetsOf } from '../core/targets.ts';
 import type { FieldIssue } from '../core/validation.ts';
 import { ControllerError, InvalidInputError, RefusedError, TransientError } from '../errors.ts';
 import { type RolloutStore, SpecConflictError } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
+import { type AuthorizeDeps, authorizeCaller } from './authorize.ts';
 import { type Config, defaultMetricSource, projectNames } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
@@ -35,7 +37,7 @@ import {
 } from './start-targets.ts';
 import { endSuperseded, publishDisplaced, routeBusy } from './supersede.ts';
 
-export interface StartDeps {
+export interface StartDeps extends AuthorizeDeps {
   readonly store: RolloutStore;
   readonly router: Lazy<TrafficRouter>;
   readonly executions: Lazy<WorkflowExecutions>;
@@ -55,6 +57,13 @@ export interface StartCommand {
   /** Used for the rollout id when the request has no rolloutId. */
   readonly messageId: string;
   readonly actor: string;
+  /**
+   * Who asked (docs/security.md#authorization): the requests topic with the request's claimed
+   * `requestedBy`, or — for a retry — the operator who asked for it. It must be allowed `start`
+   * (a retry: `retry`) on every route of the request; it is recorded in the first history entry.
+   * Undefined: an unidentified caller, refused.
+   */
+  readonly caller: Caller | undefined;
   readonly attempt?: number;
   readonly retryOf?: string;
   /**
@@ -78,6 +87,8 @@ export function rolloutIdFor(request: Pick<RolloutRequest, 'rolloutId'>, message
 export async function startRollout(deps: StartDeps, command: StartCommand): Promise<StartOutcome> {
   const outcome = await refusable(command, async () => {
     const request = acceptedRequest(deps.config, command.body);
+    const asked = command.retryOf === undefined ? 'start' : 'retry';
+    await authorizeCaller(deps, command.caller, [asked], routesOf(request));
     const id = rolloutIdFor(request, command.messageId);
     const existing = await deps.store.get(id);
     if (existing === null) return create(deps, request, id, command, deps.log.child({ rolloutId: id }));
@@ -233,6 +244,7 @@ async function create(
     weights: first.weights,
     now,
     actor: command.actor,
+    ...(command.caller === undefined ? {} : { caller: command.caller }),
     ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
     ...(command.retryOf !== undefined ? { retryOf: command.retryOf } : {}),
   });

@@ -1,6 +1,7 @@
 /**
  * Creating a rollout (version 1, Pending) and deriving the request of a retry.
  */
+import type { Caller } from './caller.ts';
 import { normalisePlan, type PlanContext } from './plan.ts';
 import type { RolloutRequest } from './request.ts';
 import { type HistoryEntry, isTerminal, type Rollout, snapshot } from './state.ts';
@@ -20,6 +21,8 @@ export interface NewRollout {
   readonly weights: Weights;
   readonly now: number;
   readonly actor: string;
+  /** Who asked for it and how that is known (recorded in the first history entry). */
+  readonly caller?: Caller;
   readonly attempt?: number;
   readonly retryOf?: string;
 }
@@ -67,6 +70,8 @@ export function createRollout(n: NewRollout): { rollout: Rollout; entry: History
     to: snapshot(rollout),
     intent: null,
     verdict: null,
+    ...(n.caller === undefined ? {} : { caller: n.caller }),
+    ...(n.request.requestedBy === undefined ? {} : { requestedBy: n.request.requestedBy }),
   };
   return { rollout, entry };
 }

@@ -42,6 +42,10 @@ export interface LifecycleEvent {
   readonly verdict: HistoryEntry['verdict'];
   /** The hook results the change records (docs/hooks.md); absent when it records none. */
   readonly hooks?: NonNullable<HistoryEntry['hooks']>;
+  /** Who asked for the change and how that is known (docs/security.md); absent for the controller's own. */
+  readonly caller?: NonNullable<HistoryEntry['caller']>;
+  /** On `rollout.created`: the request's `requestedBy`, as its publisher claimed it. */
+  readonly requestedBy?: string;
 }
 
 /**
@@ -93,6 +97,8 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
     intent: entry.intent,
     verdict: entry.verdict,
     ...(entry.hooks ? { hooks: entry.hooks } : {}),
+    ...(entry.caller ? { caller: entry.caller } : {}),
+    ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
   };
 }
 

@@ -1,6 +1,7 @@
 /** control (topic rollout-control): operator commands published with gcloud or rolloutctl. */
 import { control, parseControl } from '../app/control.ts';
 import { jsonOf } from '../app/pubsub-message.ts';
+import { TOPICS } from '../manifest.ts';
 import type { Runtime } from '../runtime.ts';
 import { pubsubHandler } from './pubsub-handler.ts';
 import { startRetry } from './retry.ts';
@@ -14,6 +15,8 @@ export function controlHandler(rt: Runtime) {
         request,
         dedupeKey: `rollout-control:${message.messageId}`,
         issuedAt: message.publishTime === null ? null : Date.parse(message.publishTime) || null,
+        // Pub/Sub names no publisher: the actor is only claimed; the topic's IAM protects it.
+        caller: { kind: 'topic', topic: TOPICS.control, claimed: request.actor },
       },
     );
     log.info(

@@ -1,5 +1,6 @@
 /** JSON answers for the HTTP functions, with errors in one shape: {error: {code, message, hint}}. */
 import type { Request, Response } from '@google-cloud/functions-framework';
+import { PolicyRefusal } from '../app/authorize.ts';
 import { type Logger, traceFields } from '../app/log.ts';
 import {
   ControllerError,
@@ -42,7 +43,10 @@ export function sendError(res: Response, error: unknown, log: Logger): void {
             : error instanceof RefusedError
               ? 409
               : 500;
-    (error.retryable ? log.warn : log.error)(error.message, { code: error.code, hint: error.hint });
+    // A refusal of the authorization policy was logged (WARNING, with the principals) where made.
+    if (!(error instanceof PolicyRefusal)) {
+      (error.retryable ? log.warn : log.error)(error.message, { code: error.code, hint: error.hint });
+    }
     if (error.retryable) res.set('retry-after', '1');
     sendJson(res, status, { error: { code: error.code, message: error.message, hint: error.hint } });
     return;

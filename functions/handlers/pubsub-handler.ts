@@ -7,6 +7,7 @@
  *   - success → return.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
+import { PolicyRefusal } from '../app/authorize.ts';
 import type { LogFields, Logger } from '../app/log.ts';
 import { traceFields } from '../app/log.ts';
 import { messageFromEvent, messageIdOf, type PubSubMessage } from '../app/pubsub-message.ts';
@@ -43,6 +44,8 @@ export function pubsubHandler(rt: Runtime, functionName: string, work: MessageWo
       await work(message, log);
     } catch (error) {
       if (error instanceof ControllerError && !error.retryable) {
+        // A refusal of the authorization policy was logged (WARNING, with the principals) where made.
+        if (error instanceof PolicyRefusal) return;
         log.error(`${functionName}: ${error.message}; message acknowledged, not retried`, errorFields(error));
         return;
       }

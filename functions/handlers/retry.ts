@@ -4,8 +4,8 @@ import { startRollout } from '../app/start-rollout.ts';
 import type { Runtime } from '../runtime.ts';
 
 export function startRetry(rt: Runtime, messageId: string): ControlDeps['startRetry'] {
-  return async (body, id, attempt, retryOf, actor) => {
-    const outcome = await startRollout(rt, { body, messageId, actor, attempt, retryOf });
+  return async (body, id, attempt, retryOf, actor, caller) => {
+    const outcome = await startRollout(rt, { body, messageId, actor, attempt, retryOf, caller });
     if (outcome.rollout.id !== id) throw new Error(`retry created ${outcome.rollout.id}, expected ${id}`);
     return { id, phase: outcome.rollout.status.phase, version: outcome.rollout.version };
   };

@@ -2,9 +2,10 @@
 import type { LifecycleEvents } from '../app/lifecycle-events.ts';
 import { jsonOf, type PubSubMessage } from '../app/pubsub-message.ts';
 import { rolloutIdFor, startRollout } from '../app/start-rollout.ts';
-import { rejectedEvent, requestFacts } from '../core/rejected-event.ts';
+import { bounded, rejectedEvent, requestFacts } from '../core/rejected-event.ts';
 import { MAX_REQUEST_BYTES } from '../core/request.ts';
 import { ControllerError, InvalidInputError } from '../errors.ts';
+import { TOPICS } from '../manifest.ts';
 import type { Runtime } from '../runtime.ts';
 import { pubsubHandler } from './pubsub-handler.ts';
 
@@ -22,6 +23,8 @@ export function startRolloutHandler(rt: Runtime) {
       body,
       messageId: message.messageId,
       actor: `pubsub:${message.messageId}`,
+      // Pub/Sub names no publisher: requestedBy is only claimed; the topic's IAM protects it.
+      caller: { kind: 'topic', topic: TOPICS.requests, claimed: requestedByOf(body) },
       onRefused: refused,
     });
     log.info(`rollout ${outcome.rollout.id} ${outcome.kind === 'created' ? 'started' : 'already known'}`, {
@@ -29,6 +32,13 @@ export function startRolloutHandler(rt: Runtime) {
       phase: outcome.rollout.status.phase,
     });
   });
+}
+
+/** The request's `requestedBy` as claimed (a valid request's is at most 200 characters), else null. */
+function requestedByOf(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || !('requestedBy' in body)) return null;
+  const claimed = body.requestedBy;
+  return typeof claimed === 'string' && claimed !== '' ? bounded(claimed, 200) : null;
 }
 
 function readRequest(message: PubSubMessage): unknown {

@@ -192,7 +192,8 @@ async function startLines(): Promise<string[]> {
   };
   const deps = { store, router: async () => router, executions, executor, events, config, clock, log };
   const body = requestInput({ rolloutId: 'started', driver: 'scheduler' });
-  await startRollout(deps, { body, messageId: 'm1', actor: 'pubsub:m1' });
+  const caller = { kind: 'topic', topic: 'rollout-requests', claimed: null } as const;
+  await startRollout(deps, { body, messageId: 'm1', actor: 'pubsub:m1', caller });
   expect(await store.history('started')).not.toEqual([]);
   return lines;
 }

@@ -61,6 +61,7 @@ function setup(attachments: RouteAttachments, env: Record<string, string> = {}) 
       body: requestInput({ rolloutId: 'r1', driver: 'scheduler', ...overrides }),
       messageId: 'm1',
       actor: 'pubsub:m1',
+      caller: { kind: 'topic', topic: 'rollout-requests', claimed: null },
       onRefused: async (error) => {
         refusals.push(error);
       },

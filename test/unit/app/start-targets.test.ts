@@ -129,6 +129,7 @@ function setup(allowed = ALL_KINDS, env: Record<string, string> = {}) {
       body: { ...requestInput({ rolloutId: id, ...overrides }) },
       messageId: `m-${id}`,
       actor: `pubsub:m-${id}`,
+      caller: { kind: 'topic', topic: 'rollout-requests', claimed: null },
     });
   const untouched = () => {
     expect(store.rollouts.size).toBe(0);

@@ -38,7 +38,7 @@ export async function callerPrincipals(deps: AuthorizeDeps, caller: Caller | und
   let found: readonly string[];
   try {
     const membership = await deps.groups();
-    found = await membership.memberOf(caller.email, groups);
+    found = await membership.memberOf(caller.email.toLowerCase(), groups);
   } catch (error) {
     if (error instanceof ControllerError && error.retryable) throw error;
     throw new TransientError(`could not look up the groups of ${caller.email}: ${(error as Error).message}`, {

@@ -125,6 +125,7 @@ resource "google_cloudfunctions2_function" "fn" {
       local.common_environment,
       contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {},
       contains(keys(local.hook_callers), each.key) ? { HOOKS_SERVICE_ACCOUNT = google_service_account.hooks.email } : {},
+      var.authorization_policy == null ? {} : { AUTHZ_POLICY = jsonencode(var.authorization_policy) },
       var.extra_environment,
     )
   }

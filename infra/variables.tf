@@ -77,6 +77,27 @@ variable "default_metrics" {
   default     = {}
 }
 
+variable "authorization_policy" {
+  description = "The authorization policy (AUTHZ_POLICY, docs/security.md#authorization): which principals (user:, serviceAccount:, group:, domain:, topic:) may run which commands on which route patterns. null: topic publishers only (whoever may publish to rollout-requests may start, to rollout-control may run every command); no HTTP caller may run any."
+  type = object({
+    grants = list(object({
+      principals = list(string)
+      routes     = list(string)
+      commands   = list(string)
+    }))
+  })
+  default = null
+
+  validation {
+    condition = var.authorization_policy == null ? true : alltrue([
+      for g in var.authorization_policy.grants : alltrue([
+        for c in g.commands : contains(["start", "pause", "resume", "promote", "abort", "retry", "overrideHooks"], c)
+      ])
+    ])
+    error_message = "Each grant's commands must be among start, pause, resume, promote, abort, retry, overrideHooks."
+  }
+}
+
 variable "extra_environment" {
   description = "More environment variables for every function (e.g. ROUTE_LEASE_SECONDS, TICK_BATCH; see docs/configuration.md)."
   type        = map(string)

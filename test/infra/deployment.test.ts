@@ -241,7 +241,7 @@ describe('the workflow', () => {
     ];
     expect(String(env).replace(/\s+/g, ' ')).toBe(
       hcl(
-        'merge( local.common_environment, contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {}, contains(keys(local.hook_callers), each.key) ? { HOOKS_SERVICE_ACCOUNT = google_service_account.hooks.email } : {}, var.extra_environment, )',
+        'merge( local.common_environment, contains(each.value.uses, "workflowexecutions") ? local.workflow_environment : {}, contains(keys(local.hook_callers), each.key) ? { HOOKS_SERVICE_ACCOUNT = google_service_account.hooks.email } : {}, var.authorization_policy == null ? {} : { AUTHZ_POLICY = jsonencode(var.authorization_policy) }, var.extra_environment, )',
       ),
     );
     expect(root.locals['workflow_environment']).toEqual({

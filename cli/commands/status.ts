@@ -5,6 +5,7 @@ import {
   type RolloutStatus,
   rolloutStatus,
 } from '../../functions/app/status.ts';
+import { describeCaller } from '../../functions/core/caller.ts';
 import { describeProgress } from '../../functions/core/describe.ts';
 import { targetsOf } from '../../functions/core/targets.ts';
 import { describeWeights } from '../../functions/core/weights.ts';
@@ -53,7 +54,11 @@ export function printStatus(io: CliIo, status: RolloutStatus): void {
   if (r.analysis.last) lines.push(`  last verdict: ${r.analysis.last.verdict} — ${r.analysis.last.summary}`);
   for (const h of history) {
     const at = new Date(h.at).toISOString();
-    lines.push(`  v${String(h.version).padEnd(3)} ${at}  ${h.event.padEnd(24)} ${h.actor}: ${h.reason}`);
+    // Who asked, as the controller knows it: a verified member, or a topic and the name only claimed.
+    const via = h.caller ? ` [${describeCaller(h.caller)}]` : '';
+    lines.push(
+      `  v${String(h.version).padEnd(3)} ${at}  ${h.event.padEnd(24)} ${h.actor}${via}: ${h.reason}`,
+    );
   }
   io.out(`${lines.join('\n')}\n`);
 }

@@ -4,6 +4,7 @@ import type { Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import type { Logger } from './app/log.ts';
 import type { RolloutExecutor } from './app/rollout-executor.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
+import type { GroupMembership } from './ports/group-membership.ts';
 import type { HookCaller } from './ports/hook-caller.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
 import type { RolloutStore } from './ports/rollout-store.ts';
@@ -24,6 +25,8 @@ export interface Runtime {
   /** Calls rollout hooks (HTTPS with OIDC ID tokens, docs/hooks.md). */
   readonly hooks: Lazy<HookCaller>;
   readonly events: LifecycleEvents;
+  /** Resolves `group:` principals (docs/security.md#groups); null when the policy names no group. */
+  readonly groups: Lazy<GroupMembership> | null;
   /** Runs every rollout's decisions (whoever drives the rollout: workflow, tick, alert, operator). */
   readonly executor: RolloutExecutor;
 }

@@ -6,6 +6,7 @@
 import { createFirestore } from './adapters/firestore-client.ts';
 import { FirestoreRolloutStore } from './adapters/firestore-store.ts';
 import { type Config, loadConfig, projectNames } from './app/config.ts';
+import { groupMembershipFor } from './app/group-lookup.ts';
 import { type Lazy, LifecycleEvents } from './app/lifecycle-events.ts';
 import { createLogger, type Logger } from './app/log.ts';
 import { RolloutExecutor } from './app/rollout-executor.ts';
@@ -61,7 +62,21 @@ export function createRuntime(
       await startDriver({ store, executions, executor, config, clock }, next, actor);
     },
   });
-  return { config, log, clock, store, router, metrics, executions, publisher, hooks, events, executor };
+  const groups = groupMembershipFor(config, log);
+  return {
+    config,
+    log,
+    clock,
+    store,
+    router,
+    metrics,
+    executions,
+    publisher,
+    hooks,
+    events,
+    executor,
+    groups,
+  };
 }
 
 /** The Google API clients, each imported and created on first use. */

@@ -6,6 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { celString, cloudIdentityGroupMembership } from '../../functions/adapters/cloud-identity-groups.ts';
+import { loadConfig } from '../../functions/app/config.ts';
+import { groupMembershipFor } from '../../functions/app/group-lookup.ts';
 import { createLogger } from '../../functions/app/log.ts';
 import { isRetryable, RefusedError, TransientError } from '../../functions/errors.ts';
 import type { GroupMembership } from '../../functions/ports/group-membership.ts';
@@ -150,5 +152,41 @@ describe('the stand-in speaks the REST API', () => {
     server.directory.set('a@example.test', ['b@example.test']);
     server.directory.set('b@example.test', ['a@example.test']);
     expect(await groups.memberOf('alice@example.test', ['group:a@example.test'])).toEqual([]);
+  });
+});
+
+describe('wiring: the runtime gets the adapter only when the policy names groups', () => {
+  const env = (policy: unknown, extra: Record<string, string> = {}) => ({
+    GOOGLE_CLOUD_PROJECT: 'demo-project',
+    ALLOWED_ROUTES: 'projects/demo-project/locations/global/httpRoutes/*',
+    NETWORK_SERVICES_ENDPOINT: 'http://127.0.0.1:1/',
+    CLOUD_IDENTITY_ENDPOINT: server.url,
+    ...(policy === undefined ? {} : { AUTHZ_POLICY: JSON.stringify(policy) }),
+    ...extra,
+  });
+  const quiet = createLogger({}, () => undefined);
+
+  it('a policy naming groups: the configured endpoint answers', async () => {
+    const policy = {
+      grants: [{ principals: [ONCALL, 'user:lead@example.test'], routes: ['*'], commands: ['pause'] }],
+    };
+    const lookup = groupMembershipFor(loadConfig(env(policy)), quiet);
+    expect(lookup).not.toBeNull();
+    const membership = await lookup?.();
+    expect(await membership?.memberOf('alice@example.test', [ONCALL])).toEqual([ONCALL]);
+    expect(await lookup?.()).toBe(membership);
+  });
+
+  it('no group in the policy (or the default policy): no lookup at all', () => {
+    const policy = {
+      grants: [{ principals: ['user:lead@example.test'], routes: ['*'], commands: ['pause'] }],
+    };
+    expect(groupMembershipFor(loadConfig(env(policy)), quiet)).toBeNull();
+    expect(groupMembershipFor(loadConfig(env(undefined)), quiet)).toBeNull();
+  });
+
+  it('CLOUD_IDENTITY_ENDPOINT is refused outside the local cloud', () => {
+    const { NETWORK_SERVICES_ENDPOINT: _, ...production } = env(undefined);
+    expect(() => loadConfig(production)).toThrow(/CLOUD_IDENTITY_ENDPOINT is only for the local cloud/);
   });
 });

@@ -9,6 +9,8 @@
 
 import { type AlertEvaluator, startAlertEvaluator } from './alerting/evaluator.ts';
 import { parseAlertPolicy } from './alerting/policy.ts';
+import type { GroupMembers } from './cloud-identity/directory.ts';
+import { type CloudIdentityServer, startCloudIdentityServer } from './cloud-identity/server.ts';
 import {
   canaryAlertPolicy,
   type DemoApp,
@@ -60,6 +62,8 @@ export interface LocalCloudOptions {
    * a GRPCRoute, TCPRoute and TLSRoute per app; default false.
    */
   readonly protocols?: boolean;
+  /** The groups of the Cloud Identity stand-in: group email → members (users or groups); default DEMO_GROUPS. */
+  readonly groups?: GroupMembers;
 }
 
 export interface LocalCloud {
@@ -82,6 +86,8 @@ export interface LocalCloud {
   readonly iam: IamServer;
   /** The account hooks are called as (the only one the IAM stand-in knows). */
   readonly hooksServiceAccount: string;
+  /** Cloud Identity Groups stand-in: resolves `group:` principals of the authorization policy. */
+  readonly cloudIdentity: CloudIdentityServer;
   /** The endpoints as environment variables (what `npm run local` prints). */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -134,6 +140,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const hooksAccount = hooksServiceAccount(project);
     const iam = await startIamServer({ serviceAccounts: [hooksAccount] });
     cleanup.push(() => iam.close());
+    const cloudIdentity = await startCloudIdentityServer(options.groups ? { groups: options.groups } : {});
+    cleanup.push(() => cloudIdentity.close());
     const recorder = new CloudRunRecorder({
       endpoint: monitoring.endpoint,
       project,
@@ -218,6 +226,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       IAM_CREDENTIALS_ENDPOINT: iam.url,
       HOOKS_SERVICE_ACCOUNT: hooksAccount,
       HOOKS_JWKS_URL: iam.jwksUrl,
+      CLOUD_IDENTITY_ENDPOINT: cloudIdentity.url,
       MESH_PROXY: mesh.url,
       ...(first
         ? {
@@ -245,6 +254,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       protocols,
       iam,
       hooksServiceAccount: hooksAccount,
+      cloudIdentity,
       env,
       stop,
     };

@@ -25,6 +25,8 @@ export interface ControllerOptions {
   readonly monitoringEndpoint: string;
   /** Root URL of the local IAM Credentials API, and the account hooks are called as. */
   readonly iam: { readonly url: string; readonly hooksServiceAccount: string };
+  /** Root URL of the local Cloud Identity Groups API (`group:` principals); unset: none. */
+  readonly cloudIdentityUrl?: string;
   readonly allowedRoutes: readonly string[];
   /** Request durations and controller timings are divided by this. */
   readonly timeScale: number;
@@ -82,6 +84,7 @@ export async function startController(options: ControllerOptions): Promise<Local
     IAM_CREDENTIALS_ENDPOINT: options.iam.url,
     HOOKS_SERVICE_ACCOUNT: options.iam.hooksServiceAccount,
     WORKFLOWS_ENDPOINT: workflows.url,
+    ...(options.cloudIdentityUrl ? { CLOUD_IDENTITY_ENDPOINT: options.cloudIdentityUrl } : {}),
     WORKFLOW_NAME: `projects/${options.project}/locations/${WORKFLOW_LOCATION}/workflows/${WORKFLOW_ID}`,
     ADVANCE_URL: `http://127.0.0.1:${ports.get('advanceRollout')}/`,
     ALLOWED_ROUTES: options.allowedRoutes.join(','),
@@ -173,6 +176,7 @@ export function startControllerOn(
     networkServicesUrl: cloud.networkServices.url,
     monitoringEndpoint: cloud.monitoring.address,
     iam: { url: cloud.iam.url, hooksServiceAccount: cloud.hooksServiceAccount },
+    cloudIdentityUrl: cloud.cloudIdentity.url,
     allowedRoutes: [...cloud.apps.map((a) => a.route), ...otherKindsOf(cloud.project)],
     timeScale: cloud.timeScale,
     ...extra,
@@ -192,6 +196,7 @@ export function controllerEnvFor(cloud: LocalCloud): Record<string, string> {
     MONITORING_ENDPOINT: cloud.monitoring.address,
     IAM_CREDENTIALS_ENDPOINT: cloud.iam.url,
     HOOKS_SERVICE_ACCOUNT: cloud.hooksServiceAccount,
+    CLOUD_IDENTITY_ENDPOINT: cloud.cloudIdentity.url,
     HOOK_URL_POLICY: 'local',
     ALLOWED_ROUTES: [...cloud.apps.map((a) => a.route), ...otherKindsOf(cloud.project)].join(','),
     TIME_SCALE: String(cloud.timeScale),

@@ -84,7 +84,7 @@ export class CloudIdentityGroupChecker {
     try {
       const response = await this.#api.groups.lookup({ 'groupKey.id': group }, this.#requestOptions());
       const name = response.data.name;
-      if (typeof name !== 'string' || !name.startsWith('groups/')) {
+      if (typeof name !== 'string' || !/^groups\/[^/?#]+$/.test(name)) {
         throw new Error(`groups.lookup of ${group} answered without a group name`);
       }
       this.#names.set(group, name, NAME_TTL_MS);

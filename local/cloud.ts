@@ -21,6 +21,7 @@ import {
 } from './demo-apps.ts';
 import { type Emulator, startEmulator } from './emulators.ts';
 import { hooksServiceAccount, type IamServer, startIamServer } from './iam/server.ts';
+import { workflowsServiceAccount } from './identities.ts';
 import type { DemoBehaviour } from './mesh/demo-backend.ts';
 import { type DemoBackend, startDemoBackend } from './mesh/demo-backend.ts';
 import { type MeshProxy, startMeshProxy } from './mesh/proxy.ts';
@@ -138,7 +139,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     cleanup.push(() => monitoring.close());
     const hooksAccount = hooksServiceAccount(project);
-    const iam = await startIamServer({ serviceAccounts: [hooksAccount] });
+    const iam = await startIamServer({ serviceAccounts: [hooksAccount, workflowsServiceAccount(project)] });
     cleanup.push(() => iam.close());
     const cloudIdentity = await startCloudIdentityServer(options.groups ? { groups: options.groups } : {});
     cleanup.push(() => cloudIdentity.close());

@@ -28,9 +28,10 @@ const commandSchema = z.strictObject(
       error: 'must be one of pause, resume, promote, abort, retry',
     }),
     actor: z
-      .string({ error: 'is required: who is asking (e.g. an email)' })
+      .string({ error: 'must be a string: who is asking (e.g. an email)' })
       .min(1, { error: 'must not be empty' })
-      .max(200, { error: 'must be at most 200 characters' }),
+      .max(200, { error: 'must be at most 200 characters' })
+      .optional(),
     reason: z
       .string({ error: 'must be a string' })
       .max(500, { error: 'must be at most 500 characters' })
@@ -129,7 +130,7 @@ export interface OperatorCommand {
 
 export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {
   const { request, dedupeKey, issuedAt = null } = command;
-  const actor = `operator:${request.actor}`;
+  const actor = operatorActor(request, command.caller);
   const base = { rolloutId: request.rolloutId, command: request.command };
   if (request.command === 'retry') {
     const existing = await deps.store.get(request.rolloutId);
@@ -170,7 +171,7 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
     target,
     deps.executor.run(
       request.rolloutId,
-      controlInput(request, actor, issuedAt),
+      controlInput(request, actor, issuedAt, command.caller),
       dedupeKey === undefined ? {} : { dedupeKey },
     ),
   );
@@ -185,9 +186,28 @@ export async function control(deps: ControlDeps, command: OperatorCommand): Prom
   };
 }
 
-function controlInput(request: ControlRequest, actor: string, issuedAt: number | null): Input {
+/** The actor recorded: a verified caller's email, never what the body claims; else the claimed name. */
+function operatorActor(request: ControlRequest, caller: Caller | undefined): string {
+  if (caller?.kind === 'verified') return `operator:${caller.email}`;
+  return `operator:${request.actor ?? 'unnamed'}`;
+}
+
+function controlInput(
+  request: ControlRequest,
+  actor: string,
+  issuedAt: number | null,
+  caller: Caller | undefined,
+): Input {
   const { command, reason } = request;
-  return { type: 'control', command, actor, note: reason, issuedAt, gradual: gradualOf(request) };
+  return {
+    type: 'control',
+    command,
+    actor,
+    note: reason,
+    issuedAt,
+    gradual: gradualOf(request),
+    ...(caller === undefined ? {} : { caller }),
+  };
 }
 
 /** A gradual abort's hold as written (the core scales it by the rollout's time scale), or null. */

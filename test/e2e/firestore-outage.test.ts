@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotOf } from '../../functions/adapters/route-rules.ts';
 import { routesTo } from '../../functions/core/routing/snapshot.ts';
 import { TOPICS } from '../../functions/manifest.ts';
+import { LOCAL_IDENTITIES } from '../../local/identities.ts';
 import { eventsOf, type Stack, startStack } from '../support/stack.ts';
 
 const TIME_SCALE = 20;
@@ -104,7 +105,7 @@ describe('while Firestore cannot be reached', () => {
     // Meanwhile another operator promotes it over HTTP, and it succeeds before the abort comes back.
     const promoted = await fetch(stack.controller.functions.get('controlHttp')?.url ?? '', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: stack.authorized(LOCAL_IDENTITIES.oncall),
       body: JSON.stringify({
         rolloutId: 'outage-late-abort',
         command: 'promote',

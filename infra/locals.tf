@@ -52,7 +52,7 @@ locals {
       short     = "on-alert"
       trigger   = "rollout-alerts"
       publishes = ["rollout-events"]
-      uses      = ["firestore", "networkservices", "pubsub"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
     }
     control = {
       short     = "control"
@@ -117,8 +117,11 @@ locals {
     "networkservices.operations.list",
   ]
 
-  # Read-only Monitoring: the analysis reads time series and nothing else.
+  # Read-only Monitoring: the analysis reads time series; onAlert reads the project's alert
+  # policies (which incidents to trust, mapped by the labels Monitoring holds).
   metrics_reader_permissions = [
+    "monitoring.alertPolicies.get",
+    "monitoring.alertPolicies.list",
     "monitoring.timeSeries.list",
   ]
 }

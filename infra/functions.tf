@@ -30,6 +30,9 @@ locals {
     METRICS_PRESET       = var.metrics_preset
     DEFAULT_METRICS      = jsonencode(var.default_metrics)
     LOG_EXECUTION_ID     = "true"
+    # Which incidents onAlert accepts (docs/security.md#alert-policies-the-controller-trusts).
+    KNOWN_ALERT_POLICIES    = join(",", var.known_alert_policies)
+    ALERT_POLICIES_BY_LABEL = tostring(var.alert_policies_by_label)
   }
   workflow_environment = {
     WORKFLOW_NAME = google_workflows_workflow.rollout.id

@@ -293,7 +293,9 @@ describe('grants follow functions/manifest.ts', () => {
   it('pubsub.publisher only on the topics each function publishes to', async () => {
     const publishers =
       await evaluateLocals<Record<string, { functions: string[] }>>('local.topic_publishers');
-    const granted = Object.entries(publishers).flatMap(([topic, p]) => p.functions.map((f) => `${f}/${topic}`));
+    const granted = Object.entries(publishers).flatMap(([topic, p]) =>
+      p.functions.map((f) => `${f}/${topic}`),
+    );
     const expected = ENTRY_POINTS.flatMap((ep) => ep.publishes.map((topic) => `${ep.name}/${topic}`));
     expect(granted.sort()).toEqual(expected.sort());
   });
@@ -301,9 +303,10 @@ describe('grants follow functions/manifest.ts', () => {
 
 describe('the tick and advanceDue', () => {
   it('only the tick may publish to rollout-advance; it neither changes routes nor reads metrics', async () => {
-    const publishers = await evaluateLocals<Record<string, { functions: string[]; outside: string[] }>>(
-      'local.topic_publishers',
-    );
+    const publishers =
+      await evaluateLocals<Record<string, { functions: string[]; outside: string[] }>>(
+        'local.topic_publishers',
+      );
     expect(publishers['rollout-advance']).toEqual({ functions: ['tick'], outside: [] });
     const tickPublishes = Object.entries(publishers).filter(([, p]) => p.functions.includes('tick'));
     expect(tickPublishes.map(([topic]) => topic)).toEqual(['rollout-advance']);

@@ -100,13 +100,18 @@ describe('topic publishers', () => {
     }
     for (const [kind, o] of Object.entries(OUTSIDE)) {
       const topics = Object.entries(publishers).filter(([, p]) => p.outside.includes(kind));
-      expect(topics.map(([topic]) => topic), kind).toEqual([o.topic]);
+      expect(
+        topics.map(([topic]) => topic),
+        kind,
+      ).toEqual([o.topic]);
     }
   });
 
   it('no other grant carries a publish permission: nothing project-level, no Pub/Sub editor or admin', () => {
     const iam = [...root.resources.entries()].filter(([a]) => /_iam_(member|binding|policy)\./.test(a));
-    const publisherGrants = iam.filter(([, b]) => /roles\/pubsub\.(publisher|editor|admin)/.test(String(b['role'])));
+    const publisherGrants = iam.filter(([, b]) =>
+      /roles\/pubsub\.(publisher|editor|admin)/.test(String(b['role'])),
+    );
     expect(publisherGrants.map(([a]) => a).sort()).toEqual([
       'google_pubsub_topic_iam_binding.publishers',
       // Pub/Sub forwards dead letters as its own service agent (not a controller topic).

@@ -12,12 +12,15 @@ import { type Stack, startStack } from '../support/stack.ts';
 
 let stack: Stack;
 const PROJECT = 'e2e-alerts';
+const POLICY = 'e2e canary 5xx ratio';
 
 beforeAll(async () => {
   stack = await startStack({
     project: PROJECT,
     apps: ['checkout', 'cart', 'search'],
     cloud: { alerts: false },
+    // The policy the incidents below come from is configured: mapped by the labels it sends.
+    controller: { env: { KNOWN_ALERT_POLICIES: POLICY } },
   });
 });
 afterAll(() => stack.stop());
@@ -39,7 +42,7 @@ function incident(
       state,
       started_at: now - 60,
       ended_at: state === 'closed' ? now : null,
-      policy_name: `5xx ratio of ${serviceName}`,
+      policy_name: POLICY,
       policy_user_labels: labels,
       condition_name: '5xx ratio above 10%',
       condition: { name: 'c', displayName: '5xx ratio above 10%' },
@@ -76,7 +79,7 @@ describe('alerts', () => {
     await progressing(cart, 'alert-bystander');
     const open = incident('open', { rollout_id: 'alert-by-id' }, checkout.canaryService);
     await stack.controller.publish(TOPICS.alerts, open);
-    rolledBackByAlert(await stack.waitForTerminal('alert-by-id'), `5xx ratio of ${checkout.canaryService}`);
+    rolledBackByAlert(await stack.waitForTerminal('alert-by-id'), POLICY);
     expect(stack.route(checkout).rules?.[1]?.action?.destinations).toEqual([
       { serviceName: checkout.stable },
     ]);
@@ -117,7 +120,7 @@ describe('alerts', () => {
   it('maps an unlabelled Cloud Run incident to the rollout whose canary is that service', async () => {
     const cart = stack.app('cart');
     await stack.controller.publish(TOPICS.alerts, incident('open', null, cart.canaryService));
-    rolledBackByAlert(await stack.waitForTerminal('alert-bystander'), `5xx ratio of ${cart.canaryService}`);
+    rolledBackByAlert(await stack.waitForTerminal('alert-bystander'), POLICY);
   });
 
   it('maps a rollout_canary label (the Cloud Run service name) to the rollout with that canary', async () => {
@@ -127,7 +130,7 @@ describe('alerts', () => {
       TOPICS.alerts,
       incident('open', { rollout_canary: search.canaryService }, search.canaryService),
     );
-    rolledBackByAlert(await stack.waitForTerminal('alert-by-canary'), `5xx ratio of ${search.canaryService}`);
+    rolledBackByAlert(await stack.waitForTerminal('alert-by-canary'), POLICY);
     expect(stack.route(search).rules?.[1]?.action?.destinations).toEqual([{ serviceName: search.stable }]);
   });
 });

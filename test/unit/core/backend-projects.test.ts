@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { allowedCommandCanary } from '../../../functions/app/backend-projects.ts';
 import { loadConfig } from '../../../functions/app/config.ts';
+import { control } from '../../../functions/app/control.ts';
+import { createLogger } from '../../../functions/app/log.ts';
 import { checkRequest } from '../../../functions/app/start-rollout.ts';
 import {
   type BackendProjects,
@@ -15,7 +17,8 @@ import {
   projectAllowed,
 } from '../../../functions/core/backend-projects.ts';
 import { InvalidInputError } from '../../../functions/errors.ts';
-import { backendName, request, requestInput, routeName } from '../../support/fixtures.ts';
+import { backendName, newRollout, request, requestInput, routeName } from '../../support/fixtures.ts';
+import { MemoryMetrics, MemoryRouter, MemoryStore, memoryExecutor } from '../../support/memory-ports.ts';
 
 const POLICY: BackendProjects = {
   own: ['demo-project', '123456789012'],
@@ -104,5 +107,38 @@ describe('start checks and the abort command', () => {
     expect(() => allowedCommandCanary(config, ATTACKER)).toThrow(/canary is in project "attacker-project"/);
     expect(() => allowedCommandCanary(config, backendName('c'))).not.toThrow();
     expect(() => allowedCommandCanary(config, undefined)).not.toThrow();
+  });
+
+  it('control refuses such an abort before reading the rollout or touching the route', async () => {
+    const { rollout, entry } = newRollout('r1');
+    const store = new MemoryStore();
+    await store.create(rollout, entry);
+    const router = new MemoryRouter(rollout.weights);
+    const none = { kind: 'noData', reason: 'none' } as const;
+    const metrics = new MemoryMetrics({ stable: none, canary: none });
+    const executor = memoryExecutor({ store, router, metrics, clock: { now: Date.UTC(2026, 11, 1) } });
+    const deps = {
+      store,
+      executor,
+      router: async () => router,
+      config,
+      log: createLogger({}, () => {}),
+      startRetry: async () => {
+        throw new Error('no retry here');
+      },
+    };
+    const abort = {
+      rolloutId: 'r1',
+      command: 'abort',
+      actor: 'ann',
+      reason: '',
+      route: routeName(),
+      canary: ATTACKER,
+    } as const;
+    const refused = await control(deps, { request: abort }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InvalidInputError);
+    expect(refused).toMatchObject({ code: 'INVALID_COMMAND', problems: [{ field: 'canary' }] });
+    expect((await store.get('r1'))?.version).toBe(rollout.version);
+    expect(router.route).toEqual(new MemoryRouter(rollout.weights).route);
   });
 });

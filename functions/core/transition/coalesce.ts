@@ -5,11 +5,12 @@
  * - A `closed` incident is recorded once, and only for the incident the rollout recorded open
  *   (its `lastAlert`): a close of an incident never seen open here, or one already closed, is
  *   `unchanged` with the reason.
- * - While `Paused`, an analysis window judged the same as the last recorded one (inconclusive,
- *   missing data, or pass — a fail always rolls back) is not recorded: the next look measures
- *   the unrecorded windows again together with the next one, so no traffic goes unjudged, and
- *   a window spanning `COALESCED_WINDOWS` windows is recorded whatever its verdict. So a paused
- *   rollout adds at most one analysis entry per verdict change plus one per that many windows.
+ * - While `Paused`, an inconclusive window (missing data included) after an inconclusive one is
+ *   not recorded: the next look measures the unrecorded windows again together with the next
+ *   one, so no traffic goes unjudged, and a window spanning `COALESCED_WINDOWS` windows is
+ *   recorded whatever its verdict. A pass is recorded (it carries evidence into the judge's
+ *   accumulators) and a fail rolls back. So a paused rollout without conclusive data adds at
+ *   most one analysis entry per COALESCED_WINDOWS windows.
  */
 import type { AnalysisWindow, Judgement } from '../analysis/verdict.ts';
 import { type Decision, NO_FOLLOW_UP } from '../decision.ts';
@@ -42,20 +43,25 @@ export function onAlertClosed(c: Context, incident: IncidentInput, lastAlert: Al
   });
 }
 
-/** Whether a paused rollout's windows are measured together until their verdict changes. */
+/** Whether a paused rollout's windows are measured together (its last recorded one was inconclusive). */
 function coalescing(r: Rollout): boolean {
-  return r.status.phase === 'Paused' && isAnalysing(r) && r.analysis.splitSeen && r.analysis.last !== null;
+  return (
+    r.status.phase === 'Paused' &&
+    isAnalysing(r) &&
+    r.analysis.splitSeen &&
+    r.analysis.last?.verdict === 'inconclusive'
+  );
 }
 
 /**
- * The window of a paused rollout not to record (the same verdict as the last recorded one, and
+ * The window of a paused rollout not to record (inconclusive, as the last recorded one was, and
  * spanning fewer than COALESCED_WINDOWS windows): `unchanged`, looked at again once the next
  * window is readable to its end. Null: record it.
  */
 export function coalescedWindow(c: Context, window: AnalysisWindow, j: Judgement): Decision | null {
   const r = c.r;
   const last = r.analysis.last;
-  if (!coalescing(r) || last === null || j.verdict === 'fail' || j.verdict !== last.verdict) return null;
+  if (!coalescing(r) || last?.verdict !== 'inconclusive' || j.verdict !== 'inconclusive') return null;
   const first = expectedWindow(r);
   const span = window.index - first.index + 1;
   if (span >= COALESCED_WINDOWS) return null;
@@ -63,7 +69,7 @@ export function coalescedWindow(c: Context, window: AnalysisWindow, j: Judgement
   const windows = span === 1 ? `window ${window.index}` : `windows ${first.index}–${window.index}`;
   return {
     kind: 'unchanged',
-    reason: `${windows}: ${j.verdict} again while paused (${j.summary}); not recorded, as window ${last.window.index} was; measured again with the next window at ${new Date(retryAt).toISOString()} (recorded at the latest when ${COALESCED_WINDOWS} windows are unrecorded)`,
+    reason: `${windows}: inconclusive again while paused (${j.summary}); not recorded, as window ${last.window.index} was; measured again with the next window at ${new Date(retryAt).toISOString()} (recorded at the latest when ${COALESCED_WINDOWS} windows are unrecorded)`,
     followUp: NO_FOLLOW_UP,
     retryAt,
   };

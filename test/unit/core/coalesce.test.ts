@@ -1,7 +1,7 @@
 /**
  * Repeated inputs that change nothing are not recorded (core/transition/coalesce.ts): a closed
- * incident is recorded once and only for the incident recorded open; a paused rollout's windows
- * with an unchanged verdict are measured together until the verdict changes or they span
+ * incident is recorded once and only for the incident recorded open; a paused rollout's
+ * inconclusive windows are measured together until the verdict changes or they span
  * COALESCED_WINDOWS windows, and the driver is told when to look again.
  */
 import { describe, expect, it } from 'vitest';
@@ -129,16 +129,22 @@ describe('windows of a paused rollout', () => {
     expect(r.status.phase).toBe('Paused');
   });
 
-  it('a change of verdict is recorded at once, and a failing canary is rolled back at once', () => {
+  it('a pass is recorded (every time: it is evidence), a failing canary is rolled back at once', () => {
     const { r, now } = pausedInconclusive();
     const passed = judge(r, now + 3 * MINUTE, 'pass');
     expect(passed.d.kind === 'changed' ? passed.d.entry.event : null).toBe('rollout.analysis');
     const afterPass = changed(passed.d);
-    expect(judge(afterPass, now + 5 * MINUTE, 'pass').d.kind).toBe('unchanged');
-    const failed = judge(afterPass, now + 6 * MINUTE, 'fail');
+    const again = judge(afterPass, now + 4 * MINUTE, 'pass');
+    expect(again.d.kind).toBe('changed');
+    // After a pass, the first inconclusive window is recorded (a change); the next one is not.
+    const quiet = changed(judge(changed(again.d), now + 5 * MINUTE, 'inconclusive').d);
+    const coalesced = judge(quiet, now + 6 * MINUTE, 'inconclusive');
+    expect(coalesced.d.kind).toBe('unchanged');
+    const failed = judge(quiet, now + 8 * MINUTE, 'fail');
     expect(changed(failed.d).status).toMatchObject({ phase: 'RollingBack', cause: { kind: 'verdict' } });
     // The failing measurement covers every window since the last recorded one.
-    expect(failed.window.start).toBe(passed.window.end);
+    expect(failed.window.start).toBe(coalesced.window.start);
+    expect(failed.window.index).toBeGreaterThan(coalesced.window.index);
   });
 
   it('is not reported stalled while its windows are coalesced, but is once the span is overdue', () => {

@@ -13,6 +13,7 @@ import type { Phase } from '../core/state.ts';
 import { ROLLOUT_ID, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
+import { allowedCommandCanary } from './backend-projects.ts';
 import { type EmergencyDeps, withStoreDeadline } from './emergency.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 import { rolloutNotFound } from './status.ts';
@@ -130,6 +131,7 @@ export interface OperatorCommand {
 
 export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {
   const { request, dedupeKey, issuedAt = null } = command;
+  allowedCommandCanary(deps.config, request.canary);
   const actor = operatorActor(request, command.caller);
   const base = { rolloutId: request.rolloutId, command: request.command };
   if (request.command === 'retry') {

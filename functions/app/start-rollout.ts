@@ -21,6 +21,7 @@ import { ControllerError, InvalidInputError, RefusedError, TransientError } from
 import { type RolloutStore, SpecConflictError } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
+import { allowedBackends } from './backend-projects.ts';
 import { type Config, defaultMetricSource, projectNames } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
@@ -150,6 +151,7 @@ export function checkRequest(config: Config, body: unknown): RequestChecks {
   attempt(() => allowedHooks(parsed.value, config.hooks.urlPolicy));
   const request = withBackendsById(parsed.value, projectNames(config));
   attempt(() => distinctBackends(request));
+  attempt(() => allowedBackends(config, request));
   attempt(() => judgeable(request, metricSources(config, request)));
   return { kind: 'parsed', request, problems };
 }

@@ -1,7 +1,8 @@
 /**
  * Monitoring incidents on rollout-alerts, end to end: each way a policy can name its rollout
  * (rollout_id, rollout_canary, or no label and the canary's Cloud Run service), an incident about
- * a stable backend that must not roll anything back, and a closed incident that is recorded.
+ * a stable backend that must not roll anything back, and a closed incident never seen open that
+ * records nothing (core/transition/coalesce.ts).
  * The local evaluator is off: the incidents are published here in the v1.2 notification shape.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,18 +89,27 @@ describe('alerts', () => {
     expect(bystander?.weights).toEqual({ stable: 80, canary: 20 });
   });
 
-  it('records a closed incident on the rollout it names without changing its course', async () => {
+  it('records nothing for a closed incident the rollout never recorded open, and keeps its course', async () => {
     const cart = stack.app('cart');
     const before = await stack.store.get('alert-bystander');
     await stack.controller.publish(
       TOPICS.alerts,
       incident('closed', { rollout_id: 'alert-bystander' }, cart.canaryService),
     );
-    const after = await stack.waitFor('alert-bystander', (r) => r.lastAlert?.state === 'closed');
-    expect(after.status.phase).toBe('Progressing');
-    expect(after.weights).toEqual(before?.weights);
+    await expect
+      .poll(
+        () => stack.logs.some((l) => l.fn === 'onAlert' && l.message.includes('never recorded it open')),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
+    const after = await stack.store.get('alert-bystander');
+    expect(after?.status.phase).toBe('Progressing');
+    expect(after?.weights).toEqual(before?.weights);
+    expect(after?.lastAlert).toBeNull();
     const history = await stack.store.history('alert-bystander');
-    expect(history.filter((h) => h.event === 'rollout.alert_closed')).toHaveLength(1);
+    expect(history.filter((h) => h.event === 'rollout.alert_closed')).toEqual([]);
   });
 
   it('never rolls a canary back for an incident about its stable backend', async () => {

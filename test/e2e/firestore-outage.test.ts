@@ -64,8 +64,8 @@ describe('while Firestore cannot be reached', () => {
     const done = await stack.waitForTerminal('outage-alert', 90_000);
     expect(done.status).toMatchObject({ phase: 'RolledBack', cause: { kind: 'alert' } });
     const history = await stack.store.history('outage-alert');
-    // The incident may close (the canary serves nothing any more) before the open one is
-    // delivered again: that is recorded too, and changes nothing.
+    // The incident may close (the canary serves nothing any more) after the open one is
+    // recorded: that is recorded too (once), and changes nothing.
     const since = history.slice(before.length).filter((h) => h.event !== 'rollout.alert_closed');
     expect(since.map((h) => h.event)).toEqual(['rollout.rolling_back', 'rollout.rolled_back']);
     expect(since[0]?.actor).toMatch(/^alert:/);

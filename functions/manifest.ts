@@ -67,7 +67,8 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
     source: 'functions/entry/on-alert.ts',
     trigger: { kind: 'topic', topic: TOPICS.alerts },
     publishes: [TOPICS.events],
-    uses: ['firestore', 'networkservices', 'pubsub'],
+    // monitoring: the project's alert policies, to accept only incidents of known ones.
+    uses: ['firestore', 'networkservices', 'monitoring', 'pubsub'],
   },
   {
     name: 'control',

@@ -25,7 +25,7 @@ export interface Runtime {
   /** Calls rollout hooks (HTTPS with OIDC ID tokens, docs/hooks.md). */
   readonly hooks: Lazy<HookCaller>;
   readonly events: LifecycleEvents;
-  /** Which of the authorization policy's groups a verified caller is in; null when it names none. */
+  /** Resolves `group:` principals (docs/security.md#groups); null when the policy names no group. */
   readonly groups: Lazy<GroupMembership> | null;
   /** Runs every rollout's decisions (whoever drives the rollout: workflow, tick, alert, operator). */
   readonly executor: RolloutExecutor;

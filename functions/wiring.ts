@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './app/log.ts';
 import { RolloutExecutor } from './app/rollout-executor.ts';
 import { startDriver } from './app/start-rollout.ts';
 import { judgeFor } from './core/analysis/select-judge.ts';
+import type { AlertPolicies } from './ports/alert-policies.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
 import type { HookCaller } from './ports/hook-caller.ts';
 import type { MetricsReader } from './ports/metrics-reader.ts';
@@ -62,7 +63,7 @@ export function createRuntime(
       await startDriver({ store, executions, executor, config, clock }, next, actor);
     },
   });
-  const groups = groupMembershipFor(config);
+  const groups = groupMembershipFor(config, log);
   return {
     config,
     log,
@@ -74,8 +75,8 @@ export function createRuntime(
     publisher,
     hooks,
     events,
-    groups,
     executor,
+    groups,
   };
 }
 
@@ -115,6 +116,17 @@ export function googleClients(config: Config) {
     return createHookCaller(config);
   });
   return { router, metrics, executions, publisher, hooks };
+}
+
+/** The project's Cloud Monitoring alert policies (onAlert's trust check), created on first use. */
+export function alertPoliciesFor(config: Config): Lazy<AlertPolicies> {
+  return lazy(async () => {
+    const { MonitoringAlertPolicies } = await import('./adapters/monitoring-alert-policies.ts');
+    return new MonitoringAlertPolicies({
+      projectId: config.project,
+      ...(config.endpoints.monitoring ? { localEndpoint: config.endpoints.monitoring } : {}),
+    });
+  });
 }
 
 /**

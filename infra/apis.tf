@@ -3,6 +3,7 @@ locals {
     "artifactregistry.googleapis.com",   # function images
     "cloudbuild.googleapis.com",         # function builds
     "cloudfunctions.googleapis.com",     # Cloud Run functions (2nd gen)
+    "cloudidentity.googleapis.com",      # group: principals of AUTHZ_POLICY (docs/security.md#groups)
     "cloudscheduler.googleapis.com",     # the tick
     "compute.googleapis.com",            # backend services referenced by routes
     "firestore.googleapis.com",          # rollout state

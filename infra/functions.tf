@@ -30,6 +30,13 @@ locals {
     METRICS_PRESET       = var.metrics_preset
     DEFAULT_METRICS      = jsonencode(var.default_metrics)
     LOG_EXECUTION_ID     = "true"
+    # HTTP callers: Cloud Run's invoker check verifies the ID token (run.invoker is granted only to
+    # operators and the workflow); the functions read its claims (docs/security.md#identity).
+    ID_TOKEN_CHECK    = "cloudRun"
+    DRIVER_PRINCIPALS = google_service_account.workflow.email
+    # Which incidents onAlert accepts (docs/security.md#alert-policies-the-controller-trusts).
+    KNOWN_ALERT_POLICIES    = join(",", var.known_alert_policies)
+    ALERT_POLICIES_BY_LABEL = tostring(var.alert_policies_by_label)
   }
   workflow_environment = {
     WORKFLOW_NAME = google_workflows_workflow.rollout.id

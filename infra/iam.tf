@@ -16,7 +16,7 @@ resource "google_project_iam_custom_role" "route_editor" {
 resource "google_project_iam_custom_role" "metrics_reader" {
   role_id     = "${var.name_prefix}MetricsReader"
   title       = "Canary controller: metrics reader"
-  description = "Read Cloud Monitoring time series."
+  description = "Read Cloud Monitoring time series and alert policies."
   permissions = local.metrics_reader_permissions
 
   depends_on = [google_project_service.api]
@@ -57,12 +57,36 @@ resource "google_project_iam_member" "workflow_invoker" {
   member  = google_service_account.fn[each.key].member
 }
 
-resource "google_pubsub_topic_iam_member" "publish" {
-  for_each = local.publish_grants
+# --- Who may publish to which topic -------------------------------------------------------------
 
-  topic  = google_pubsub_topic.topic[each.value.topic].name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.fn[each.value.function].member
+# roles/pubsub.publisher on each controller topic is authoritative here: one binding per topic
+# holds exactly the publishers local.topic_publishers names, so a publisher added outside Terraform
+# shows in the next plan and is removed by the next apply (docs/security.md#who-may-publish). Other
+# roles on the topics (subscriber, viewer) are left to whoever grants them.
+locals {
+  outside_publisher_members = {
+    ci        = var.ci_principals
+    operators = var.operator_principals
+    # Cloud Monitoring delivers incidents as its notification service agent.
+    monitoring_notification_agent = ["serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"]
+    # A Cloud Scheduler job with a Pub/Sub target publishes as the Cloud Scheduler service agent.
+    cloud_scheduler_agent = ["serviceAccount:service-${data.google_project.this.number}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"]
+  }
+}
+
+resource "google_pubsub_topic_iam_binding" "publishers" {
+  for_each = local.topic_publishers
+
+  topic = google_pubsub_topic.topic[each.key].name
+  role  = "roles/pubsub.publisher"
+  members = concat(
+    [for name in each.value.functions : google_service_account.fn[name].member],
+    flatten([for kind in each.value.outside : local.outside_publisher_members[kind]]),
+  )
+
+  # Both service agents exist only once their service has been used in the project: Monitoring
+  # creates its notification agent with the first Pub/Sub channel, Scheduler its agent with the API.
+  depends_on = [google_monitoring_notification_channel.alerts, google_cloud_scheduler_job.tick]
 }
 
 # --- Who may invoke which function -------------------------------------------------------------
@@ -168,12 +192,5 @@ resource "google_service_account_iam_member" "pubsub_agent_tokens" {
   member             = google_project_service_identity.pubsub.member
 }
 
-# Cloud Monitoring publishes incidents to the alerts topic as its notification service agent,
-# which it creates together with the first Pub/Sub notification channel of the project.
-resource "google_pubsub_topic_iam_member" "monitoring_agent_alerts" {
-  topic  = google_pubsub_topic.topic[local.topics.alerts].name
-  role   = "roles/pubsub.publisher"
-  member = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
-
-  depends_on = [google_monitoring_notification_channel.alerts]
-}
+# Cloud Monitoring publishes incidents to the alerts topic as its notification service agent, and
+# Cloud Scheduler the tick as its own: both are in google_pubsub_topic_iam_binding.publishers.

@@ -52,7 +52,7 @@ locals {
       short     = "on-alert"
       trigger   = "rollout-alerts"
       publishes = ["rollout-events"]
-      uses      = ["firestore", "networkservices", "pubsub"]
+      uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
     }
     control = {
       short     = "control"
@@ -74,12 +74,22 @@ locals {
   # Functions called over HTTP (by the workflow, or by operators).
   http_triggered = { for name, f in local.functions : name => f if f.trigger == "http" }
 
-  # One grant per (function, topic it publishes to).
-  publish_grants = merge([
-    for name, f in local.functions : {
-      for topic in f.publishes : "${name}/${topic}" => { function = name, topic = topic }
+  # Who holds roles/pubsub.publisher on each topic (infra/iam.tf, authoritative): the functions
+  # whose `publishes` names it, and principals outside the controller by kind (iam.tf maps each
+  # kind to members: ci = var.ci_principals, operators = var.operator_principals, and the two
+  # Google service agents). Nobody else may publish to a topic.
+  outside_publishers = {
+    requests = ["ci"]
+    control  = ["operators"]
+    alerts   = ["monitoring_notification_agent"]
+    tick     = ["cloud_scheduler_agent"]
+  }
+  topic_publishers = {
+    for key, topic in local.topics : topic => {
+      functions = sort([for name, f in local.functions : name if contains(f.publishes, topic)])
+      outside   = lookup(local.outside_publishers, key, [])
     }
-  ]...)
+  }
 
   # Functions per Google API they call.
   firestore_users          = { for name, f in local.functions : name => f if contains(f.uses, "firestore") }
@@ -117,8 +127,11 @@ locals {
     "networkservices.operations.list",
   ]
 
-  # Read-only Monitoring: the analysis reads time series and nothing else.
+  # Read-only Monitoring: the analysis reads time series; onAlert reads the project's alert
+  # policies (which incidents to trust, mapped by the labels Monitoring holds).
   metrics_reader_permissions = [
+    "monitoring.alertPolicies.get",
+    "monitoring.alertPolicies.list",
     "monitoring.timeSeries.list",
   ]
 }

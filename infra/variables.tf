@@ -172,6 +172,28 @@ variable "operator_members" {
   }
 }
 
+variable "ci_principals" {
+  description = "IAM members that may publish rollout requests (roles/pubsub.publisher on rollout-requests, and nobody else), e.g. [\"serviceAccount:ci@my-project.iam.gserviceaccount.com\"] or a workload identity principalSet."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.ci_principals : can(regex("^(user|group|serviceAccount|principal|principalSet):[^\\s]+$", m))])
+    error_message = "ci_principals must name users, groups, service accounts or principals (user:, group:, serviceAccount:, principal:, principalSet:); domains and public access are not allowed."
+  }
+}
+
+variable "operator_principals" {
+  description = "IAM members that may publish operator commands (roles/pubsub.publisher on rollout-control, and nobody else), e.g. [\"group:sre@example.com\"]. Calling controlHttp is operator_members."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.operator_principals : can(regex("^(user|group|serviceAccount|principal|principalSet):[^\\s]+$", m))])
+    error_message = "operator_principals must name users, groups, service accounts or principals (user:, group:, serviceAccount:, principal:, principalSet:); domains and public access are not allowed."
+  }
+}
+
 # --- Delivery ----------------------------------------------------------------------------------
 
 variable "max_delivery_attempts" {
@@ -241,6 +263,23 @@ variable "example_alert_max_error_ratio" {
   description = "5xx share of requests above which the example alert opens an incident."
   type        = number
   default     = 0.05
+}
+
+variable "known_alert_policies" {
+  description = "Alert policies whose incidents onAlert accepts without looking them up (KNOWN_ALERT_POLICIES): display names, or projects/P/alertPolicies/ID. Labelled policies (rollout_* user labels) of the project are accepted anyway while alert_policies_by_label is true."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.known_alert_policies : length(p) > 0 && length(p) <= 512 && !strcontains(p, ",")])
+    error_message = "known_alert_policies entries must be 1-512 characters without a comma (name a policy whose display name has a comma by projects/P/alertPolicies/ID)."
+  }
+}
+
+variable "alert_policies_by_label" {
+  description = "Also accept incidents of any alert policy of the project that carries rollout_* user labels, mapped by the labels Cloud Monitoring holds (ALERT_POLICIES_BY_LABEL)."
+  type        = bool
+  default     = true
 }
 
 variable "operator_notification_channels" {

@@ -9,6 +9,8 @@
 
 import { type AlertEvaluator, startAlertEvaluator } from './alerting/evaluator.ts';
 import { parseAlertPolicy } from './alerting/policy.ts';
+import type { GroupMembers } from './cloud-identity/directory.ts';
+import { type CloudIdentityServer, startCloudIdentityServer } from './cloud-identity/server.ts';
 import {
   canaryAlertPolicy,
   type DemoApp,
@@ -19,6 +21,7 @@ import {
 } from './demo-apps.ts';
 import { type Emulator, startEmulator } from './emulators.ts';
 import { hooksServiceAccount, type IamServer, startIamServer } from './iam/server.ts';
+import { workflowsServiceAccount } from './identities.ts';
 import type { DemoBehaviour } from './mesh/demo-backend.ts';
 import { type DemoBackend, startDemoBackend } from './mesh/demo-backend.ts';
 import { type MeshProxy, startMeshProxy } from './mesh/proxy.ts';
@@ -60,6 +63,8 @@ export interface LocalCloudOptions {
    * a GRPCRoute, TCPRoute and TLSRoute per app; default false.
    */
   readonly protocols?: boolean;
+  /** The groups of the Cloud Identity stand-in: group email → members (users or groups); default DEMO_GROUPS. */
+  readonly groups?: GroupMembers;
 }
 
 export interface LocalCloud {
@@ -82,6 +87,8 @@ export interface LocalCloud {
   readonly iam: IamServer;
   /** The account hooks are called as (the only one the IAM stand-in knows). */
   readonly hooksServiceAccount: string;
+  /** Cloud Identity Groups stand-in: resolves `group:` principals of the authorization policy. */
+  readonly cloudIdentity: CloudIdentityServer;
   /** The endpoints as environment variables (what `npm run local` prints). */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -132,8 +139,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     cleanup.push(() => monitoring.close());
     const hooksAccount = hooksServiceAccount(project);
-    const iam = await startIamServer({ serviceAccounts: [hooksAccount] });
+    const iam = await startIamServer({ serviceAccounts: [hooksAccount, workflowsServiceAccount(project)] });
     cleanup.push(() => iam.close());
+    const cloudIdentity = await startCloudIdentityServer(options.groups ? { groups: options.groups } : {});
+    cleanup.push(() => cloudIdentity.close());
     const recorder = new CloudRunRecorder({
       endpoint: monitoring.endpoint,
       project,
@@ -218,6 +227,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       IAM_CREDENTIALS_ENDPOINT: iam.url,
       HOOKS_SERVICE_ACCOUNT: hooksAccount,
       HOOKS_JWKS_URL: iam.jwksUrl,
+      CLOUD_IDENTITY_ENDPOINT: cloudIdentity.url,
       MESH_PROXY: mesh.url,
       ...(first
         ? {
@@ -245,6 +255,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       protocols,
       iam,
       hooksServiceAccount: hooksAccount,
+      cloudIdentity,
       env,
       stop,
     };

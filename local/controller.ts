@@ -8,6 +8,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import { ENTRY_POINTS, type EntryPoint } from '../functions/manifest.ts';
 import type { LocalCloud } from './cloud.ts';
 import { type RunningFunction, startFunction } from './functions/host.ts';
+import { GOOGLE_ISSUER } from './iam/signer.ts';
+import { iamOidcMinter, LOCAL_POLICY, workflowsServiceAccount } from './identities.ts';
 import { freePort } from './net.ts';
 import { createTopology } from './pubsub-topology.ts';
 import { startTicker, type Ticker } from './scheduler/ticker.ts';
@@ -23,8 +25,13 @@ export interface ControllerOptions {
   readonly networkServicesUrl: string;
   /** host:port of the local Monitoring API. */
   readonly monitoringEndpoint: string;
-  /** Root URL of the local IAM Credentials API, and the account hooks are called as. */
-  readonly iam: { readonly url: string; readonly hooksServiceAccount: string };
+  /**
+   * Root URL of the local IAM Credentials API, the account hooks are called as, and where its
+   * signing keys are (the functions verify callers' ID tokens against them).
+   */
+  readonly iam: { readonly url: string; readonly hooksServiceAccount: string; readonly jwksUrl: string };
+  /** Root URL of the local Cloud Identity Groups API (`group:` principals); unset: none. */
+  readonly cloudIdentityUrl?: string;
   readonly allowedRoutes: readonly string[];
   /** Request durations and controller timings are divided by this. */
   readonly timeScale: number;
@@ -67,6 +74,8 @@ export async function startController(options: ControllerOptions): Promise<Local
     // Scaled runs wait fractions of a second: the workflow sleeps them only below a 1 s minimum.
     env: { MIN_WAIT_SECONDS: '0.01' },
     fractionalSleeps: true,
+    // Executions call advanceRollout with an ID token of their service account, as in Google Cloud.
+    oidcMinter: iamOidcMinter(options.iam.url),
   });
   const ports = new Map<string, number>();
   for (const e of ENTRY_POINTS) ports.set(e.name, await freePort());
@@ -82,6 +91,7 @@ export async function startController(options: ControllerOptions): Promise<Local
     IAM_CREDENTIALS_ENDPOINT: options.iam.url,
     HOOKS_SERVICE_ACCOUNT: options.iam.hooksServiceAccount,
     WORKFLOWS_ENDPOINT: workflows.url,
+    ...(options.cloudIdentityUrl ? { CLOUD_IDENTITY_ENDPOINT: options.cloudIdentityUrl } : {}),
     WORKFLOW_NAME: `projects/${options.project}/locations/${WORKFLOW_LOCATION}/workflows/${WORKFLOW_ID}`,
     ADVANCE_URL: `http://127.0.0.1:${ports.get('advanceRollout')}/`,
     ALLOWED_ROUTES: options.allowedRoutes.join(','),
@@ -97,6 +107,7 @@ export async function startController(options: ControllerOptions): Promise<Local
     START_GRACE_SECONDS: seconds(30),
     // Not scaled: a loaded machine's emulator must not pass for an outage.
     STORE_DEADLINE_SECONDS: '1',
+    ...identityEnv(options),
     ...options.env,
   };
   const functions = new Map<string, RunningFunction>();
@@ -104,7 +115,7 @@ export async function startController(options: ControllerOptions): Promise<Local
     const port = ports.get(name);
     const fn = await startFunction(
       entry(name),
-      { ...env, ...options.envFor?.[name] },
+      { ID_TOKEN_AUDIENCES: `http://127.0.0.1:${port}`, ...env, ...options.envFor?.[name] },
       {
         ...(port === undefined ? {} : { port }),
         ...(options.onLog ? { onLine: (line: string) => options.onLog?.(name, line) } : {}),
@@ -152,6 +163,22 @@ export async function startController(options: ControllerOptions): Promise<Local
 }
 
 /**
+ * How the functions identify HTTP callers locally (docs/security.md#identity): they verify ID
+ * tokens against the local IAM stand-in's keys, each function accepting tokens for its own URL
+ * only (ID_TOKEN_AUDIENCES, set per function); advanceRollout accepts only the workflows' account;
+ * the local test identities are authorized by LOCAL_POLICY.
+ */
+function identityEnv(options: ControllerOptions): Record<string, string> {
+  return {
+    ID_TOKEN_CHECK: 'verify',
+    ID_TOKEN_JWKS_URL: options.iam.jwksUrl,
+    ID_TOKEN_ISSUERS: GOOGLE_ISSUER,
+    DRIVER_PRINCIPALS: workflowsServiceAccount(options.project),
+    AUTHZ_POLICY: JSON.stringify(LOCAL_POLICY),
+  };
+}
+
+/**
  * The other route kinds of the local cloud's project: any GRPCRoute, TCPRoute or TLSRoute there
  * may be managed (each kind allowed on its own, as ALLOWED_ROUTES says in production).
  */
@@ -172,7 +199,8 @@ export function startControllerOn(
     pubsubHost: cloud.pubsubHost,
     networkServicesUrl: cloud.networkServices.url,
     monitoringEndpoint: cloud.monitoring.address,
-    iam: { url: cloud.iam.url, hooksServiceAccount: cloud.hooksServiceAccount },
+    iam: { url: cloud.iam.url, hooksServiceAccount: cloud.hooksServiceAccount, jwksUrl: cloud.iam.jwksUrl },
+    cloudIdentityUrl: cloud.cloudIdentity.url,
     allowedRoutes: [...cloud.apps.map((a) => a.route), ...otherKindsOf(cloud.project)],
     timeScale: cloud.timeScale,
     ...extra,
@@ -192,6 +220,7 @@ export function controllerEnvFor(cloud: LocalCloud): Record<string, string> {
     MONITORING_ENDPOINT: cloud.monitoring.address,
     IAM_CREDENTIALS_ENDPOINT: cloud.iam.url,
     HOOKS_SERVICE_ACCOUNT: cloud.hooksServiceAccount,
+    CLOUD_IDENTITY_ENDPOINT: cloud.cloudIdentity.url,
     HOOK_URL_POLICY: 'local',
     ALLOWED_ROUTES: [...cloud.apps.map((a) => a.route), ...otherKindsOf(cloud.project)].join(','),
     TIME_SCALE: String(cloud.timeScale),

@@ -36,6 +36,7 @@ const notificationSchema = z.object({
     policy_name: z.string().min(1),
     policy_user_labels: labels,
     condition_name: z.string().nullish(),
+    condition: z.object({ name: z.string().nullish() }).nullish().catch(null),
     summary: z.string().nullish(),
     resource: z.object({ type: z.string().nullish(), labels }).nullish(),
     resource_name: z.string().nullish(),
@@ -48,7 +49,11 @@ export interface Incident extends IncidentInput {
   readonly policyLabels: Readonly<Record<string, string>>;
   readonly resourceType: string | null;
   readonly resourceLabels: Readonly<Record<string, string>>;
+  /** projects/P/alertPolicies/ID, from the condition's resource name when the message has it. */
+  readonly policyResource: string | null;
 }
+
+const CONDITION_NAME = /^(projects\/[^/]+\/alertPolicies\/[^/]+)\/conditions\/[^/]+$/;
 
 export function parseIncident(body: unknown): Incident {
   const parsed = validate(notificationSchema, body);
@@ -72,6 +77,7 @@ export function parseIncident(body: unknown): Incident {
     policyLabels: i.policy_user_labels ?? {},
     resourceType: i.resource?.type ?? null,
     resourceLabels: i.resource?.labels ?? {},
+    policyResource: CONDITION_NAME.exec(i.condition?.name ?? '')?.[1] ?? null,
   };
 }
 
@@ -153,7 +159,7 @@ async function rollBackFor(deps: AlertDeps, command: AlertCommand): Promise<stri
         t.rolloutId,
         { type: 'alert', actor: `alert:${incident.policy}`, incident },
         // Only the alert and the route change it causes: measuring is the other drivers' job
-        // (this function has no Monitoring permission).
+        // (this function reads alert policies, not metrics).
         { dedupeKey: `rollout-alerts:${messageId}:${t.rolloutId}`, only: true },
       ),
     ),

@@ -119,6 +119,7 @@ const envSchema = z.object({
     .default('production'),
   HOOKS_SERVICE_ACCOUNT: z.email({ error: 'must be a service account email' }).optional(),
   IAM_CREDENTIALS_ENDPOINT: z.url().optional(),
+  CLOUD_IDENTITY_ENDPOINT: z.url().optional(),
   STALLED_AFTER_SECONDS: seconds(900, 1, 86_400),
   FIRESTORE_EMULATOR_HOST: z.string().optional(),
   AUTHZ_POLICY: z
@@ -232,6 +233,8 @@ export interface Config {
     readonly workflows: string | null;
     readonly firestoreEmulator: string | null;
     readonly iamCredentials: string | null;
+    /** The Cloud Identity Groups API stand-in (`group:` principals). */
+    readonly cloudIdentity: string | null;
   };
 }
 
@@ -245,6 +248,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const e = parsed.value;
   checkCombinations(e);
+  checkGroupsEndpoint(e);
   return {
     project: e.GOOGLE_CLOUD_PROJECT,
     projectNumber: e.PROJECT_NUMBER ?? null,
@@ -287,6 +291,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       workflows: e.WORKFLOWS_ENDPOINT ?? null,
       firestoreEmulator: e.FIRESTORE_EMULATOR_HOST ?? null,
       iamCredentials: e.IAM_CREDENTIALS_ENDPOINT ?? null,
+      cloudIdentity: e.CLOUD_IDENTITY_ENDPOINT ?? null,
     },
   };
 }
@@ -307,6 +312,20 @@ function securityConfig(e: Env): Pick<Config, 'authz' | 'identity' | 'allowedBac
     allowedBackendProjects: e.ALLOWED_BACKEND_PROJECTS,
     alerts: { knownPolicies: e.KNOWN_ALERT_POLICIES, acceptLabelled: e.ALERT_POLICIES_BY_LABEL },
   };
+}
+
+/** The Cloud Identity stand-in is for the local cloud only (docs/security.md#groups). */
+function checkGroupsEndpoint(e: Env): void {
+  if (e.CLOUD_IDENTITY_ENDPOINT !== undefined && e.NETWORK_SERVICES_ENDPOINT === undefined) {
+    throw new InvalidInputError(
+      'invalid controller configuration: CLOUD_IDENTITY_ENDPOINT is only for the local cloud',
+      [],
+      {
+        code: 'INVALID_CONFIG',
+        hint: 'unset it in production: group memberships come from the Cloud Identity Groups API',
+      },
+    );
+  }
 }
 
 /** Rules across variables that the per-variable schema cannot state. */

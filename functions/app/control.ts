@@ -16,6 +16,7 @@ import { ROLLOUT_ID, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RolloutStore } from '../ports/rollout-store.ts';
 import { type AuthorizeDeps, authorizeCaller, refusalOfUnknown } from './authorize.ts';
+import { allowedCommandCanary } from './backend-projects.ts';
 import { type EmergencyDeps, withStoreDeadline } from './emergency.ts';
 import type { RolloutExecutor } from './rollout-executor.ts';
 import { rolloutNotFound } from './status.ts';
@@ -31,9 +32,10 @@ const commandSchema = z.strictObject(
       error: 'must be one of pause, resume, promote, abort, retry',
     }),
     actor: z
-      .string({ error: 'is required: who is asking (e.g. an email)' })
+      .string({ error: 'must be a string: who is asking (e.g. an email)' })
       .min(1, { error: 'must not be empty' })
-      .max(200, { error: 'must be at most 200 characters' }),
+      .max(200, { error: 'must be at most 200 characters' })
+      .optional(),
     reason: z
       .string({ error: 'must be a string' })
       .max(500, { error: 'must be at most 500 characters' })
@@ -138,7 +140,8 @@ export interface OperatorCommand {
  */
 export async function control(deps: ControlDeps, command: OperatorCommand): Promise<ControlResult> {
   const { request, dedupeKey, issuedAt = null, caller } = command;
-  const actor = `operator:${request.actor}`;
+  allowedCommandCanary(deps.config, request.canary);
+  const actor = operatorActor(request, caller);
   if (request.command === 'retry') return retry(deps, request, actor, caller);
   // An abort that names the route and the canary takes the canary out even if Firestore is down:
   // it is authorized on the route it names first, and on the rollout's routes once it is read.
@@ -222,6 +225,12 @@ export function commandsOf(request: ControlRequest, rollout: Rollout): PolicyCom
   return request.command === 'promote' && confirms > 0 ? ['promote', 'overrideHooks'] : [request.command];
 }
 
+/** The actor recorded: a verified caller's email, never what the body claims; else the claimed name. */
+function operatorActor(request: ControlRequest, caller: Caller | undefined): string {
+  if (caller?.kind === 'verified') return `operator:${caller.email}`;
+  return `operator:${request.actor ?? 'unnamed'}`;
+}
+
 function controlInput(
   request: ControlRequest,
   actor: string,
@@ -229,8 +238,15 @@ function controlInput(
   caller: Caller | undefined,
 ): Input {
   const { command, reason } = request;
-  const gradual = gradualOf(request);
-  return { type: 'control', command, actor, note: reason, issuedAt, gradual, ...(caller ? { caller } : {}) };
+  return {
+    type: 'control',
+    command,
+    actor,
+    note: reason,
+    issuedAt,
+    gradual: gradualOf(request),
+    ...(caller === undefined ? {} : { caller }),
+  };
 }
 
 /** A gradual abort's hold as written (the core scales it by the rollout's time scale), or null. */

@@ -1,17 +1,34 @@
 /**
- * The group lookups the authorization policy needs (docs/security.md#authorization): none when
- * the policy names no `group:` principal. A policy that names groups needs the Cloud Identity
- * adapter; without one the controller refuses to start rather than judge members as non-members.
+ * Who answers "which of these groups is the caller in" (docs/security.md#groups): the Cloud
+ * Identity Groups API (or its local stand-in, CLOUD_IDENTITY_ENDPOINT), created on first use —
+ * and nobody when the authorization policy names no `group:` principal, so no function loads
+ * the client or calls the directory for nothing.
  */
 import { policyGroups } from '../core/authz.ts';
 import type { GroupMembership } from '../ports/group-membership.ts';
 import type { Config } from './config.ts';
 import type { Lazy } from './lifecycle-events.ts';
+import { createLogger, type Logger } from './log.ts';
 
-export function groupMembershipFor(config: Pick<Config, 'authz'>): Lazy<GroupMembership> | null {
-  const groups = policyGroups(config.authz);
-  if (groups.length === 0) return null;
-  throw new Error(
-    `AUTHZ_POLICY names groups (${groups.join(', ')}) but this build has no group membership lookup: remove the group: principals or deploy a build with the Cloud Identity adapter`,
-  );
+export function groupMembershipFor(
+  config: Config,
+  log: Logger = createLogger({ service: 'canary-controller' }),
+): Lazy<GroupMembership> | null {
+  if (policyGroups(config.authz).length === 0) return null;
+  let pending: Promise<GroupMembership> | null = null;
+  const create = async (): Promise<GroupMembership> => {
+    const { cloudIdentityGroupMembership } = await import('../adapters/cloud-identity-groups.ts');
+    return cloudIdentityGroupMembership({
+      ...(config.endpoints.cloudIdentity ? { rootUrl: config.endpoints.cloudIdentity } : {}),
+      log,
+    });
+  };
+  return () => {
+    // A failed import is tried again on the next call.
+    pending ??= create().catch((error: unknown) => {
+      pending = null;
+      throw error;
+    });
+    return pending;
+  };
 }

@@ -23,6 +23,7 @@ import { type RolloutStore, SpecConflictError } from '../ports/rollout-store.ts'
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import type { WorkflowExecutions } from '../ports/workflow-executions.ts';
 import { type AuthorizeDeps, authorizeCaller } from './authorize.ts';
+import { allowedBackends } from './backend-projects.ts';
 import { type Config, defaultMetricSource, projectNames } from './config.ts';
 import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
@@ -161,6 +162,7 @@ export function checkRequest(config: Config, body: unknown): RequestChecks {
   attempt(() => allowedHooks(parsed.value, config.hooks.urlPolicy));
   const request = withBackendsById(parsed.value, projectNames(config));
   attempt(() => distinctBackends(request));
+  attempt(() => allowedBackends(config, request));
   attempt(() => judgeable(request, metricSources(config, request)));
   return { kind: 'parsed', request, problems };
 }

@@ -16,7 +16,7 @@ export function controlHandler(rt: Runtime) {
         dedupeKey: `rollout-control:${message.messageId}`,
         issuedAt: message.publishTime === null ? null : Date.parse(message.publishTime) || null,
         // Pub/Sub names no publisher: the actor is only claimed; the topic's IAM protects it.
-        caller: { kind: 'topic', topic: TOPICS.control, claimed: request.actor },
+        caller: { kind: 'topic', topic: TOPICS.control, claimed: request.actor ?? null },
       },
     );
     log.info(

@@ -27,6 +27,18 @@ export interface IdTokenClaims {
   readonly email_verified?: boolean;
 }
 
+export interface TokenOptions {
+  readonly audience: string;
+  /** When it is issued (default: now). */
+  readonly nowMs?: number;
+  /** Seconds from issue to `exp` (default: an hour, like Google's). */
+  readonly lifetimeS?: number;
+  readonly issuer?: string;
+  /** Whether the token carries `email` (default true) and whether it is verified (default true). */
+  readonly includeEmail?: boolean;
+  readonly emailVerified?: boolean;
+}
+
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A service account's unique id as Google shows it (21 digits), derived from its email. */
@@ -56,18 +68,28 @@ export class TokenSigner {
 
   /** An ID token for `email` with audience `audience`, valid for an hour from `nowMs`. */
   idToken(email: string, audience: string, includeEmail: boolean, nowMs = Date.now()): string {
-    const iat = Math.floor(nowMs / 1000);
+    return this.idTokenFor(email, { audience, includeEmail, nowMs });
+  }
+
+  /** An ID token as Google shapes it, with any claim changed (test identities, refused tokens). */
+  idTokenFor(email: string, options: TokenOptions): string {
+    const iat = Math.floor((options.nowMs ?? Date.now()) / 1000);
     const sub = uniqueIdOf(email);
     const claims: IdTokenClaims = {
-      iss: GOOGLE_ISSUER,
-      aud: audience,
+      iss: options.issuer ?? GOOGLE_ISSUER,
+      aud: options.audience,
       azp: sub,
       sub,
       iat,
-      exp: iat + ID_TOKEN_LIFETIME_S,
-      ...(includeEmail ? { email, email_verified: true } : {}),
+      exp: iat + (options.lifetimeS ?? ID_TOKEN_LIFETIME_S),
+      ...(options.includeEmail === false ? {} : { email, email_verified: options.emailVerified ?? true }),
     };
-    const signed = `${base64url({ alg: 'RS256', kid: this.kid, typ: 'JWT' })}.${base64url(claims)}`;
+    return this.sign({ alg: 'RS256', kid: this.kid, typ: 'JWT' }, claims);
+  }
+
+  /** Signs any header and claims with this key (RS256), whatever the header says. */
+  sign(header: Readonly<Record<string, unknown>>, claims: unknown): string {
+    const signed = `${base64url(header)}.${base64url(claims)}`;
     return `${signed}.${sign('sha256', Buffer.from(signed), this.#privateKey).toString('base64url')}`;
   }
 }

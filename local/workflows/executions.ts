@@ -4,7 +4,9 @@
  * value) | FAILED (error {payload, context}) | CANCELLED.
  */
 import { randomUUID } from 'node:crypto';
+import { workflowsServiceAccount } from '../identities.ts';
 import { describeRaised, ExecutionCancelled, StepLimitExceeded, WorkflowRaise } from './errors.ts';
+import type { OidcMinter } from './http.ts';
 import { type LogEntry, runWorkflow, type SleepRecord } from './interpreter.ts';
 import type { Program } from './program.ts';
 import { isMap, toValue, type Value } from './values.ts';
@@ -67,6 +69,8 @@ export interface ExecutionStoreOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly stepLimit?: number;
   readonly fetch?: typeof fetch;
+  /** Mints ID tokens of the executions' service account for `auth: {type: OIDC}` calls. */
+  readonly oidcMinter?: OidcMinter;
   /** Receives every sys.log call (default: kept on the execution only). */
   readonly onLog?: (entry: LogEntry & { readonly execution: string }) => void;
 }
@@ -87,6 +91,14 @@ interface ExecutionRecord {
   readonly logs: LogEntry[];
   readonly abort: AbortController;
   readonly settled: Promise<void>;
+}
+
+/** The run option that mints the execution's ID tokens as its service account, if a minter was given. */
+function oidcOf(
+  minter: OidcMinter | undefined,
+  serviceAccount: string,
+): { oidcToken?: (audience: string) => Promise<string> } {
+  return minter === undefined ? {} : { oidcToken: (audience) => minter(serviceAccount, audience) };
 }
 
 function duration(ms: number): string {
@@ -174,7 +186,7 @@ export class ExecutionStore {
       GOOGLE_CLOUD_WORKFLOW_ID: ref.workflow,
       GOOGLE_CLOUD_WORKFLOW_REVISION_ID: REVISION_ID,
       GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: id,
-      GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME: `local-workflows@${ref.project}.iam.gserviceaccount.com`,
+      GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME: workflowsServiceAccount(ref.project),
     };
     const sleeps: SleepRecord[] = [];
     const logs: LogEntry[] = [];
@@ -218,6 +230,7 @@ export class ExecutionStore {
         : { fractionalSleeps: this.#options.fractionalSleeps }),
       ...(this.#options.stepLimit === undefined ? {} : { stepLimit: this.#options.stepLimit }),
       ...(this.#options.fetch === undefined ? {} : { fetch: this.#options.fetch }),
+      ...oidcOf(this.#options.oidcMinter, env['GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME'] ?? ''),
       onStep: (step, count) => {
         record.currentStep = step;
         record.stepCount = count;

@@ -1,8 +1,9 @@
 /**
  * http.get|post|put|patch|delete|request with real HTTP (fetch).
  *
- * `auth: {type: OIDC|OAuth2}` is validated but no token is sent: the local stand-ins do not
- * check identity (in Google Cloud, Workflows adds a token of its service account).
+ * `auth: {type: OIDC, audience?}` sends `Authorization: Bearer` with an ID token of the execution's
+ * service account for `audience` (default: the URL, as in Workflows) when the runner was given a
+ * way to mint one (the local IAM stand-in); `OAuth2` is validated but no token is sent.
  */
 import { ExecutionCancelled, raiseError } from './errors.ts';
 import type { CallTarget } from './program.ts';
@@ -19,7 +20,12 @@ export interface HttpContext {
   /** Aborted when the execution is cancelled. */
   readonly signal: AbortSignal;
   readonly fetch: typeof fetch;
+  /** Mints the execution's OIDC ID token for an audience; absent: none is sent. */
+  readonly oidcToken?: (audience: string) => Promise<string>;
 }
+
+/** Mints an ID token of `serviceAccount` for `audience` (the local IAM stand-in's signer). */
+export type OidcMinter = (serviceAccount: string, audience: string) => Promise<string>;
 
 function argString(args: ValueMap, name: string, target: string): string {
   const v = args[name];
@@ -64,13 +70,20 @@ function requestHeaders(args: ValueMap, target: string): Headers {
   return headers;
 }
 
-function checkAuth(args: ValueMap, target: string): void {
+/** The OIDC audience to send a token for, or null (no auth, OAuth2). */
+function checkAuth(args: ValueMap, target: string, url: URL): string | null {
   const auth = args['auth'];
-  if (auth === undefined || auth === null) return;
+  if (auth === undefined || auth === null) return null;
   const type = isMap(auth) ? auth['type'] : null;
   if (type !== 'OIDC' && type !== 'OAuth2') {
     throw raiseError('ValueError', `${target}: auth.type must be OIDC or OAuth2`);
   }
+  if (type === 'OAuth2') return null;
+  const audience = isMap(auth) ? auth['audience'] : undefined;
+  if (audience !== undefined && typeof audience !== 'string') {
+    throw raiseError('TypeError', `${target}: auth.audience must be a string`);
+  }
+  return audience ?? `${url.origin}${url.pathname}`;
 }
 
 function timeoutMs(args: ValueMap, target: string): number {
@@ -114,7 +127,10 @@ export async function httpCall(target: CallTarget, args: ValueMap, ctx: HttpCont
   if (!METHODS.has(method)) throw raiseError('ValueError', `${target}: unsupported method ${method}`);
   const url = requestUrl(args, target);
   const headers = requestHeaders(args, target);
-  checkAuth(args, target);
+  const audience = checkAuth(args, target, url);
+  if (audience !== null && ctx.oidcToken !== undefined) {
+    headers.set('authorization', `Bearer ${await ctx.oidcToken(audience)}`);
+  }
   const timeout = AbortSignal.timeout(timeoutMs(args, target));
   let body: string | undefined;
   const raw = args['body'];

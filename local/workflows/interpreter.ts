@@ -71,6 +71,8 @@ export interface RunOptions {
   /** Aborting it cancels the run. */
   readonly signal?: AbortSignal;
   readonly fetch?: typeof fetch;
+  /** Mints the execution's ID token for `auth: {type: OIDC}` calls (http.ts). */
+  readonly oidcToken?: (audience: string) => Promise<string>;
   /** Milliseconds since the epoch, for sys.now; default Date.now. */
   readonly now?: () => number;
   readonly onStep?: (step: string, count: number) => void;
@@ -294,7 +296,12 @@ class Run {
       this.#log(step, args);
       return null;
     }
-    return httpCall(target, args, { signal: this.#signal, fetch: this.#options.fetch ?? fetch });
+    const oidcToken = this.#options.oidcToken;
+    return httpCall(target, args, {
+      signal: this.#signal,
+      fetch: this.#options.fetch ?? fetch,
+      ...(oidcToken === undefined ? {} : { oidcToken }),
+    });
   }
 
   #log(step: string, args: ValueMap): void {

@@ -19,6 +19,7 @@ import {
   ExecutionStore,
   type WorkflowRef,
 } from './executions.ts';
+import type { OidcMinter } from './http.ts';
 import type { LogEntry } from './interpreter.ts';
 import { loadWorkflowFile } from './load.ts';
 import type { Program } from './program.ts';
@@ -43,6 +44,8 @@ export interface WorkflowsServerOptions {
   readonly stepLimit?: number;
   /** Receives every sys.log call of every execution. */
   readonly onLog?: (entry: LogEntry & { readonly execution: string }) => void;
+  /** Mints the executions' ID tokens for `auth: {type: OIDC}` (default: none sent). */
+  readonly oidcMinter?: OidcMinter;
 }
 
 export interface WorkflowsServer {
@@ -188,6 +191,7 @@ export async function startWorkflowsServer(options: WorkflowsServerOptions): Pro
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.stepLimit === undefined ? {} : { stepLimit: options.stepLimit }),
     ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+    ...(options.oidcMinter === undefined ? {} : { oidcMinter: options.oidcMinter }),
   });
   const ids = [...programs.keys()];
   const createFailures: number[] = [];

@@ -4,8 +4,10 @@
  * back exactly what each backend served.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cloudIdentityGroupMembership } from '../../functions/adapters/cloud-identity-groups.ts';
 import { CloudMonitoringMetrics } from '../../functions/adapters/cloud-monitoring-metrics.ts';
 import { RouteRouter } from '../../functions/adapters/route-router.ts';
+import { createLogger } from '../../functions/app/log.ts';
 import { read } from '../../functions/core/routing/managed-rule.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { runLoad } from '../../local/mesh/load.ts';
@@ -86,5 +88,18 @@ describe('local cloud', () => {
     } finally {
       await metrics.close();
     }
+  });
+
+  it('serves its groups (nested ones too) to the production adapter at CLOUD_IDENTITY_ENDPOINT', async () => {
+    const endpoint = cloud.env['CLOUD_IDENTITY_ENDPOINT'];
+    expect(endpoint).toBe(cloud.cloudIdentity.url);
+    const groups = cloudIdentityGroupMembership({
+      ...(endpoint ? { rootUrl: endpoint } : {}),
+      log: createLogger({}, () => undefined),
+    });
+    const asked = ['group:rollout-operators@demo-project.test', 'group:oncall@demo-project.test'];
+    expect(await groups.memberOf('operator@demo-project.test', asked)).toEqual(asked);
+    expect(await groups.memberOf('lead@demo-project.test', asked)).toEqual([asked[0]]);
+    expect(await groups.memberOf('someone@demo-project.test', asked)).toEqual([]);
   });
 });

@@ -21,7 +21,12 @@ const PROJECT = 'e2e-delivery';
 
 beforeAll(async () => {
   // `poison` is only used by the dead-letter test: its route answers 503 to every read there.
-  stack = await startStack({ project: PROJECT, apps: ['checkout', 'cart', 'poison'] });
+  stack = await startStack({
+    project: PROJECT,
+    apps: ['checkout', 'cart', 'poison'],
+    // The hand-written incidents below come from these (configured) policies.
+    controller: { env: { KNOWN_ALERT_POLICIES: 'e2e-smuggled,e2e-real' } },
+  });
 });
 afterAll(() => stack.stop());
 

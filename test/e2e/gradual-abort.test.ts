@@ -28,6 +28,8 @@ beforeAll(async () => {
     apps: ['checkout', 'cart'],
     timeScale: TIME_SCALE,
     cloud: { alerts: false },
+    // The incident below comes from this (configured) policy.
+    controller: { env: { KNOWN_ALERT_POLICIES: 'cart canary 5xx' } },
   });
 });
 afterAll(() => stack.stop());

@@ -13,6 +13,7 @@ import type { DemoApp } from '../../local/demo-apps.ts';
 import { type SmokeTestService, startSmokeTest } from '../../local/hooks/smoke-test.ts';
 import {
   eventFor,
+  HOOKS_ALERT_POLICY,
   hookEntry,
   manyHooks,
   raiseAlert,
@@ -35,6 +36,7 @@ beforeAll(async () => {
     timeScale: 20,
     // Only the hooks and the test's own alerts roll anything back here.
     cloud: { alerts: false },
+    controller: { env: { KNOWN_ALERT_POLICIES: HOOKS_ALERT_POLICY } },
   });
 });
 afterAll(async () => {

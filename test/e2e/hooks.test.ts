@@ -22,6 +22,7 @@ import {
   control,
   type ExpectedResult,
   eventFor,
+  HOOKS_ALERT_POLICY,
   hookEntry,
   raiseAlert,
   state,
@@ -90,6 +91,7 @@ beforeAll(async () => {
     timeScale: TIME_SCALE,
     // Alerts are published by the test (onRollback cells); no evaluator racing it.
     cloud: { alerts: false },
+    controller: { env: { KNOWN_ALERT_POLICIES: HOOKS_ALERT_POLICY } },
   });
   const closedPort = await freePort();
   for (const point of POINTS) {

@@ -4,21 +4,33 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../functions/manifest.ts';
+import { LOCAL_IDENTITIES } from '../../local/identities.ts';
 import { type Stack, startStack, withoutDestinations } from '../support/stack.ts';
 
 let stack: Stack;
 let api = '';
 
 beforeAll(async () => {
-  stack = await startStack({ project: 'e2e-operator', apps: ['checkout', 'cart', 'search'] });
+  stack = await startStack({
+    project: 'e2e-operator',
+    apps: ['checkout', 'cart', 'search'],
+    // The incident below comes from this (configured) policy.
+    controller: { env: { KNOWN_ALERT_POLICIES: 'search canary latency' } },
+  });
   api = stack.controller.functions.get('controlHttp')?.url ?? '';
 });
 afterAll(() => stack.stop());
 
-async function post(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+const { operator: ann, oncall: bo } = LOCAL_IDENTITIES;
+
+/** A command over HTTP, sent with a verified ID token of `as` (the operator by default). */
+async function post(
+  body: unknown,
+  as: string = ann,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(api, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: stack.authorized(as),
     body: JSON.stringify(body),
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
@@ -43,7 +55,7 @@ describe('operator controls', () => {
     const resumed = await post({
       rolloutId: 'op-1',
       command: 'resume',
-      actor: 'ann@example.com',
+      actor: 'ann',
       reason: 'approved',
     });
     expect(resumed).toMatchObject({ status: 200, json: { applied: true, command: 'resume' } });
@@ -52,44 +64,41 @@ describe('operator controls', () => {
     const paused = await post({
       rolloutId: 'op-1',
       command: 'pause',
-      actor: 'ann@example.com',
+      actor: 'ann',
       reason: 'lunch',
     });
     expect(paused).toMatchObject({ status: 200, json: { applied: true, phase: 'Paused' } });
     const again = await post({
       rolloutId: 'op-1',
       command: 'pause',
-      actor: 'ann@example.com',
+      actor: 'ann',
       reason: 'twice',
     });
     expect(again).toMatchObject({ status: 200, json: { applied: false, reason: 'already paused' } });
 
-    const status = await fetch(`${api}?rolloutId=op-1`).then(
+    const status = await fetch(`${api}?rolloutId=op-1`, { headers: stack.authorized(ann) }).then(
       (r) => r.json() as Promise<Record<string, unknown>>,
     );
     expect(status).toMatchObject({
       rollout: { id: 'op-1', status: { phase: 'Paused', reason: { kind: 'operator' } } },
     });
-    const active = await fetch(api).then((r) => r.json() as Promise<{ active: { rolloutId: string }[] }>);
+    const active = await fetch(api, { headers: stack.authorized(ann) }).then(
+      (r) => r.json() as Promise<{ active: { rolloutId: string }[] }>,
+    );
     expect(active.active.map((a) => a.rolloutId)).toContain('op-1');
 
-    const promoted = await post({
-      rolloutId: 'op-1',
-      command: 'promote',
-      actor: 'bo@example.com',
-      reason: 'ship it',
-    });
+    const promoted = await post({ rolloutId: 'op-1', command: 'promote', reason: 'ship it' }, bo);
     expect(promoted).toMatchObject({ status: 200, json: { applied: true } });
     const done = await stack.waitForTerminal('op-1');
     expect(done.status.phase).toBe('Succeeded');
     const history = await stack.store.history('op-1');
     // Each command is carried through by the operator's own call, confirmation included.
     expect(history.filter((h) => h.actor.startsWith('operator:')).map((h) => [h.actor, h.event])).toEqual([
-      ['operator:ann@example.com', 'rollout.weights_applying'],
-      ['operator:ann@example.com', 'rollout.weights_live'],
-      ['operator:ann@example.com', 'rollout.paused'],
-      ['operator:bo@example.com', 'rollout.promoting'],
-      ['operator:bo@example.com', 'rollout.succeeded'],
+      [`operator:${ann}`, 'rollout.weights_applying'],
+      [`operator:${ann}`, 'rollout.weights_live'],
+      [`operator:${ann}`, 'rollout.paused'],
+      [`operator:${bo}`, 'rollout.promoting'],
+      [`operator:${bo}`, 'rollout.succeeded'],
     ]);
   });
 

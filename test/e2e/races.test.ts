@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../functions/core/state.ts';
 import { TOPICS } from '../../functions/manifest.ts';
+import { workflowsServiceAccount } from '../../local/identities.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 let stack: Stack;
@@ -33,7 +34,7 @@ describe('races and crashes', () => {
     const advance = () =>
       fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: stack.authorized(workflowsServiceAccount(stack.cloud.project), 'advanceRollout'),
         body: '{"rolloutId":"race-1"}',
       }).then((r) => r.json() as Promise<{ done: boolean; version: number; waitSeconds: number }>);
     await stack.controller.publish(TOPICS.requests, stack.request(app, { rolloutId: 'race-1' }));

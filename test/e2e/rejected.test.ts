@@ -152,6 +152,21 @@ describe('rollout.rejected', () => {
     );
   });
 
+  it('a canary backend in a project the controller does not allow: INVALID_REQUEST naming targets[0].canary', async () => {
+    const app = stack.app('checkout');
+    const { route: _one, ...request } = stack.request(app, { rolloutId: 'rej-backend-project' });
+    const attacker = 'projects/attacker-project/locations/global/backendServices/x';
+    const event = await expectRejected(
+      { ...request, targets: [{ route: app.route, canary: attacker }] },
+      'INVALID_REQUEST',
+      /targets\[0\]\.canary is in project "attacker-project"; backends must be in the controller's own project or an allowed one/,
+      'rej-backend-project',
+    );
+    expect(event.error.problems).toEqual([
+      { field: 'targets[0].canary', rule: expect.stringContaining('e2e-rejected') },
+    ]);
+  });
+
   it('a busy route (whenRouteBusy reject) and an id another request holds: ROUTE_LOCKED, SPEC_CONFLICT', async () => {
     const app = stack.app('checkout');
     const holding = stack.request(app, {

@@ -17,6 +17,7 @@ const LAZY_ADAPTERS = [
   'workflow-executions',
   'pubsub-publisher',
   'http-hook-caller',
+  'cloud-identity-groups',
 ];
 
 let out: string;

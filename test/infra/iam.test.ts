@@ -59,12 +59,6 @@ const EXPECTED_GRANTS: Record<string, { role: string; member: string; on?: strin
     member: hcl('google_service_account.fn[each.key].member'),
     forEach: hcl('local.workflowexecutions_users'),
   },
-  'google_pubsub_topic_iam_member.publish': {
-    role: 'roles/pubsub.publisher',
-    member: hcl('google_service_account.fn[each.value.function].member'),
-    on: hcl('google_pubsub_topic.topic[each.value.topic].name'),
-    forEach: hcl('local.publish_grants'),
-  },
   'google_cloud_run_v2_service_iam_member.push_invoker': {
     role: 'roles/run.invoker',
     member: hcl('google_service_account.push[each.key].member'),
@@ -113,12 +107,13 @@ const EXPECTED_GRANTS: Record<string, { role: string; member: string; on?: strin
     on: hcl('google_service_account.hooks.name'),
     forEach: hcl('local.hook_callers'),
   },
-  'google_pubsub_topic_iam_member.monitoring_agent_alerts': {
-    role: 'roles/pubsub.publisher',
-    member: `serviceAccount:service-${hcl('data.google_project.this.number')}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`,
-    on: hcl('google_pubsub_topic.topic[local.topics.alerts].name'),
-  },
 };
+
+/**
+ * The only authoritative grants: roles/pubsub.publisher on each controller topic, so nobody can be
+ * added as a publisher outside Terraform unnoticed (test/infra/topic-publishers.test.ts).
+ */
+const AUTHORITATIVE = ['google_pubsub_topic_iam_binding.publishers'];
 
 const IAM_TYPE = /^google_\w+_iam_(member|binding|policy|audit_config)$/;
 
@@ -135,10 +130,13 @@ function target(block: Block): string | undefined {
 }
 
 describe('every grant', () => {
-  it('is one of the expected, non-authoritative grants', () => {
+  it('is one of the expected grants, non-authoritative except the topic publishers', () => {
     const found = iamResources(root);
-    expect(found.map(([address]) => address).sort()).toEqual(Object.keys(EXPECTED_GRANTS).sort());
+    expect(found.map(([address]) => address).sort()).toEqual(
+      [...Object.keys(EXPECTED_GRANTS), ...AUTHORITATIVE].sort(),
+    );
     for (const [address, block] of found) {
+      if (AUTHORITATIVE.includes(address)) continue;
       const expected = EXPECTED_GRANTS[address];
       // *_iam_member only: authoritative bindings/policies would remove grants made elsewhere.
       expect(address.split('.')[0], address).toMatch(/_iam_member$/);
@@ -293,24 +291,25 @@ describe('grants follow functions/manifest.ts', () => {
   }
 
   it('pubsub.publisher only on the topics each function publishes to', async () => {
-    const grants =
-      await evaluateLocals<Record<string, { function: string; topic: string }>>('local.publish_grants');
-    const expected = ENTRY_POINTS.flatMap((ep) => ep.publishes.map((topic) => `${ep.name}/${topic}`)).sort();
-    expect(Object.keys(grants).sort()).toEqual(expected);
-    for (const [key, grant] of Object.entries(grants)) expect(`${grant.function}/${grant.topic}`).toBe(key);
+    const publishers =
+      await evaluateLocals<Record<string, { functions: string[] }>>('local.topic_publishers');
+    const granted = Object.entries(publishers).flatMap(([topic, p]) =>
+      p.functions.map((f) => `${f}/${topic}`),
+    );
+    const expected = ENTRY_POINTS.flatMap((ep) => ep.publishes.map((topic) => `${ep.name}/${topic}`));
+    expect(granted.sort()).toEqual(expected.sort());
   });
 });
 
 describe('the tick and advanceDue', () => {
   it('only the tick may publish to rollout-advance; it neither changes routes nor reads metrics', async () => {
-    const grants =
-      await evaluateLocals<Record<string, { function: string; topic: string }>>('local.publish_grants');
-    expect(Object.values(grants).filter((g) => g.topic === 'rollout-advance')).toEqual([
-      { function: 'tick', topic: 'rollout-advance' },
-    ]);
-    expect(Object.values(grants).filter((g) => g.function === 'tick')).toEqual([
-      { function: 'tick', topic: 'rollout-advance' },
-    ]);
+    const publishers =
+      await evaluateLocals<Record<string, { functions: string[]; outside: string[] }>>(
+        'local.topic_publishers',
+      );
+    expect(publishers['rollout-advance']).toEqual({ functions: ['tick'], outside: [] });
+    const tickPublishes = Object.entries(publishers).filter(([, p]) => p.functions.includes('tick'));
+    expect(tickPublishes.map(([topic]) => topic)).toEqual(['rollout-advance']);
     for (const local of ['local.networkservices_users', 'local.monitoring_users']) {
       const users = await evaluateLocals<Record<string, Json>>(local);
       expect(Object.keys(users), local).toContain('advanceDue');
@@ -384,10 +383,12 @@ describe('custom roles', () => {
     ]);
   });
 
-  it('Monitoring access is read-only: the metrics reader role can only list time series', async () => {
+  it('Monitoring access is read-only: time series and alert policies (onAlert trusts labelled policies)', async () => {
     const role = resource(root, 'google_project_iam_custom_role.metrics_reader');
     expect(role['permissions']).toBe(hcl('local.metrics_reader_permissions'));
     expect(await evaluateLocals<string[]>('local.metrics_reader_permissions')).toEqual([
+      'monitoring.alertPolicies.get',
+      'monitoring.alertPolicies.list',
       'monitoring.timeSeries.list',
     ]);
   });

@@ -99,8 +99,11 @@ export function control(stack: Stack, rolloutId: string, command: 'abort' | 'pro
   return stack.controller.publish(TOPICS.control, { rolloutId, command, actor: 'e2e', reason });
 }
 
+/** The policy raiseAlert's incidents come from: configure it (KNOWN_ALERT_POLICIES) on the stack. */
+export const HOOKS_ALERT_POLICY = 'e2e canary 5xx';
+
 let incidents = 0;
-/** An open Monitoring incident naming the rollout by label (the v1.2 notification shape). */
+/** An open Monitoring incident of HOOKS_ALERT_POLICY naming the rollout by label (the v1.2 notification shape). */
 export function raiseAlert(stack: Stack, rolloutId: string, app: DemoApp): Promise<string> {
   incidents += 1;
   return stack.controller.publish(TOPICS.alerts, {
@@ -108,7 +111,7 @@ export function raiseAlert(stack: Stack, rolloutId: string, app: DemoApp): Promi
     incident: {
       incident_id: `hooks-${rolloutId}-${incidents}`,
       state: 'open',
-      policy_name: `${app.name} canary 5xx`,
+      policy_name: HOOKS_ALERT_POLICY,
       policy_user_labels: { rollout_id: rolloutId },
       summary: `5xx ratio of ${app.canaryService} above 10%`,
     },

@@ -20,6 +20,7 @@ import { ENTRY_POINTS } from '../../functions/manifest.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.ts';
 import { type ControllerOptions, type LocalController, startControllerOn } from '../../local/controller.ts';
 import type { DemoApp } from '../../local/demo-apps.ts';
+import type { TokenOptions } from '../../local/iam/signer.ts';
 import { type LoadRun, startLoad } from '../../local/mesh/load.ts';
 import type { HttpRoute } from '../../local/network-services/route-feed.ts';
 import { type OutageProxy, startOutageProxy } from '../../local/outage-proxy.ts';
@@ -59,6 +60,13 @@ export interface Stack {
   route(app: DemoApp): HttpRoute;
   /** The route operations the controller recorded for a rollout, with what became of them. */
   operations(rolloutId: string): Promise<RecordedOperation[]>;
+  /**
+   * An ID token of `email` signed by the local IAM stand-in (the key the functions trust), for
+   * controlHttp's URL unless `options.audience` says otherwise (test identities: local/identities.ts).
+   */
+  tokenFor(email: string, options?: Partial<TokenOptions>): string;
+  /** Request headers with a bearer token of `email` for the named function's URL. */
+  authorized(email: string, fn?: string): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -175,6 +183,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           .join('\n'),
     );
   };
+  const tokenFor = (email: string, options: Partial<TokenOptions> = {}): string =>
+    cloud.iam.signer.idTokenFor(email, { audience: functionUrl(controller, 'controlHttp'), ...options });
   return {
     cloud,
     controller,
@@ -211,6 +221,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const docs = await db.collection('routeOperations').where('rolloutId', '==', rolloutId).get();
       return docs.docs.map((d) => d.data() as RecordedOperation).sort((a, b) => a.startedAt - b.startedAt);
     },
+    tokenFor,
+    authorized: (email, fn = 'controlHttp') => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${tokenFor(email, { audience: functionUrl(controller, fn) })}`,
+    }),
     route: (app) => {
       const route = cloud.networkServices.store.route(app.route);
       if (!route) throw new Error(`no route ${app.route}`);
@@ -226,6 +241,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await cloud.stop();
     },
   };
+}
+
+/** The URL of one of the controller's functions. */
+export function functionUrl(controller: LocalController, name: string): string {
+  const fn = controller.functions.get(name);
+  if (fn === undefined) throw new Error(`no function ${name}`);
+  return fn.url;
 }
 
 /** The route with the target rule's destinations removed, for "nothing else changed" checks. */

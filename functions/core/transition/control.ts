@@ -9,6 +9,7 @@ import type { ControlCommand, IncidentInput, Input } from '../inputs.ts';
 import { isAnalysing, judgedUntil } from '../schedule.ts';
 import { isTerminal, type Rollout, type Status } from '../state.ts';
 import { describeProblem, retry } from './action-required.ts';
+import { onAlertClosed } from './coalesce.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { rollBack } from './route.ts';
 import { abortGradually, onControlWhileAborting } from './step-down.ts';
@@ -148,13 +149,7 @@ export function onAlert(c: Context, incident: IncidentInput): Decision {
     state: incident.state,
     at: c.now,
   };
-  if (incident.state === 'closed') {
-    return commit(c, {
-      event: 'rollout.alert_closed',
-      reason: `alert ${incident.policy} closed (${incident.summary})`,
-      lastAlert,
-    });
-  }
+  if (incident.state === 'closed') return onAlertClosed(c, incident, lastAlert);
   const s = c.r.status;
   if (s.phase === 'RollingBack' || (s.phase === 'ActionRequired' && s.resume.phase === 'RollingBack')) {
     return unchanged(`already rolling back; alert ${incident.policy} noted`);

@@ -13,6 +13,7 @@ import { describeProgress } from '../describe.ts';
 import { expectedWindow, isAnalysing, plannedActionAt, windowDeadline } from '../schedule.ts';
 import { isTerminal, type Rollout } from '../state.ts';
 import { describeWeights } from '../weights.ts';
+import { coalescedDueBy } from './coalesce.ts';
 import { type Context, commit } from './context.ts';
 import { record } from './deadlines.ts';
 
@@ -21,7 +22,10 @@ export function overdueSince(r: Rollout): number | null {
   if (r.status.phase === 'ActionRequired' || isTerminal(r.status.phase)) return null;
   const planned = plannedActionAt(r);
   if (planned === null) return null;
-  if (r.intent === null && isAnalysing(r)) return Math.max(planned, windowDeadline(r, expectedWindow(r)));
+  if (r.intent === null && isAnalysing(r)) {
+    // A paused rollout's windows are recorded when their verdict changes, or after COALESCED_WINDOWS.
+    return Math.max(planned, coalescedDueBy(r) ?? windowDeadline(r, expectedWindow(r)));
+  }
   return planned;
 }
 

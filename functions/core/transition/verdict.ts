@@ -7,6 +7,7 @@ import { type Decision, NO_FOLLOW_UP } from '../decision.ts';
 import { describePause } from '../describe.ts';
 import { expectedWindow, isAnalysing, stepDeadline, stepEvidenceSufficient } from '../schedule.ts';
 import type { HistoryEntry, Rollout } from '../state.ts';
+import { coalescedWindow } from './coalesce.ts';
 import { type Context, commit, pause, unchanged } from './context.ts';
 import { checkDue } from './hook-checks.ts';
 import { rollBack } from './route.ts';
@@ -83,6 +84,8 @@ export function onVerdict(c: Context, window: AnalysisWindow, j: Judgement): Dec
       },
     );
   }
+  const coalesced = coalescedWindow(c, window, j);
+  if (coalesced !== null) return coalesced;
   const s = r.status;
   const underpowered = pauseForTraffic(c, analysis, verdict, j.summary);
   if (underpowered !== null) return underpowered;

@@ -11,7 +11,6 @@ import {
   refusalOfUnknown,
 } from '../../../functions/app/authorize.ts';
 import { loadConfig } from '../../../functions/app/config.ts';
-import { groupMembershipFor } from '../../../functions/app/group-lookup.ts';
 import { createLogger } from '../../../functions/app/log.ts';
 import type { AuthzPolicy } from '../../../functions/core/authz.ts';
 import type { Caller } from '../../../functions/core/caller.ts';
@@ -163,17 +162,5 @@ describe('unknown rollouts', () => {
       'topic:rollout-control may not retry this rollout: no grant of the authorization policy allows it',
     );
     expect(lines).toHaveLength(1);
-  });
-});
-
-describe('groupMembershipFor (wiring)', () => {
-  it('constructs nothing for a policy without groups, and refuses to start for one that names groups', () => {
-    const noGroups: AuthzPolicy = {
-      grants: POLICY.grants.filter((g) => !g.principals[0]?.startsWith('group:')),
-    };
-    expect(groupMembershipFor({ authz: noGroups })).toBeNull();
-    expect(() => groupMembershipFor({ authz: POLICY })).toThrow(
-      /AUTHZ_POLICY names groups \(group:sre@example.com\)/,
-    );
   });
 });

@@ -93,10 +93,11 @@ describe('a rollout request naming backends by project number', () => {
     const body = requestInput({ stable: byNumber('checkout-stable'), canary: byNumber('checkout-canary') });
     const accepted = acceptedRequest(config, body);
     expect([accepted.stable, accepted.canary]).toEqual([byId('checkout-stable'), byId('checkout-canary')]);
-    // Without the number they are kept as written.
+    // Without the number they are kept as written (and the number must be an allowed backend project).
     const unpaired = loadConfig({
       GOOGLE_CLOUD_PROJECT: 'demo-project',
       ALLOWED_ROUTES: config.allowedRoutes[0],
+      ALLOWED_BACKEND_PROJECTS: '123456789012',
     });
     expect(acceptedRequest(unpaired, body).stable).toBe(byNumber('checkout-stable'));
   });

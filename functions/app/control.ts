@@ -89,10 +89,17 @@ const controlSchema = commandSchema.superRefine((c, ctx) => {
 
 export type ControlRequest = z.output<typeof controlSchema>;
 
-export function parseControl(body: unknown): ControlRequest {
+/**
+ * A command as sent. Over Pub/Sub the claimed `actor` is the only trace of who asked, so it is
+ * required there; over HTTP the verified ID token names the caller and `actor` is an optional note.
+ */
+export function parseControl(body: unknown, actor: 'required' | 'optional' = 'required'): ControlRequest {
   const parsed = validate(controlSchema, body);
-  if (parsed.ok) return parsed.value;
-  throw InvalidInputError.fromIssues('control command rejected', parsed.issues, {
+  if (parsed.ok && (actor === 'optional' || parsed.value.actor !== undefined)) return parsed.value;
+  const issues = parsed.ok
+    ? [{ field: 'actor', rule: 'is required: who is asking (e.g. an email)' }]
+    : parsed.issues;
+  throw InvalidInputError.fromIssues('control command rejected', issues, {
     code: 'INVALID_COMMAND',
     hint: 'send {"rolloutId": "…", "command": "pause|resume|promote|abort|retry", "actor": "…", "reason": "…"} (an abort may add "gradual": true and "hold": "1m")',
   });

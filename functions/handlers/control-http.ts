@@ -30,7 +30,7 @@ export function controlHttpHandler(rt: Runtime) {
         );
         return;
       }
-      const request = parseControl(req.body);
+      const request = parseControl(req.body, 'optional');
       const caller = { ...verified, claimed: request.actor?.slice(0, 200) ?? null };
       const requestId =
         req.get('x-request-id') ?? `http-${rt.clock()}-${Math.random().toString(36).slice(2)}`;

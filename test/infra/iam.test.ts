@@ -308,8 +308,10 @@ describe('the tick and advanceDue', () => {
     expect(Object.values(grants).filter((g) => g.topic === 'rollout-advance')).toEqual([
       { function: 'tick', topic: 'rollout-advance' },
     ]);
+    // …and to rollout-events: it re-sends lifecycle events lost between commit and publish (the outbox).
     expect(Object.values(grants).filter((g) => g.function === 'tick')).toEqual([
       { function: 'tick', topic: 'rollout-advance' },
+      { function: 'tick', topic: 'rollout-events' },
     ]);
     for (const local of ['local.networkservices_users', 'local.monitoring_users']) {
       const users = await evaluateLocals<Record<string, Json>>(local);

@@ -56,7 +56,11 @@ export async function drainOutbox(
   let found = 0;
   let published = 0;
   do {
-    const page = await deps.store.pendingEvents(createdBefore, Math.min(limits.page, limits.max - found), after);
+    const page = await deps.store.pendingEvents(
+      createdBefore,
+      Math.min(limits.page, limits.max - found),
+      after,
+    );
     found += page.items.length;
     const sent: string[] = [];
     for (const event of [...page.items].sort(byRolloutVersion)) {

@@ -533,7 +533,8 @@ export class FirestoreRolloutStore implements RolloutStore {
       const snapshot = await (after === null ? query : query.startAfter(...after)).limit(limit).get();
       const items = snapshot.docs.map((doc) => asOutboxEvent(doc.id, doc.data()));
       const last = snapshot.docs.at(-1);
-      const next = items.length < limit || last === undefined ? null : [Number(last.get('createdAt')), last.id];
+      const next =
+        items.length < limit || last === undefined ? null : [Number(last.get('createdAt')), last.id];
       return { items, next };
     } catch (error) {
       throw translate(error, 'listing the events waiting to be published');

@@ -8,8 +8,8 @@ import { LifecycleEvents } from '../../functions/app/lifecycle-events.ts';
 import { createLogger } from '../../functions/app/log.ts';
 import { RolloutExecutor } from '../../functions/app/rollout-executor.ts';
 import { judgeFor } from '../../functions/core/analysis/select-judge.ts';
-import { type OutboxEvent, outboxEventOf } from '../../functions/core/events.ts';
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
+import { type OutboxEvent, outboxEventOf } from '../../functions/core/events.ts';
 import type { HookBody, HookResult, HookStatus, PlanHook } from '../../functions/core/hooks.ts';
 import {
   type Created,

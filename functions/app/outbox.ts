@@ -4,7 +4,9 @@
  * its history entry; the publisher that made the change removes it once published. Whatever is
  * still there after `config.tick.outboxGraceMs` (OUTBOX_GRACE_SECONDS; long enough not to race
  * the publisher still at work) is published here, in (rolloutId, version) order, then removed.
- * The tick runs it every minute, so a lost publish is re-sent within grace + 1 minute; a publish
+ * The tick runs it every minute (only the tick: a per-rollout query at the end of every executor
+ * run would cost a read per run, and a composite index, for a rare case the tick covers), so a
+ * lost publish is re-sent within grace + 1 minute; a publish
  * that happened but was not recorded is sent again with the same `eventId` (docs/events.md#delivery).
  */
 import type { OutboxEvent } from '../core/events.ts';

@@ -51,8 +51,9 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
     name: 'tick',
     source: 'functions/entry/tick.ts',
     trigger: { kind: 'topic', topic: TOPICS.tick },
-    // Hands each due rollout out on the advance topic; it changes none itself.
-    publishes: [TOPICS.advance],
+    // Hands each due rollout out on the advance topic; it changes none itself. It re-sends
+    // lifecycle events whose publish was lost (the outbox drain).
+    publishes: [TOPICS.advance, TOPICS.events],
     uses: ['firestore', 'pubsub'],
   },
   {

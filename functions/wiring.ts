@@ -48,7 +48,7 @@ export function createRuntime(
   const store = decorateStore(new FirestoreRolloutStore(db));
 
   const { router, metrics, executions, publisher, hooks } = googleClients(config);
-  const events = new LifecycleEvents(publisher, config.eventsTopic, log);
+  const events = new LifecycleEvents(publisher, config.eventsTopic, log, store);
   const executor: RolloutExecutor = new RolloutExecutor({
     store,
     router,

@@ -35,11 +35,12 @@ locals {
       publishes = ["rollout-events"]
       uses      = ["firestore", "networkservices", "monitoring", "pubsub"]
     }
-    # Hands every due rollout out on rollout-advance; it changes none itself.
+    # Hands every due rollout out on rollout-advance; it changes none itself. It re-sends lost
+    # lifecycle events from the outbox (functions/app/outbox.ts).
     tick = {
       short     = "tick"
       trigger   = "rollout-tick"
-      publishes = ["rollout-advance"]
+      publishes = ["rollout-advance", "rollout-events"]
       uses      = ["firestore", "pubsub"]
     }
     advanceDue = {

@@ -7,9 +7,10 @@
 
 locals {
   # The controller's Cloud Run services that commit rollout changes: those that publish lifecycle
-  # events (every function but the tick, which hands rollouts out and changes none).
+  # events (every function but the tick, which hands rollouts out and changes none; it only
+  # re-sends lost events from the outbox).
   rollout_log_services = sort([
-    for name, f in local.functions : local.function_names[name] if contains(f.publishes, local.topics.events)
+    for name, f in local.functions : local.function_names[name] if contains(f.publishes, local.topics.events) && name != "tick"
   ])
 
   # A committed change, as logged by one of those services.

@@ -5,6 +5,7 @@
  * (A commit Firestore refuses reads one more document inside the adapter — the message's dedupe
  * record, to tell a redelivery from a version conflict; that read is not counted here.)
  */
+import type { OutboxEvent } from '../functions/core/events.ts';
 import type { HistoryEntry, OperationState, Rollout, RouteOperation } from '../functions/core/state.ts';
 import type {
   ActiveRollout,
@@ -112,6 +113,14 @@ export class CountingStore implements RolloutStore {
 
   releaseDriverStart(rolloutId: string, token: string): Promise<void> {
     return this.#inner.releaseDriverStart(rolloutId, token);
+  }
+
+  pendingEvents(createdBefore: number, limit: number, after?: PageCursor | null): Promise<Page<OutboxEvent>> {
+    return this.#page(this.#inner.pendingEvents(createdBefore, limit, after));
+  }
+
+  eventsPublished(eventIds: readonly string[]): Promise<void> {
+    return this.#inner.eventsPublished(eventIds);
   }
 
   recordOperation(operation: RouteOperation): Promise<void> {

@@ -5,7 +5,8 @@
  *                                      (a superseder waiting to go first, or null)
  *   routeLocks/{route}/queue/{seq:010} one per queued rollout: {rolloutId, seq, queuedAt}
  *
- * A queued or superseding request is created in a transaction that reads the route lock: free,
+ * Every history document is created together with its outbox event (`refs.record`), in the same
+ * transaction. A queued or superseding request is created in a transaction that reads the route lock: free,
  * the rollout takes it (Pending, as with `reject`); busy, the rollout is created Queued with the
  * lock's counter as its arrival number and the counter bumped in the same commit — so arrival
  * order is commit order and two requests never share a number. The commit that makes the holder
@@ -16,7 +17,13 @@
  * queue and supersede requests name one route. Transactions are used only for these (rare) commits; every other
  * commit stays a lock-free batch fenced on the history document (firestore-store.ts).
  */
-import type { DocumentReference, DocumentSnapshot, Firestore, Transaction } from '@google-cloud/firestore';
+import type {
+  DocumentData,
+  DocumentReference,
+  DocumentSnapshot,
+  Firestore,
+  Transaction,
+} from '@google-cloud/firestore';
 import { type Created, dequeueRollout, displaceSuperseder, queueRollout } from '../core/queue.ts';
 import type { HistoryEntry, Rollout } from '../core/state.ts';
 import { primaryRoute, routesOf } from '../core/targets.ts';
@@ -34,11 +41,18 @@ export interface QueueRefs {
   readonly db: Firestore;
   rollout(id: string): DocumentReference;
   history(id: string, version: number): DocumentReference;
+  /** Creates the history document of `entry` and its outbox event (firestore-store.ts). */
+  record(w: Writes, r: Rollout, entry: HistoryEntry): void;
   lock(route: string): DocumentReference;
   processed(key: string): DocumentReference;
   processedRecord(key: string, now: number): Record<string, unknown>;
   lockRecord(r: Rollout, at: number): Record<string, unknown>;
   asRollout(id: string, data: unknown): Rollout;
+}
+
+/** A batch or a transaction: where a commit's creates go. */
+export interface Writes {
+  create(ref: DocumentReference, data: DocumentData): unknown;
 }
 
 /** Contention on one route lock is retried by the server SDK; 50 requests at once need more than its default 5. */
@@ -102,7 +116,7 @@ async function queueBehind(
   writeCreated(refs, tx, queued, options);
   if (displaced !== null) {
     tx.set(refs.rollout(displaced.rollout.id), displaced.rollout);
-    tx.create(refs.history(displaced.rollout.id, displaced.rollout.version), displaced.entry);
+    refs.record(tx, displaced.rollout, displaced.entry);
   }
   if (!supersede)
     tx.create(queueEntry(refs, route, seq), { rolloutId: rollout.id, seq, queuedAt: created.entry.at });
@@ -125,7 +139,7 @@ async function displace(
 
 function writeCreated(refs: QueueRefs, tx: Transaction, created: Created, options: WriteOptions): void {
   tx.create(refs.rollout(created.rollout.id), created.rollout);
-  tx.create(refs.history(created.rollout.id, created.rollout.version), created.entry);
+  refs.record(tx, created.rollout, created.entry);
   if (options.dedupeKey !== undefined) {
     tx.create(refs.processed(options.dedupeKey), refs.processedRecord(options.dedupeKey, created.entry.at));
   }
@@ -164,7 +178,7 @@ export function commitTerminal(
       }
       for (const release of releases) release.write(tx);
       tx.set(refs.rollout(next.id), next);
-      tx.create(refs.history(next.id, next.version), entry);
+      refs.record(tx, next, entry);
       if (options.dedupeKey !== undefined) {
         tx.create(refs.processed(options.dedupeKey), refs.processedRecord(options.dedupeKey, entry.at));
       }
@@ -213,7 +227,7 @@ async function releaseLock(
         return;
       }
       w.set(refs.rollout(handedOff.rollout.id), handedOff.rollout);
-      w.create(refs.history(handedOff.rollout.id, handedOff.rollout.version), handedOff.entry);
+      refs.record(w, handedOff.rollout, handedOff.entry);
       if (head.entry !== null) w.delete(head.entry);
       w.set(refs.lock(route), {
         ...refs.lockRecord(handedOff.rollout, entry.at),

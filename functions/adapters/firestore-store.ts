@@ -9,6 +9,8 @@
  *   processedMessages/{key}            message ids already handled; `expireAt` is the TTL field
  *   routeOperations/{operation}        route operations the controller started, and what became of them
  *   driverStarts/{id}                  who is starting the rollout's workflow execution, since when
+ *   outbox/{eventId}                   the lifecycle event of a history entry, created in the same
+ *                                      commit as the entry, deleted once published
  *
  * Every change is one atomic commit that *creates* the history document of the new version.
  * History documents are never rewritten, so that create is the optimistic-concurrency fence:
@@ -18,6 +20,8 @@
  * locks — one per route of the release, each naming that route, its stable and canary, and
  * every route of the release (`routes`) — are all claimed in the commit that creates the
  * rollout and all deleted in the commit that makes it terminal.
+ *
+ * Outbox query: createdAt <= t ORDER BY createdAt, __name__ — the automatic single-field index.
  *
  * Due-rollouts query: nextActionAt <= now ORDER BY nextActionAt, __name__ — one range on the
  * automatic single-field index, paged by cursors on (nextActionAt, document id). Only active
@@ -33,6 +37,7 @@ import {
   type Query,
   Timestamp,
 } from '@google-cloud/firestore';
+import { type OutboxEvent, outboxEventOf } from '../core/events.ts';
 import { lastSegment } from '../core/resource-name.ts';
 import {
   ACTIVE_PHASES,
@@ -60,7 +65,13 @@ import {
   type WriteOptions,
 } from '../ports/rollout-store.ts';
 import { ROLLOUTS_BY_ROUTE, rolloutDocument } from './firestore-rollout-document.ts';
-import { commitTerminal, createOrQueue, type QueueRefs, routeQueue } from './firestore-route-queue.ts';
+import {
+  commitTerminal,
+  createOrQueue,
+  type QueueRefs,
+  routeQueue,
+  type Writes,
+} from './firestore-route-queue.ts';
 import { classifyGoogleError } from './google-errors.ts';
 
 /** google.rpc.Code ALREADY_EXISTS: the create that fences every commit found its document taken. */
@@ -85,6 +96,21 @@ function messageId(key: string): string {
 
 function operationId(name: string): string {
   return name.replaceAll('/', '~');
+}
+
+function outboxId(eventId: string): string {
+  return eventId.replaceAll('/', '~');
+}
+
+function asOutboxEvent(id: string, data: unknown): OutboxEvent {
+  const candidate = data as Partial<OutboxEvent> | undefined;
+  if (typeof candidate?.eventId !== 'string' || typeof candidate.createdAt !== 'number') {
+    throw new RefusedError(`outbox document ${id} is not in the expected shape`, {
+      code: 'STORE_CORRUPT',
+      hint: 'the document was edited outside the controller; delete it (its change is in the history)',
+    });
+  }
+  return data as OutboxEvent;
 }
 
 function historyId(version: number): string {
@@ -194,6 +220,17 @@ export class FirestoreRolloutStore implements RolloutStore {
     return this.#rollout(id).collection('history').doc(historyId(version));
   }
 
+  #outbox(eventId: string): DocumentReference {
+    return this.#db.collection('outbox').doc(outboxId(eventId));
+  }
+
+  /** The history document of `entry` and its outbox event, created in the same commit `w`. */
+  #record(w: Writes, r: Rollout, entry: HistoryEntry): void {
+    const event = outboxEventOf(r, entry);
+    w.create(this.#history(r.id, entry.version), entry);
+    w.create(this.#outbox(event.eventId), event);
+  }
+
   #lock(route: string): DocumentReference {
     return this.#db.collection('routeLocks').doc(lockId(route));
   }
@@ -220,6 +257,7 @@ export class FirestoreRolloutStore implements RolloutStore {
       db: this.#db,
       rollout: (id) => this.#rollout(id),
       history: (id, version) => this.#history(id, version),
+      record: (w, r, entry) => this.#record(w, r, entry),
       lock: (route) => this.#lock(route),
       processed: (key) => this.#processed(key),
       processedRecord: (key, now) => this.#processedRecord(key, now),
@@ -232,7 +270,7 @@ export class FirestoreRolloutStore implements RolloutStore {
     if (rollout.spec.whenRouteBusy !== 'reject') return this.#createOrQueue(rollout, entry, options);
     const batch = this.#db.batch();
     batch.create(this.#rollout(rollout.id), rollout);
-    batch.create(this.#history(rollout.id, rollout.version), entry);
+    this.#record(batch, rollout, entry);
     // Every route of the release in this one atomic commit: one lock taken fails them all.
     for (const route of routesOf(rollout.spec)) {
       batch.create(this.#lock(route), {
@@ -320,7 +358,7 @@ export class FirestoreRolloutStore implements RolloutStore {
     }
     const batch = this.#db.batch();
     batch.set(this.#rollout(next.id), next);
-    batch.create(this.#history(next.id, next.version), entry);
+    this.#record(batch, next, entry);
     if (options.dedupeKey !== undefined) {
       batch.create(this.#processed(options.dedupeKey), this.#processedRecord(options.dedupeKey, entry.at));
     }
@@ -478,6 +516,41 @@ export class FirestoreRolloutStore implements RolloutStore {
     } catch (error) {
       if (grpcCode(error) === FAILED_PRECONDITION) return; // someone else holds it now
       throw translate(error, `releasing the start of ${rolloutId}`);
+    }
+  }
+
+  async pendingEvents(
+    createdBefore: number,
+    limit: number,
+    after: PageCursor | null = null,
+  ): Promise<Page<OutboxEvent>> {
+    const query = this.#db
+      .collection('outbox')
+      .where('createdAt', '<=', createdBefore)
+      .orderBy('createdAt')
+      .orderBy(FieldPath.documentId());
+    try {
+      const snapshot = await (after === null ? query : query.startAfter(...after)).limit(limit).get();
+      const items = snapshot.docs.map((doc) => asOutboxEvent(doc.id, doc.data()));
+      const last = snapshot.docs.at(-1);
+      const next =
+        items.length < limit || last === undefined ? null : [Number(last.get('createdAt')), last.id];
+      return { items, next };
+    } catch (error) {
+      throw translate(error, 'listing the events waiting to be published');
+    }
+  }
+
+  async eventsPublished(eventIds: readonly string[]): Promise<void> {
+    // A batch holds at most 500 writes.
+    for (let i = 0; i < eventIds.length; i += 500) {
+      const batch = this.#db.batch();
+      for (const id of eventIds.slice(i, i + 500)) batch.delete(this.#outbox(id));
+      try {
+        await batch.commit();
+      } catch (error) {
+        throw translate(error, 'removing published events from the outbox');
+      }
     }
   }
 

@@ -105,6 +105,7 @@ const envSchema = z.object({
   MAX_WAIT_SECONDS: seconds(3600, 1, 86_400),
   TICK_BATCH: z.coerce.number().int().min(1).max(5000).default(1000),
   WORKFLOW_GRACE_SECONDS: seconds(120, 0, 86_400),
+  OUTBOX_GRACE_SECONDS: seconds(10, 0, 3600),
   START_GRACE_SECONDS: seconds(30, 0, 3600),
   STORE_DEADLINE_SECONDS: seconds(2, 0.05, 60),
   TIME_SCALE: z.coerce.number().min(1).max(1000).default(1),
@@ -181,8 +182,11 @@ export interface Config {
   readonly pausedPollMs: number;
   readonly minWaitMs: number;
   readonly maxWaitMs: number;
-  /** `batch`: rollouts per page of the tick's queries (it reads every page). */
-  readonly tick: { readonly batch: number; readonly workflowGraceMs: number };
+  /**
+   * `batch`: rollouts per page of the tick's queries (it reads every page). `outboxGraceMs`: the
+   * tick re-sends outbox events older than this (their own publisher died or failed).
+   */
+  readonly tick: { readonly batch: number; readonly workflowGraceMs: number; readonly outboxGraceMs: number };
   readonly startGraceMs: number;
   /**
    * How long an alert or an abort waits for Firestore before taking the canary out of the route
@@ -274,6 +278,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     tick: {
       batch: e.TICK_BATCH,
       workflowGraceMs: e.WORKFLOW_GRACE_SECONDS * 1000,
+      outboxGraceMs: e.OUTBOX_GRACE_SECONDS * 1000,
     },
     startGraceMs: e.START_GRACE_SECONDS * 1000,
     storeDeadlineMs: e.STORE_DEADLINE_SECONDS * 1000,

@@ -5,15 +5,17 @@
  * advanceDue instances take in parallel. It pages through every due rollout, publishing as it
  * goes; each message carries the rollout as the query read it, so advancing it reads nothing more.
  * Scheduler-driven rollouts move here; workflow-driven ones only when their workflow is overdue
- * by the grace period (the execution died or is stuck) — the safety net.
+ * by the grace period (the execution died or is stuck) — the safety net. It also drains the
+ * outbox: lifecycle events whose publish after their commit was lost are re-sent (outbox.ts).
  */
 import type { Rollout, RouteOperation } from '../core/state.ts';
 import type { EventPublisher } from '../ports/event-publisher.ts';
 import type { Page, PageCursor, RolloutStore } from '../ports/rollout-store.ts';
 import type { Config } from './config.ts';
 import { eligibleForTick, FanOut, planDue, planOperations } from './fan-out.ts';
-import type { Lazy } from './lifecycle-events.ts';
+import type { Lazy, LifecycleEvents } from './lifecycle-events.ts';
 import type { Logger } from './log.ts';
+import { drainOutbox } from './outbox.ts';
 
 export interface TickReport {
   /** Rollouts (and rollouts with stray operations) found, each (rollout, version) counted once. */
@@ -27,6 +29,8 @@ export interface TickReport {
 export interface TickDeps {
   readonly store: RolloutStore;
   readonly publisher: Lazy<EventPublisher>;
+  /** Re-sends the outbox's lost lifecycle events. */
+  readonly events: LifecycleEvents;
   readonly config: Config;
   readonly clock: () => number;
   readonly log: Logger;
@@ -85,11 +89,21 @@ export async function tick(deps: TickDeps, command: { readonly actor: string }):
         strays.push(...ops);
       },
     ),
+    drain(deps, now),
   ]);
   const operations = planOperations(strays, seen, command.actor);
   found += operations.messages.length;
   await fanOut.publish(operations.messages);
   return { due: found, published: fanOut.published, failed: fanOut.failed, skipped };
+}
+
+/** The outbox drain; its failure is logged (the next tick drains again), never fails the fan-out. */
+async function drain(deps: TickDeps, now: number): Promise<void> {
+  try {
+    await drainOutbox(deps, now);
+  } catch (error) {
+    deps.log.error('outbox drain failed; the next tick tries again', { error });
+  }
 }
 
 /** Waits for every listing to end (none left running in the background), then throws the first failure. */

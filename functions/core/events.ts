@@ -105,15 +105,22 @@ export function toLifecycleEvent(r: Rollout, entry: HistoryEntry): LifecycleEven
 /** The `type` of the event published when a rollout request is refused (docs/events.md#rolloutrejected). */
 export const REJECTED_EVENT_TYPE = 'rollout.rejected';
 
+/** The stable id of the `rollout.rejected` event of a refused request (its Pub/Sub message id). */
+export function rejectedEventIdOf(requestMessageId: string): string {
+  return `rejected.${requestMessageId}`;
+}
+
 /**
  * Published to `rollout-events` once per refused rollout request (bad field, route not allowed or
  * not ready, id conflict, busy route …), so a publisher waiting on events learns why. No rollout
  * was created or changed: there is no version, phase or history entry. Attributes:
- * `type`, `rolloutId` (when known) and `requestMessageId`.
+ * `type`, `eventId`, `rolloutId` (when known) and `requestMessageId`.
  */
 export interface RejectedEvent {
   readonly schemaVersion: typeof EVENT_SCHEMA_VERSION;
   readonly type: typeof REJECTED_EVENT_TYPE;
+  /** `rejected.<requestMessageId>`: the same on every publish for one request (docs/events.md#delivery). */
+  readonly eventId: string;
   /** The request's rolloutId, or the id it would have had (from the message id); null when unreadable. */
   readonly rolloutId: string | null;
   /** The Pub/Sub message id of the refused request (what `rolloutctl start` printed). */

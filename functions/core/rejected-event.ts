@@ -3,7 +3,12 @@
  * was and why, bounded in size whatever the request held, so a hostile or huge request cannot
  * make the event (or its attributes) too large to publish.
  */
-import { EVENT_SCHEMA_VERSION, REJECTED_EVENT_TYPE, type RejectedEvent } from './events.ts';
+import {
+  EVENT_SCHEMA_VERSION,
+  REJECTED_EVENT_TYPE,
+  type RejectedEvent,
+  rejectedEventIdOf,
+} from './events.ts';
 import { ROLLOUT_ID } from './validation.ts';
 
 export const REJECTION_LIMITS = {
@@ -52,6 +57,7 @@ export function rejectedEvent(refusal: Refusal): RejectedEvent {
   return {
     schemaVersion: EVENT_SCHEMA_VERSION,
     type: REJECTED_EVENT_TYPE,
+    eventId: rejectedEventIdOf(messageId),
     rolloutId: refusal.rolloutId !== null && ROLLOUT_ID.test(refusal.rolloutId) ? refusal.rolloutId : null,
     requestMessageId: messageId,
     at: new Date(refusal.at).toISOString(),
@@ -67,10 +73,11 @@ export function rejectedEvent(refusal: Refusal): RejectedEvent {
   };
 }
 
-/** Attributes for subscription filters: `type`, `requestMessageId`, and `rolloutId` when known. */
+/** Attributes for subscription filters: `type`, `eventId`, `requestMessageId`, and `rolloutId` when known. */
 export function rejectedAttributes(event: RejectedEvent): Record<string, string> {
   return {
     type: event.type,
+    eventId: event.eventId,
     requestMessageId: event.requestMessageId,
     ...(event.rolloutId === null ? {} : { rolloutId: event.rolloutId }),
   };

@@ -2,6 +2,7 @@
  * Port: where rollouts, their history, route locks and processed message ids live
  * (production adapter: Firestore).
  */
+import type { OutboxEvent } from '../core/events.ts';
 import type { Created } from '../core/queue.ts';
 import type { HistoryEntry, OperationState, Rollout, RouteOperation } from '../core/state.ts';
 import { ConflictError, RefusedError } from '../errors.ts';
@@ -134,6 +135,16 @@ export interface RolloutStore {
   claimDriverStart(rolloutId: string, token: string, now: number, staleAfterMs: number): Promise<boolean>;
   /** Gives the claim up (the start failed), if `token` still holds it, so the next delivery may start. */
   releaseDriverStart(rolloutId: string, token: string): Promise<void>;
+  /**
+   * The outbox: lifecycle events not yet known to be published, created at or before
+   * `createdBefore`, oldest first (by createdAt, then eventId), a page of at most `limit` at a time.
+   * `create` and `commit` write one per history entry they write — the rollout's, and those of
+   * rollouts handed the route lock, displaced superseders and queued creations — in the same
+   * atomic commit as that entry (docs/events.md#delivery).
+   */
+  pendingEvents(createdBefore: number, limit: number, after?: PageCursor | null): Promise<Page<OutboxEvent>>;
+  /** Removes these events from the outbox (they were published); unknown ids are ignored. */
+  eventsPublished(eventIds: readonly string[]): Promise<void>;
   /** Records a route operation the controller started (pending until settled); a second record is a no-op. */
   recordOperation(operation: RouteOperation): Promise<void>;
   /** Records what became of a route operation. */

@@ -68,8 +68,10 @@ async function expectRejected(
   expect(event.error.code).toBe(code);
   expect(event.reason).toMatch(reason);
   expect(event.error.hint.length).toBeGreaterThan(0);
+  expect(event.eventId).toBe(`rejected.${messageId}`);
   expect(only?.attributes).toEqual({
     type: 'rollout.rejected',
+    eventId: `rejected.${messageId}`,
     requestMessageId: messageId,
     ...(rolloutId === null ? {} : { rolloutId }),
   });

@@ -200,10 +200,10 @@ describe('topics and triggers', () => {
 });
 
 describe('the tick fans out', () => {
-  it('the tick publishes to rollout-advance only, and advanceDue is fed by its own push subscription on it', () => {
+  it('the tick publishes to rollout-advance (and rollout-events: the outbox drain), and advanceDue is fed by its own push subscription on it', () => {
     expect(topics['advance']).toBe(TOPICS.advance);
     expect(TOPICS.advance).toBe('rollout-advance');
-    expect(functions['tick']?.publishes).toEqual([TOPICS.advance]);
+    expect(functions['tick']?.publishes).toEqual([TOPICS.advance, TOPICS.events]);
     expect(functions['advanceDue']).toMatchObject({
       short: 'advance-due',
       trigger: TOPICS.advance,

@@ -308,8 +308,9 @@ describe('the tick and advanceDue', () => {
         'local.topic_publishers',
       );
     expect(publishers['rollout-advance']).toEqual({ functions: ['tick'], outside: [] });
+    // …and to rollout-events: it re-sends lifecycle events lost between commit and publish (the outbox).
     const tickPublishes = Object.entries(publishers).filter(([, p]) => p.functions.includes('tick'));
-    expect(tickPublishes.map(([topic]) => topic)).toEqual(['rollout-advance']);
+    expect(tickPublishes.map(([topic]) => topic).sort()).toEqual(['rollout-advance', 'rollout-events']);
     for (const local of ['local.networkservices_users', 'local.monitoring_users']) {
       const users = await evaluateLocals<Record<string, Json>>(local);
       expect(Object.keys(users), local).toContain('advanceDue');

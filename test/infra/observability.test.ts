@@ -111,7 +111,7 @@ function drive(id: string, lines: string[]) {
     router: async () => router,
     metrics: async () => metrics,
     judgeFor,
-    events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
+    events: new LifecycleEvents(async () => publisher, 'rollout-events', log, store),
     clock: () => clock.now,
     log,
   });
@@ -172,7 +172,7 @@ async function startLines(): Promise<string[]> {
   const store = new MemoryStore();
   const router = new MemoryRouter({ stable: 100, canary: 0 });
   const metrics = new MemoryMetrics({ stable: healthy, canary: healthy });
-  const events = new LifecycleEvents(async () => new MemoryPublisher(), 'rollout-events', log);
+  const events = new LifecycleEvents(async () => new MemoryPublisher(), 'rollout-events', log, store);
   const clock = () => T0;
   const executor = new RolloutExecutor({
     store,

@@ -9,6 +9,7 @@ import { createLogger } from '../../functions/app/log.ts';
 import { RolloutExecutor } from '../../functions/app/rollout-executor.ts';
 import { judgeFor } from '../../functions/core/analysis/select-judge.ts';
 import type { BackendReading } from '../../functions/core/analysis/verdict.ts';
+import { type OutboxEvent, outboxEventOf } from '../../functions/core/events.ts';
 import type { HookBody, HookResult, HookStatus, PlanHook } from '../../functions/core/hooks.ts';
 import {
   type Created,
@@ -102,6 +103,8 @@ export class MemoryStore implements RolloutStore {
   readonly entries = new Map<string, HistoryEntry[]>();
   readonly locks = new Map<string, string>();
   readonly processed = new Set<string>();
+  /** The outbox: one event per history entry written, until marked published (by eventId). */
+  readonly outbox = new Map<string, OutboxEvent>();
   /** Set to make the next commit fail as if the function died before it reached Firestore. */
   failNextCommit: Error | null = null;
 
@@ -152,6 +155,29 @@ export class MemoryStore implements RolloutStore {
     this.rollouts.set(created.rollout.id, created.rollout);
     if (append) this.entries.get(created.rollout.id)?.push(created.entry);
     else this.entries.set(created.rollout.id, [created.entry]);
+    this.#enqueueEvent(created.rollout, created.entry);
+  }
+
+  /** The entry's event joins the outbox in the same (synchronous) write as the entry. */
+  #enqueueEvent(r: Rollout, entry: HistoryEntry): void {
+    const event = outboxEventOf(r, entry);
+    this.outbox.set(event.eventId, event);
+  }
+
+  async pendingEvents(
+    createdBefore: number,
+    limit: number,
+    after: PageCursor | null = null,
+  ): Promise<Page<OutboxEvent>> {
+    const key = (e: OutboxEvent): PageCursor => [e.createdAt, e.eventId];
+    const pending = [...this.outbox.values()]
+      .filter((e) => e.createdAt <= createdBefore)
+      .sort((a, b) => compareCursors(key(a), key(b)));
+    return pageOf(pending, limit, after, key);
+  }
+
+  async eventsPublished(eventIds: readonly string[]): Promise<void> {
+    for (const id of eventIds) this.outbox.delete(id);
   }
 
   async routeQueue(route: string): Promise<RouteQueue> {
@@ -178,6 +204,7 @@ export class MemoryStore implements RolloutStore {
     if (stored?.version !== next.version - 1) throw new VersionConflictError(next.id, next.version);
     this.rollouts.set(next.id, next);
     this.entries.get(next.id)?.push(entry);
+    this.#enqueueEvent(next, entry);
     if (options.dedupeKey !== undefined) this.processed.add(options.dedupeKey);
     if (!isTerminal(next.status.phase) || isTerminal(entry.from.phase)) return { handedOff: null };
     const handed = routesOf(next.spec).flatMap((route) => {
@@ -549,7 +576,7 @@ export function memoryExecutor(ports: {
     metrics: async () => ports.metrics,
     ...(hooks === undefined ? {} : { hooks: async () => hooks }),
     judgeFor,
-    events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
+    events: new LifecycleEvents(async () => publisher, 'rollout-events', log, ports.store),
     clock: () => ports.clock.now,
     log,
   });

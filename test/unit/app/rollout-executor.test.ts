@@ -275,6 +275,7 @@ describe('RolloutExecutor settling operations that outlived their wait', () => {
       {
         store: t.store,
         publisher: async () => t.publisher,
+        events: new LifecycleEvents(async () => t.publisher, 'rollout-events', quiet, t.store),
         config: loadConfig(TICK_ENV),
         clock: () => t.clock.now,
         log: quiet,
@@ -352,6 +353,7 @@ describe('RolloutExecutor after a crash', () => {
             async () => new MemoryPublisher(),
             'e',
             createLogger({}, () => {}),
+            t.store,
           ),
           clock: () => t.clock.now,
           log: createLogger({}, () => {}),

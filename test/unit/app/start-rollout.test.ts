@@ -34,7 +34,7 @@ function setup(attachments: RouteAttachments, env: Record<string, string> = {}) 
   const metrics = new MemoryMetrics({ stable: healthy, canary: healthy });
   const publisher = new MemoryPublisher();
   const log = createLogger({}, () => {});
-  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log);
+  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log, store);
   const deps = {
     store,
     router: async () => router,

@@ -99,7 +99,7 @@ function setup(allowed = ALL_KINDS, env: Record<string, string> = {}) {
   const metrics = new MemoryMetrics({ stable: healthy, canary: healthy });
   const publisher = new MemoryPublisher();
   const log = createLogger({}, () => {});
-  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log);
+  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log, store);
   const clock = () => T0;
   const executor = new RolloutExecutor({
     store,

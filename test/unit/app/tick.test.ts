@@ -128,6 +128,7 @@ function world(batch: number) {
     ALLOWED_ROUTES: 'projects/p/locations/global/httpRoutes/*',
     TICK_BATCH: String(batch),
   });
+  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log, store);
   const executor = new RolloutExecutor({
     store,
     router: async () => {
@@ -137,13 +138,13 @@ function world(batch: number) {
       throw new Error('no metrics are read');
     },
     judgeFor,
-    events: new LifecycleEvents(async () => publisher, 'rollout-events', log),
+    events,
     clock: () => clock.now,
     log,
   });
   const runTick = () =>
     tick(
-      { store, publisher: async () => publisher, config, clock: () => clock.now, log },
+      { store, publisher: async () => publisher, events, config, clock: () => clock.now, log },
       { actor: 'scheduler' },
     );
   const advanceMessages = () =>

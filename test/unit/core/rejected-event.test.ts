@@ -22,6 +22,7 @@ describe('rollout.rejected events', () => {
     expect(event).toEqual({
       schemaVersion: 1,
       type: 'rollout.rejected',
+      eventId: 'rejected.1234',
       rolloutId: 'checkout-7',
       requestMessageId: '1234',
       at: '2026-11-23T12:00:00.000Z',
@@ -32,6 +33,7 @@ describe('rollout.rejected events', () => {
     });
     expect(rejectedAttributes(event)).toEqual({
       type: 'rollout.rejected',
+      eventId: 'rejected.1234',
       requestMessageId: '1234',
       rolloutId: 'checkout-7',
     });

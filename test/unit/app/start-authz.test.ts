@@ -42,7 +42,7 @@ function setup() {
   const metrics = new MemoryMetrics({ stable: healthy, canary: healthy });
   const publisher = new MemoryPublisher();
   const log = createLogger({}, () => {});
-  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log);
+  const events = new LifecycleEvents(async () => publisher, 'rollout-events', log, store);
   const config = {
     ...loadConfig({
       GOOGLE_CLOUD_PROJECT: 'demo-project',

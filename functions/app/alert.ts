@@ -13,6 +13,7 @@
  * canary back.
  */
 import { z } from 'zod';
+import { type InputLimits, shapeIssue } from '../core/input-shape.ts';
 import type { IncidentInput } from '../core/inputs.ts';
 import { validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -50,8 +51,13 @@ export interface Incident extends IncidentInput {
   readonly resourceLabels: Readonly<Record<string, string>>;
 }
 
+/** A Monitoring notification is a few KB; its documentation field is the largest part. */
+export const INCIDENT_LIMITS: InputLimits = { maxBytes: 64 * 1024, maxDepth: 8, maxKeys: 200, maxItems: 100 };
+
 export function parseIncident(body: unknown): Incident {
-  const parsed = validate(notificationSchema, body);
+  const shape = shapeIssue(body, INCIDENT_LIMITS);
+  const parsed =
+    shape === null ? validate(notificationSchema, body) : { ok: false as const, issues: [shape] };
   if (!parsed.ok) {
     throw InvalidInputError.fromIssues('not a Cloud Monitoring incident notification', parsed.issues, {
       code: 'INVALID_INCIDENT',

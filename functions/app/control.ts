@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Caller } from '../core/caller.ts';
 import { planRetry } from '../core/create.ts';
 import { parseDurationSeconds } from '../core/duration.ts';
+import { type InputLimits, shapeIssue } from '../core/input-shape.ts';
 import type { ControlCommand, Input } from '../core/inputs.ts';
 import { BACKEND_NAME, ROUTE_NAME } from '../core/request.ts';
 import type { Phase } from '../core/state.ts';
@@ -84,8 +85,12 @@ const controlSchema = commandSchema.superRefine((c, ctx) => {
 
 export type ControlRequest = z.output<typeof controlSchema>;
 
+/** A command is one flat object of a few short fields: anything larger is refused before its schema. */
+export const CONTROL_LIMITS: InputLimits = { maxBytes: 16 * 1024, maxDepth: 2, maxKeys: 16, maxItems: 16 };
+
 export function parseControl(body: unknown): ControlRequest {
-  const parsed = validate(controlSchema, body);
+  const shape = shapeIssue(body, CONTROL_LIMITS);
+  const parsed = shape === null ? validate(controlSchema, body) : { ok: false as const, issues: [shape] };
   if (parsed.ok) return parsed.value;
   throw InvalidInputError.fromIssues('control command rejected', parsed.issues, {
     code: 'INVALID_COMMAND',

@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { control, parseControl } from '../app/control.ts';
+import { requireRolloutId } from '../app/ids.ts';
 import { activeRollouts, rolloutStatus } from '../app/status.ts';
 import type { Runtime } from '../runtime.ts';
 import { requestLog, sendError, sendJson } from './http.ts';
@@ -16,7 +17,7 @@ export function controlHttpHandler(rt: Runtime) {
     const log = requestLog(rt, 'controlHttp', req);
     try {
       if (req.method === 'GET') {
-        const id = typeof req.query['rolloutId'] === 'string' ? req.query['rolloutId'] : null;
+        const id = req.query['rolloutId'] === undefined ? null : requireRolloutId(req.query['rolloutId']);
         sendJson(
           res,
           200,

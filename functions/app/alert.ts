@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { type InputLimits, shapeIssue } from '../core/input-shape.ts';
 import type { IncidentInput } from '../core/inputs.ts';
-import { validate } from '../core/validation.ts';
+import { rolloutIdIssue, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
@@ -65,6 +65,15 @@ export function parseIncident(body: unknown): Incident {
     });
   }
   const i = parsed.value.incident;
+  const labelled = i.policy_user_labels?.['rollout_id'];
+  const badId =
+    labelled === undefined ? null : rolloutIdIssue(labelled, 'incident.policy_user_labels.rollout_id');
+  if (badId !== null) {
+    throw InvalidInputError.fromIssues('incident names a malformed rollout id', [badId], {
+      code: 'INVALID_INCIDENT',
+      hint: 'the rollout_id label of an alert policy must be a rollout id',
+    });
+  }
   const observed = i.observed_value ?? null;
   const threshold = i.threshold_value ?? null;
   const values =

@@ -25,18 +25,37 @@ export function bodyBytes(req: Request): number {
   return Math.max(Number.isFinite(declared) ? declared : 0, read);
 }
 
-export function withBodyLimit(maxBytes: number, handler: HttpFunction): HttpFunction {
+export interface HttpLimits {
+  readonly maxBytes: number;
+  /** Methods the function answers; any other is refused with 405 before the handler runs. */
+  readonly methods: readonly string[];
+}
+
+function refuse(res: Response, status: number, code: string, message: string, hint: string): void {
+  res.set('connection', 'close');
+  sendJson(res, status, { error: { code, message, hint } });
+}
+
+export function withHttpLimits(limits: HttpLimits, handler: HttpFunction): HttpFunction {
   return (req: Request, res: Response) => {
+    if (!limits.methods.includes(req.method)) {
+      res.set('allow', limits.methods.join(', '));
+      return refuse(
+        res,
+        405,
+        'METHOD_NOT_ALLOWED',
+        'method not allowed',
+        `use ${limits.methods.join(' or ')}`,
+      );
+    }
     const bytes = bodyBytes(req);
-    if (bytes <= maxBytes) return handler(req, res);
-    res.set('connection', 'close');
-    sendJson(res, 413, {
-      error: {
-        code: 'BODY_TOO_LARGE',
-        message: `request body of ${bytes} bytes is larger than ${maxBytes}`,
-        hint: `send at most ${maxBytes} bytes of JSON`,
-        problems: [{ field: '$', rule: `must be at most ${maxBytes} bytes` }],
-      },
-    });
+    if (bytes <= limits.maxBytes) return handler(req, res);
+    return refuse(
+      res,
+      413,
+      'BODY_TOO_LARGE',
+      `request body of ${bytes} bytes is larger than ${limits.maxBytes}`,
+      `send at most ${limits.maxBytes} bytes of JSON`,
+    );
   };
 }

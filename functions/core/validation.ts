@@ -71,7 +71,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Parsed
 }
 
 /** How much of the input an error may echo: it reaches logs, HTTP answers and events. */
-export const ECHO_LIMITS = { field: 200, rule: 300, issues: 20, message: 2000 } as const;
+export const ECHO_LIMITS = { field: 200, rule: 1000, issues: 20, message: 2000 } as const;
 
 /**
  * Control characters (C0, DEL, C1) and bidirectional overrides written out as `\uXXXX`, so an

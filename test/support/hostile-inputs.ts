@@ -281,6 +281,18 @@ function brokenEnvelope(rand: Rand, data: Buffer, id: string): unknown {
   return pick(rand, variants)();
 }
 
+/** Percent-encoded; a lone surrogate becomes its (invalid UTF-8) three bytes, as a hostile client may send. */
+function queryValue(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return (
+      [...Buffer.from(text, 'latin1')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('') +
+      '%ED%A0%80'
+    );
+  }
+}
+
 function httpInput(entry: HttpEntry, category: Category, rand: Rand, body: Buffer): HostileInput {
   const post = { entry, category, method: 'POST', path: '/', contentType: 'application/json', body } as const;
   if (category === 'envelope') {
@@ -297,7 +309,7 @@ function httpInput(entry: HttpEntry, category: Category, rand: Rand, body: Buffe
       category === 'pathTraversal' ? BAD_IDS : category === 'unicodeId' ? UNICODE_IDS : CONTROL_CHARS;
     const id = category === 'controlChars' ? `victim-1${pick(rand, ids)}` : pick(rand, ids);
     const twice = rand() < 0.2 ? `&rolloutId=${VICTIM}` : '';
-    return { ...post, method: 'GET', path: `/?rolloutId=${encodeURIComponent(id)}${twice}`, body: null };
+    return { ...post, method: 'GET', path: `/?rolloutId=${queryValue(id)}${twice}`, body: null };
   }
   return post;
 }

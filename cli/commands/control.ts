@@ -5,7 +5,6 @@ import { TOPICS } from '../../functions/manifest.ts';
 import { projectOf, publish } from '../cloud.ts';
 import { type Command, EXIT, flag, printJson, stringOption, UsageError } from '../command.ts';
 import { deadlineMs } from '../deadline.ts';
-import { rolloutIdArg } from '../rollout-id.ts';
 
 export const controlCommand: Command = {
   name: 'pause',
@@ -27,7 +26,7 @@ Exit 0 once published, 3 for a malformed command (nothing published).`,
     hold: { type: 'string' },
   },
   async run(ctx, name) {
-    const rolloutId = rolloutIdArg(ctx.args[0]);
+    const [rolloutId] = ctx.args;
     if (rolloutId === undefined) throw new UsageError(`${name} needs a rollout id`);
     const route = stringOption(ctx, 'route');
     const canary = stringOption(ctx, 'canary');

@@ -1,4 +1,4 @@
-import { describeIssues, type FieldIssue } from './core/validation.ts';
+import { boundIssues, describeIssues, ECHO_LIMITS, echo, type FieldIssue } from './core/validation.ts';
 
 /**
  * Typed errors. Each says what went wrong and what to do about it, and whether trying
@@ -29,13 +29,14 @@ export class ControllerError extends Error {
 export class InvalidInputError extends ControllerError {
   readonly problems: readonly FieldIssue[];
 
+  /** The message and problems are bounded and escaped here: they may echo the input. */
   constructor(message: string, problems: readonly FieldIssue[] = [], details?: Partial<ErrorDetails>) {
-    super(message, false, {
+    super(echo(message, ECHO_LIMITS.message), false, {
       code: details?.code ?? 'INVALID_INPUT',
       hint: details?.hint ?? 'fix the input and send it again',
       cause: details?.cause,
     });
-    this.problems = problems;
+    this.problems = boundIssues(problems);
   }
 
   /** "`what`: field rule; field rule", naming every field to fix. */

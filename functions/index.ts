@@ -5,9 +5,8 @@
  */
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { advanceDueHandler } from './handlers/advance-due.ts';
-import { advanceRolloutHandler } from './handlers/advance-rollout.ts';
 import { controlHandler } from './handlers/control.ts';
-import { controlHttpHandler } from './handlers/control-http.ts';
+import { advanceRolloutFunction, controlHttpFunction } from './handlers/http-functions.ts';
 import { onAlertHandler } from './handlers/on-alert.ts';
 import { startRolloutHandler } from './handlers/start-rollout.ts';
 import { tickHandler } from './handlers/tick.ts';
@@ -15,9 +14,9 @@ import { runtimeFromEnvironment } from './wiring.ts';
 
 const runtime = runtimeFromEnvironment();
 cloudEvent('startRollout', startRolloutHandler(runtime));
-http('advanceRollout', advanceRolloutHandler(runtime));
+http('advanceRollout', advanceRolloutFunction(runtime));
 cloudEvent('tick', tickHandler(runtime));
 cloudEvent('advanceDue', advanceDueHandler(runtime));
 cloudEvent('onAlert', onAlertHandler(runtime));
 cloudEvent('control', controlHandler(runtime));
-http('controlHttp', controlHttpHandler(runtime));
+http('controlHttp', controlHttpFunction(runtime));

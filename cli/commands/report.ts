@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { withStore } from '../cloud.ts';
 import { type Command, EXIT, printJson, stringOption, UsageError } from '../command.ts';
 import { fileSafe, loadReport, writeReport } from '../report/report.ts';
+import { rolloutIdArg } from '../rollout-id.ts';
 
 export const reportCommand: Command = {
   name: 'report',
@@ -20,7 +21,7 @@ cannot be reached.
 example: rolloutctl report checkout-42 -o /tmp/checkout-42.html`,
   options: { output: { type: 'string', short: 'o' } },
   async run(ctx) {
-    const [rolloutId] = ctx.args;
+    const rolloutId = rolloutIdArg(ctx.args[0]);
     if (rolloutId === undefined) throw new UsageError('report needs a rollout id');
     const data = await withStore(ctx, (s) => loadReport(s.store, rolloutId));
     if (ctx.json) {

@@ -11,6 +11,7 @@ import { targetsOf } from '../../functions/core/targets.ts';
 import { describeWeights } from '../../functions/core/weights.ts';
 import { withStore } from '../cloud.ts';
 import { type CliIo, type Command, EXIT, printJson, UsageError } from '../command.ts';
+import { rolloutIdArg } from '../rollout-id.ts';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -21,7 +22,7 @@ Reads the rollout and its history from Firestore. Exit 0, or 3 when there is no 
 --json prints {rollout, history, targets, queue?} as stored (times in epoch milliseconds).`,
   options: {},
   async run(ctx) {
-    const [rolloutId] = ctx.args;
+    const rolloutId = rolloutIdArg(ctx.args[0]);
     if (rolloutId === undefined) throw new UsageError('status needs a rollout id');
     const status = await withStore(ctx, (s) => rolloutStatus(s, { rolloutId }));
     if (ctx.json) printJson(ctx.io, status);

@@ -1,6 +1,7 @@
 /** rolloutctl watch ID|--all: a live view of rollouts, ending with the outcome (docs/cli.md#watch). */
 import { withStore } from '../cloud.ts';
 import { type Command, EXIT, flag, UsageError } from '../command.ts';
+import { rolloutIdArg } from '../rollout-id.ts';
 import { followAll, followOne } from '../watch/follow.ts';
 import { onInterrupt } from '../watch/interrupt.ts';
 import { exitOf, followOptions, WATCH_OPTIONS } from '../watch/options.ts';
@@ -26,7 +27,7 @@ Exit codes: 0 Succeeded; 1 RolledBack, Aborted, Failed or Superseded; 3 no such 
 Example: rolloutctl watch checkout-7f3c2a1 --timeout 1h`,
   options: { ...WATCH_OPTIONS, all: { type: 'boolean' } },
   async run(ctx) {
-    const [rolloutId] = ctx.args;
+    const rolloutId = rolloutIdArg(ctx.args[0]);
     const all = flag(ctx, 'all');
     if ((rolloutId === undefined) === !all) throw new UsageError('watch needs a rollout id, or --all');
     const interruption = onInterrupt();

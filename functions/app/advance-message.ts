@@ -7,6 +7,7 @@
  * far as its shape and its id and version; anything else is refused as malformed.
  */
 import { z } from 'zod';
+import { type InputLimits, readJson } from '../core/input-shape.ts';
 import { ACTIVE_PHASES, type Rollout, type RouteOperation, TERMINAL_PHASES } from '../core/state.ts';
 import { ROLLOUT_ID, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -128,18 +129,26 @@ const messageSchema = z
     path: ['operations'],
   });
 
+/** An advance message carries at most a rollout document (CARRY_MAX_BYTES) besides a few fields. */
+export const ADVANCE_LIMITS: InputLimits = {
+  maxBytes: 256 * 1024,
+  maxDepth: 32,
+  maxKeys: 1000,
+  maxItems: 5000,
+};
+
 /** Reads an advance message, or throws InvalidInputError (never retried) naming what is wrong. */
 export function parseAdvance(data: Buffer): AdvanceMessage {
-  let body: unknown;
-  try {
-    body = JSON.parse(data.toString('utf8'), reviver);
-  } catch (error) {
+  const read = readJson(data, ADVANCE_LIMITS, reviver);
+  if (!read.ok) {
+    const rule = read.issues[0]?.rule ?? 'must be valid JSON';
     throw new InvalidInputError(
-      `advance message is not JSON (${(error as Error).message})`,
-      [{ field: 'message.data', rule: 'must be valid JSON' }],
+      `advance message refused: ${rule}`,
+      read.issues.map((i) => ({ field: i.field === '$' ? 'message.data' : i.field, rule: i.rule })),
       { code: 'INVALID_ADVANCE', hint: 'only the tick publishes to this topic; see docs/state.md' },
     );
   }
+  const body = read.value;
   const parsed = validate(messageSchema, body);
   if (parsed.ok) return parsed.value as AdvanceMessage;
   throw InvalidInputError.fromIssues('advance message rejected', parsed.issues, {

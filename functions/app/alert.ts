@@ -13,8 +13,9 @@
  * canary back.
  */
 import { z } from 'zod';
+import { type InputLimits, shapeIssue } from '../core/input-shape.ts';
 import type { IncidentInput } from '../core/inputs.ts';
-import { validate } from '../core/validation.ts';
+import { rolloutIdIssue, validate } from '../core/validation.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
@@ -55,8 +56,13 @@ export interface Incident extends IncidentInput {
 
 const CONDITION_NAME = /^(projects\/[^/]+\/alertPolicies\/[^/]+)\/conditions\/[^/]+$/;
 
+/** A Monitoring notification is a few KB; its documentation field is the largest part. */
+export const INCIDENT_LIMITS: InputLimits = { maxBytes: 64 * 1024, maxDepth: 8, maxKeys: 200, maxItems: 100 };
+
 export function parseIncident(body: unknown): Incident {
-  const parsed = validate(notificationSchema, body);
+  const shape = shapeIssue(body, INCIDENT_LIMITS);
+  const parsed =
+    shape === null ? validate(notificationSchema, body) : { ok: false as const, issues: [shape] };
   if (!parsed.ok) {
     throw InvalidInputError.fromIssues('not a Cloud Monitoring incident notification', parsed.issues, {
       code: 'INVALID_INCIDENT',
@@ -64,6 +70,15 @@ export function parseIncident(body: unknown): Incident {
     });
   }
   const i = parsed.value.incident;
+  const labelled = i.policy_user_labels?.['rollout_id'];
+  const badId =
+    labelled === undefined ? null : rolloutIdIssue(labelled, 'incident.policy_user_labels.rollout_id');
+  if (badId !== null) {
+    throw InvalidInputError.fromIssues('incident names a malformed rollout id', [badId], {
+      code: 'INVALID_INCIDENT',
+      hint: 'the rollout_id label of an alert policy must be a rollout id',
+    });
+  }
   const observed = i.observed_value ?? null;
   const threshold = i.threshold_value ?? null;
   const values =

@@ -8,6 +8,7 @@ import type { PolicyCommand } from '../core/authz.ts';
 import type { Caller } from '../core/caller.ts';
 import { planRetry } from '../core/create.ts';
 import { parseDurationSeconds } from '../core/duration.ts';
+import { type InputLimits, shapeIssue } from '../core/input-shape.ts';
 import type { ControlCommand, Input } from '../core/inputs.ts';
 import { BACKEND_NAME, ROUTE_NAME } from '../core/request.ts';
 import type { Phase, Rollout } from '../core/state.ts';
@@ -89,12 +90,16 @@ const controlSchema = commandSchema.superRefine((c, ctx) => {
 
 export type ControlRequest = z.output<typeof controlSchema>;
 
+/** A command is one flat object of a few short fields: anything larger is refused before its schema. */
+export const CONTROL_LIMITS: InputLimits = { maxBytes: 16 * 1024, maxDepth: 2, maxKeys: 16, maxItems: 16 };
+
 /**
  * A command as sent. Over Pub/Sub the claimed `actor` is the only trace of who asked, so it is
  * required there; over HTTP the verified ID token names the caller and `actor` is an optional note.
  */
 export function parseControl(body: unknown, actor: 'required' | 'optional' = 'required'): ControlRequest {
-  const parsed = validate(controlSchema, body);
+  const shape = shapeIssue(body, CONTROL_LIMITS);
+  const parsed = shape === null ? validate(controlSchema, body) : { ok: false as const, issues: [shape] };
   if (parsed.ok && (actor === 'optional' || parsed.value.actor !== undefined)) return parsed.value;
   const issues = parsed.ok
     ? [{ field: 'actor', rule: 'is required: who is asking (e.g. an email)' }]

@@ -6,6 +6,7 @@
 import { type HistoryEntry, isTerminal, type Phase, type Rollout } from '../core/state.ts';
 import { routesOf } from '../core/targets.ts';
 import type { PageCursor, RolloutQuery, RolloutStore } from '../ports/rollout-store.ts';
+import { requireRouteName } from './ids.ts';
 
 export interface RolloutSummary {
   readonly id: string;
@@ -65,6 +66,7 @@ export async function rolloutHistory(
   page: { readonly query: RolloutQuery; readonly limit: number; readonly after: PageCursor | null },
   now: number,
 ): Promise<HistoryPage> {
+  if (page.query.route !== undefined) requireRouteName(page.query.route);
   const { items, next } = await store.list(page.query, page.limit, page.after);
   const rollouts = await Promise.all(items.map(async (r) => summarize(r, await store.history(r.id), now)));
   return { rollouts, next };

@@ -1,8 +1,12 @@
 /**
  * Structured logs in the shape Cloud Logging parses from stdout: one JSON object per line with
  * `severity`, `message`, the trace, and the rollout's labels. Never log secrets or payloads
- * beyond what identifies the problem.
+ * beyond what identifies the problem. Every entry is at most MAX_LOG_ENTRY_BYTES (log-bounds.ts).
  */
+import { serializeEntry } from './log-bounds.ts';
+
+export { MAX_LOG_ENTRY_BYTES } from './log-bounds.ts';
+
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -31,11 +35,7 @@ export function createLogger(base: LogFields = {}, sink: LogSink = stdout): Logg
       ...base,
       ...fields,
     };
-    sink(
-      JSON.stringify(entry, (_key, value: unknown) =>
-        value instanceof Error ? describeError(value) : value,
-      ),
-    );
+    sink(serializeEntry(entry));
   };
   return {
     debug: (m, f) => write('DEBUG', m, f),
@@ -45,11 +45,6 @@ export function createLogger(base: LogFields = {}, sink: LogSink = stdout): Logg
     error: (m, f) => write('ERROR', m, f),
     child: (fields) => createLogger({ ...base, ...fields }, sink),
   };
-}
-
-function describeError(error: Error): Record<string, unknown> {
-  const e = error as Error & { code?: unknown; hint?: unknown; retryable?: unknown };
-  return { name: e.name, message: e.message, code: e.code, hint: e.hint, retryable: e.retryable };
 }
 
 /**

@@ -4,9 +4,14 @@
  * makes of a push request), or the raw push envelope functions-framework passes through unchanged
  * when a message has no data.
  */
+import { DEFAULT_SHAPE, type InputLimits, readJson } from '../core/input-shape.ts';
 import { InvalidInputError } from '../errors.ts';
 
 export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** Pub/Sub's own message ids are decimal numbers of about 16 digits. */
+export const MAX_MESSAGE_ID = 128;
+/** Attributes kept from a message (Pub/Sub allows 100). */
+export const MAX_ATTRIBUTES = 100;
 
 export interface PubSubMessage {
   readonly messageId: string;
@@ -53,6 +58,13 @@ export function messageFromEvent(event: unknown): PubSubMessage {
     );
   }
   const messageId = String(message['messageId'] ?? message['message_id'] ?? pick(event, 'id') ?? '');
+  if (messageId.length > MAX_MESSAGE_ID) {
+    throw new InvalidInputError(
+      'message id is too long',
+      [{ field: 'message.messageId', rule: `must be at most ${MAX_MESSAGE_ID} characters` }],
+      { code: 'INVALID_EVENT' },
+    );
+  }
   const rawData = message['data'];
   if (rawData !== undefined && typeof rawData !== 'string') {
     throw new InvalidInputError(
@@ -74,7 +86,7 @@ export function messageFromEvent(event: unknown): PubSubMessage {
   const attributes: Record<string, string> = {};
   const rawAttributes = message['attributes'];
   if (isObject(rawAttributes)) {
-    for (const [key, value] of Object.entries(rawAttributes))
+    for (const [key, value] of Object.entries(rawAttributes).slice(0, MAX_ATTRIBUTES))
       if (typeof value === 'string') attributes[key] = value;
   }
   const source = pick(event, 'source');
@@ -89,8 +101,14 @@ export function messageFromEvent(event: unknown): PubSubMessage {
   };
 }
 
-/** JSON body of a message, or an InvalidInputError naming what is wrong. */
-export function jsonOf(message: PubSubMessage): unknown {
+/** What a message body may be unless its function says otherwise. */
+export const MESSAGE_LIMITS: InputLimits = { maxBytes: MAX_MESSAGE_BYTES, ...DEFAULT_SHAPE };
+
+/**
+ * JSON body of a message, or an InvalidInputError naming what is wrong: too large, not UTF-8,
+ * not JSON, or nested/wide beyond `limits` (checked before any schema sees it; core/input-shape.ts).
+ */
+export function jsonOf(message: PubSubMessage, limits: InputLimits = MESSAGE_LIMITS): unknown {
   if (message.data.byteLength === 0) {
     throw new InvalidInputError(
       'message has no data',
@@ -101,13 +119,15 @@ export function jsonOf(message: PubSubMessage): unknown {
       },
     );
   }
-  try {
-    return JSON.parse(message.data.toString('utf8'));
-  } catch (error) {
-    throw new InvalidInputError(
-      `message data is not JSON (${(error as Error).message})`,
-      [{ field: 'message.data', rule: 'must be valid JSON' }],
-      { code: 'INVALID_EVENT' },
-    );
-  }
+  const read = readJson(message.data, limits);
+  if (read.ok) return read.value;
+  const issue = read.issues[0];
+  const what = issue?.rule.startsWith('must be valid JSON')
+    ? 'message data is not JSON'
+    : 'message data refused';
+  throw InvalidInputError.fromIssues(
+    what,
+    read.issues.map((i) => ({ field: i.field === '$' ? 'message.data' : i.field, rule: i.rule })),
+    { code: 'INVALID_EVENT', hint: 'publish one small JSON document (UTF-8) as the message data' },
+  );
 }

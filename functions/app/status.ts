@@ -7,6 +7,7 @@ import { kindName, primaryRoute, targetsOf } from '../core/targets.ts';
 import { describeWeights, type Weights } from '../core/weights.ts';
 import { RefusedError } from '../errors.ts';
 import type { ActiveRollout, RolloutStore } from '../ports/rollout-store.ts';
+import { requireRolloutId } from './ids.ts';
 
 export interface StatusDeps {
   readonly store: RolloutStore;
@@ -47,6 +48,7 @@ export async function rolloutStatus(
   deps: StatusDeps,
   command: { readonly rolloutId: string },
 ): Promise<RolloutStatus> {
+  requireRolloutId(command.rolloutId);
   const rollout = await deps.store.get(command.rolloutId);
   if (rollout === null) throw rolloutNotFound(command.rolloutId);
   const history = await deps.store.history(command.rolloutId);

@@ -4,9 +4,12 @@
  */
 import { z } from 'zod';
 import { parseDurationSeconds } from './duration.ts';
+import { DEFAULT_SHAPE, type InputLimits, readJson, shapeIssue } from './input-shape.ts';
 import { LOCATION_ID, type Parsed, PROJECT_ID, RESOURCE_ID, ROLLOUT_ID, validate } from './validation.ts';
 
 export const MAX_REQUEST_BYTES = 32 * 1024;
+/** Size and shape a request must fit before its schema looks at it (core/input-shape.ts). */
+export const REQUEST_LIMITS: InputLimits = { maxBytes: MAX_REQUEST_BYTES, ...DEFAULT_SHAPE };
 export const MAX_STEPS = 30;
 const MAX_TOTAL_HOLD_SECONDS = 7 * 24 * 3600;
 
@@ -514,25 +517,13 @@ export type HookSpec = NonNullable<NonNullable<RolloutRequest['hooks']>[HookPoin
 
 /** Validates an already-decoded value. */
 export function validateRolloutRequest(value: unknown): Parsed<RolloutRequest> {
-  return validate(rolloutRequestSchema, value);
+  const shape = shapeIssue(value, REQUEST_LIMITS);
+  return shape === null ? validate(rolloutRequestSchema, value) : { ok: false, issues: [shape] };
 }
 
-/** Decodes and validates raw message bytes (size first, then JSON, then schema). */
+/** Decodes and validates raw message bytes (size, UTF-8, JSON and shape first, then schema). */
 export function parseRolloutRequest(raw: string | Uint8Array): Parsed<RolloutRequest> {
   const bytes = typeof raw === 'string' ? new TextEncoder().encode(raw) : raw;
-  const size = bytes.byteLength;
-  if (size > MAX_REQUEST_BYTES) {
-    return {
-      ok: false,
-      issues: [{ field: '$', rule: `must be at most ${MAX_REQUEST_BYTES} bytes (got ${size})` }],
-    };
-  }
-  const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, issues: [{ field: '$', rule: `must be valid JSON (${(error as Error).message})` }] };
-  }
-  return validateRolloutRequest(value);
+  const read = readJson(bytes, REQUEST_LIMITS);
+  return read.ok ? validateRolloutRequest(read.value) : read;
 }

@@ -70,6 +70,46 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Parsed
   return result.success ? { ok: true, value: result.data } : { ok: false, issues: issuesOf(result.error) };
 }
 
+/** How much of the input an error may echo: it reaches logs, HTTP answers and events. */
+export const ECHO_LIMITS = { field: 200, rule: 1000, issues: 20, message: 2000 } as const;
+
+/**
+ * Control characters (C0, DEL, C1) and bidirectional overrides written out as `\uXXXX`, so an
+ * echoed value can neither start a fake log entry nor reorder the text a person reads.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** `text` escaped and cut to `max` characters, marked with "…" when cut. */
+export function echo(text: string, max: number): string {
+  const head = escapeControls(text.length > max * 6 ? text.slice(0, max * 6) : text);
+  return head.length <= max ? head : `${head.slice(0, max - 1)}…`;
+}
+
+/** At most ECHO_LIMITS.issues issues, each field and rule escaped and bounded. */
+export function boundIssues(issues: readonly FieldIssue[]): FieldIssue[] {
+  return issues.slice(0, ECHO_LIMITS.issues).map((i) => ({
+    field: echo(i.field, ECHO_LIMITS.field),
+    rule: echo(i.rule, ECHO_LIMITS.rule),
+  }));
+}
+
+/** "field rule; field rule", bounded: at most ECHO_LIMITS.issues, then how many more. */
 export function describeIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((i) => `${i.field} ${i.rule}`).join('; ');
+  const shown = boundIssues(issues)
+    .map((i) => `${i.field} ${i.rule}`)
+    .join('; ');
+  const more = issues.length - ECHO_LIMITS.issues;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
+}
+
+/** Why `value` is not a rollout id (bounded, escaped), or null when it is one. */
+export function rolloutIdIssue(value: unknown, field = 'rolloutId'): FieldIssue | null {
+  if (typeof value === 'string' && ROLLOUT_ID.test(value)) return null;
+  const got = typeof value === 'string' ? ` (got "${echo(value, 80)}")` : '';
+  return { field, rule: `must be a rollout id: lowercase letters, digits and '-', at most 63${got}` };
 }

@@ -1,6 +1,6 @@
 /** Entry point advanceRollout (HTTP, called by the rollout workflow; IAM-protected). */
 import { http } from '@google-cloud/functions-framework';
-import { advanceRolloutHandler } from '../handlers/advance-rollout.ts';
+import { advanceRolloutFunction } from '../handlers/http-functions.ts';
 import { runtimeFromEnvironment } from '../wiring.ts';
 
-http('advanceRollout', advanceRolloutHandler(runtimeFromEnvironment()));
+http('advanceRollout', advanceRolloutFunction(runtimeFromEnvironment()));

@@ -1,6 +1,6 @@
 /** Entry point controlHttp (HTTP operator API; IAM-protected). */
 import { http } from '@google-cloud/functions-framework';
-import { controlHttpHandler } from '../handlers/control-http.ts';
+import { controlHttpFunction } from '../handlers/http-functions.ts';
 import { runtimeFromEnvironment } from '../wiring.ts';
 
-http('controlHttp', controlHttpHandler(runtimeFromEnvironment()));
+http('controlHttp', controlHttpFunction(runtimeFromEnvironment()));

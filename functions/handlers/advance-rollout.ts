@@ -10,6 +10,7 @@ import { describeCaller, directPrincipals } from '../core/caller.ts';
 import { ROLLOUT_ID } from '../core/validation.ts';
 import { ForbiddenError, InvalidInputError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
+import { executionOf, onlyFields } from './body-fields.ts';
 import { bodyObject, requestLog, sendError, sendJson } from './http.ts';
 import { identify, type VerifiedCaller } from './identity.ts';
 
@@ -41,13 +42,14 @@ export function advanceRolloutHandler(rt: Runtime) {
         );
       }
       const body = bodyObject(req.body);
+      onlyFields(body, ['rolloutId', 'execution']);
       const id = body['rolloutId'];
       if (typeof id !== 'string' || !ROLLOUT_ID.test(id)) {
         throw new InvalidInputError('rolloutId is missing or malformed', [
           { field: 'rolloutId', rule: 'must be a rollout id' },
         ]);
       }
-      const execution = typeof body['execution'] === 'string' ? body['execution'].slice(0, 200) : null;
+      const execution = executionOf(body['execution']);
       const answer = await advance({ ...rt, log }, { rolloutId: id, execution });
       if (answer === null) throw rolloutNotFound(id);
       sendJson(res, 200, answer);

@@ -8,6 +8,7 @@
  */
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { control, parseControl } from '../app/control.ts';
+import { requireRolloutId } from '../app/ids.ts';
 import { activeRollouts, rolloutStatus } from '../app/status.ts';
 import { describeCaller } from '../core/caller.ts';
 import type { Runtime } from '../runtime.ts';
@@ -22,7 +23,7 @@ export function controlHttpHandler(rt: Runtime) {
     try {
       const verified = await callerOf(req);
       if (req.method === 'GET') {
-        const id = typeof req.query['rolloutId'] === 'string' ? req.query['rolloutId'] : null;
+        const id = req.query['rolloutId'] === undefined ? null : requireRolloutId(req.query['rolloutId']);
         sendJson(
           res,
           200,

@@ -1,5 +1,5 @@
 /** control (topic rollout-control): operator commands published with gcloud or rolloutctl. */
-import { control, parseControl } from '../app/control.ts';
+import { CONTROL_LIMITS, control, parseControl } from '../app/control.ts';
 import { jsonOf } from '../app/pubsub-message.ts';
 import { TOPICS } from '../manifest.ts';
 import type { Runtime } from '../runtime.ts';
@@ -8,7 +8,7 @@ import { startRetry } from './retry.ts';
 
 export function controlHandler(rt: Runtime) {
   return pubsubHandler(rt, 'control', async (message, log) => {
-    const request = parseControl(jsonOf(message));
+    const request = parseControl(jsonOf(message, CONTROL_LIMITS));
     const result = await control(
       { ...rt, log, startRetry: startRetry(rt, message.messageId) },
       {

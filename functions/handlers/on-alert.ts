@@ -1,5 +1,5 @@
 /** onAlert (topic rollout-alerts, fed by a Monitoring Pub/Sub notification channel). */
-import { handleAlert, parseIncident } from '../app/alert.ts';
+import { handleAlert, INCIDENT_LIMITS, parseIncident } from '../app/alert.ts';
 import { AlertPolicyDirectory } from '../app/alert-policy-directory.ts';
 import { logTrust, trustIncident } from '../app/alert-trust.ts';
 import type { Lazy } from '../app/lifecycle-events.ts';
@@ -13,7 +13,7 @@ export function onAlertHandler(rt: Runtime, source: Lazy<AlertPolicies> = alertP
   // One list of the project's alert policies per instance (alert-policy-directory.ts).
   const policies = new AlertPolicyDirectory(source, { clock: rt.clock });
   return pubsubHandler(rt, 'onAlert', async (message, log) => {
-    const claimed = parseIncident(jsonOf(message));
+    const claimed = parseIncident(jsonOf(message, INCIDENT_LIMITS));
     const trust = await trustIncident({ config: rt.config, policies }, claimed);
     logTrust(log, claimed, trust);
     if (trust.kind === 'unknown') return;

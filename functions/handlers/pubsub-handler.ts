@@ -26,7 +26,7 @@ function errorFields(error: unknown): LogFields {
 
 export function pubsubHandler(rt: Runtime, functionName: string, work: MessageWork) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
-    const traceparent = typeof event.traceparent === 'string' ? event.traceparent : undefined;
+    const traceparent = typeof event?.traceparent === 'string' ? event.traceparent : undefined;
     let log = rt.log.child({ function: functionName, ...traceFields(rt.config.project, traceparent) });
     let message: PubSubMessage;
     try {

@@ -3,7 +3,7 @@ import type { LifecycleEvents } from '../app/lifecycle-events.ts';
 import { jsonOf, type PubSubMessage } from '../app/pubsub-message.ts';
 import { rolloutIdFor, startRollout } from '../app/start-rollout.ts';
 import { bounded, rejectedEvent, requestFacts } from '../core/rejected-event.ts';
-import { MAX_REQUEST_BYTES } from '../core/request.ts';
+import { MAX_REQUEST_BYTES, REQUEST_LIMITS } from '../core/request.ts';
 import { ControllerError, InvalidInputError } from '../errors.ts';
 import { TOPICS } from '../manifest.ts';
 import type { Runtime } from '../runtime.ts';
@@ -52,7 +52,7 @@ function readRequest(message: PubSubMessage): unknown {
       },
     );
   }
-  return jsonOf(message);
+  return jsonOf(message, REQUEST_LIMITS);
 }
 
 /**

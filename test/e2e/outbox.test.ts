@@ -36,7 +36,9 @@ import { MemoryHookCaller, MemoryMetrics, MemoryRouter } from '../support/memory
 const PROJECT = 'e2e-outbox';
 const SUBSCRIPTION = 'outbox-deliveries';
 /** Simulated time runs in the past, so the recovery (at the real time) finds every event past the grace. */
-const T0 = Date.now() - 3 * 24 * 3600 * 1000;
+// A fixed instant (not derived from the wall clock), so window boundaries, and with them the
+// walk's path, are the same on every run.
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const S = 1000;
 const MIN = 60 * S;
 const URL = 'https://hooks.example.com/h';

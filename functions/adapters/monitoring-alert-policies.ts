@@ -20,6 +20,13 @@ interface PolicyRead {
   readonly userLabels?: { readonly [key: string]: string } | null;
 }
 
+/**
+ * How long one listing may take, retries included: onAlert waits for it before rolling back by a
+ * labelled policy, so an unreachable Monitoring must fail (and be retried by Pub/Sub) in bounded
+ * time rather than hold the function for the client's default deadlines.
+ */
+const LIST_TIMEOUT_MS = 10_000;
+
 export class MonitoringAlertPolicies implements AlertPolicies {
   readonly #client: AlertPolicyServiceClient;
   readonly #project: string;
@@ -31,7 +38,10 @@ export class MonitoringAlertPolicies implements AlertPolicies {
 
   async list(): Promise<AlertPolicySummary[]> {
     try {
-      const [policies] = await this.#client.listAlertPolicies({ name: `projects/${this.#project}` });
+      const [policies] = await this.#client.listAlertPolicies(
+        { name: `projects/${this.#project}` },
+        { timeout: LIST_TIMEOUT_MS },
+      );
       return (policies as readonly PolicyRead[]).map((p) => ({
         name: p.name ?? '',
         displayName: p.displayName ?? '',

@@ -26,7 +26,7 @@ import type { Runtime } from '../../functions/runtime.ts';
 import { createRuntime } from '../../functions/wiring.ts';
 import { newRollout } from './fixtures.ts';
 import type { Category, Entry, HostileInput, PubSubEntry } from './hostile-inputs.ts';
-import { VICTIM } from './hostile-inputs.ts';
+import { HOSTILE_POLICY, VICTIM } from './hostile-inputs.ts';
 
 export interface Outcome {
   readonly entry: Entry;
@@ -124,6 +124,10 @@ export async function startHarness(hosts: HarnessHosts): Promise<Harness> {
     GOOGLE_CLOUD_PROJECT: hosts.project,
     ALLOWED_ROUTES: 'projects/demo-project/locations/global/httpRoutes/*',
     FIRESTORE_EMULATOR_HOST: hosts.firestoreHost,
+    // The corpus's incidents name a configured policy, so they go on to the alert path; no
+    // Monitoring runs here, so no policy is looked up by its labels.
+    KNOWN_ALERT_POLICIES: HOSTILE_POLICY,
+    ALERT_POLICIES_BY_LABEL: 'false',
   });
   const rt = createRuntime(config, log);
   await seed(rt);

@@ -44,6 +44,9 @@ export type HostileInput =
       readonly body: Buffer | null;
     };
 
+/** The alert policy the corpus's incidents name: configured as known, so they reach the alert path. */
+export const HOSTILE_POLICY = 'hostile canary 5xx';
+
 /** The rollout the corpus aims at (the test stores it, so a refusal that reads it would show). */
 export const VICTIM = 'victim-1';
 export const CORPUS_SIZE = 10_500;
@@ -116,7 +119,7 @@ function templateFor(entry: Entry): Record<string, unknown> {
         incident: {
           incident_id: 'i-1',
           state: 'open',
-          policy_name: 'projects/p/alertPolicies/hostile',
+          policy_name: HOSTILE_POLICY,
           // A well-formed incident names no stored rollout: only its mutations are sent.
           policy_user_labels: { rollout_id: 'nobody-1' },
           summary: 'forged',

@@ -21,18 +21,18 @@ describe('demo reports', () => {
     const store = new MemoryStore();
     const { rollout, entry } = newRollout('checkout-x1');
     await store.create(rollout, entry);
-    const outcomes = await writeDemoReports(store, ['checkout-x1', 'never/accepted'], join(dir, 'reports'));
+    const outcomes = await writeDemoReports(store, ['checkout-x1', 'never-accepted'], join(dir, 'reports'));
     const path = join(dir, 'reports', 'checkout-x1.html');
     expect(outcomes).toEqual([
       { rolloutId: 'checkout-x1', path },
-      { rolloutId: 'never/accepted', error: 'no rollout never/accepted' },
+      { rolloutId: 'never-accepted', error: 'no rollout never-accepted' },
     ]);
     expect(readFileSync(path, 'utf8')).toBe(
       reportHtml(reportData({ rollout, history: await store.history('checkout-x1') })),
     );
     expect(describeReports(outcomes).split('\n')).toEqual([
       `report  checkout-x1: ${path}`,
-      'report  never/accepted: not written (no rollout never/accepted)',
+      'report  never-accepted: not written (no rollout never-accepted)',
     ]);
   });
 });

@@ -2,7 +2,7 @@
  * Verified identity end to end (docs/security.md#identity): the HTTP functions identify callers
  * from Google-style ID tokens signed by the local IAM stand-in. Tokens that are missing, expired,
  * for another audience, unsigned (alg none), signed by another key or from another issuer are
- * refused with 401 and change nothing; a verified operator's command is recorded under the
+ * refused with 401 and change nothing, a verified caller without a grant gets 403 and changes nothing; a verified operator's command is recorded under the
  * verified email, a self-declared `actor` only as the caller's claimed note; advanceRollout
  * accepts only the workflows' account, whose executions keep driving the rollout.
  */
@@ -106,6 +106,27 @@ describe('verified identity', () => {
         status: 401,
       });
     }
+    // A verified caller the policy grants nothing on this route: 403, and the refusal names it.
+    for (const command of ['resume', 'promote', 'abort']) {
+      const answer = await call(api, stack.authorized(LOCAL_IDENTITIES.viewer), {
+        rolloutId: ID,
+        command,
+        reason: 'not mine',
+      });
+      expect({ command, ...answer }).toMatchObject({
+        command,
+        status: 403,
+        json: {
+          error: { code: 'FORBIDDEN', message: expect.stringContaining(`user:${LOCAL_IDENTITIES.viewer}`) },
+        },
+      });
+    }
+    const refusals = stack.logs.filter(
+      (l) =>
+        l.fields['code'] === 'FORBIDDEN' &&
+        JSON.stringify(l.fields['principals']).includes(LOCAL_IDENTITIES.viewer),
+    );
+    expect(refusals.map((l) => l.severity)).toEqual(['WARNING', 'WARNING', 'WARNING']);
     expect(await snapshot()).toEqual(before);
     expect(stack.route(app).rules?.[1]?.action?.destinations).toEqual([{ serviceName: app.stable }]);
   });
